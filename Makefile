@@ -1,0 +1,74 @@
+# The two commands of a fresh machine:  `make demo`  and  `make test`.
+# Everything they need (Debian packages, the venv, the Go-built sandbox binaries) is installed here.
+# Heavy builds are cached outside the checkout (~/.cache/validator), so a fresh clone reuses them.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+VALIDATOR := $(VENV)/bin/validator
+PYTEST_ARGS ?=
+DEBIAN_PACKAGES := prometheus chromium
+VENV_STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+
+.PHONY: all demo test test-unit test-sandbox test-e2e lint venv debian toolchain sandbox-up sandbox-down bench clean
+
+all: test
+
+$(VENV_STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(VENV_STAMP)
+
+# Debian packages: Prometheus/promtool for the sandbox and rule tests, Chromium for the report test.
+debian:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi; \
+	pkill -x prometheus 2>/dev/null || true  # the Debian package may start a system Prometheus; the sandbox runs its own
+
+# Kubernetes, etcd, kwok, metrics-server, kube-state-metrics, prometheus-adapter from Go modules.
+# First build: ~25-40 min on 2 cores; afterwards a no-op. Resumable after an interruption.
+toolchain: venv
+	$(PY) -m validator.sandbox.toolchain
+
+lint: venv
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test-unit: venv debian
+	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
+
+test-sandbox: venv debian toolchain
+	$(VENV)/bin/pytest tests/sandbox $(PYTEST_ARGS)
+
+test-e2e: venv debian toolchain
+	$(VENV)/bin/pytest tests/e2e $(PYTEST_ARGS)
+
+# The README's test command, and exactly what .ci/run calls.
+test: venv debian toolchain lint
+	$(VENV)/bin/pytest tests $(PYTEST_ARGS)
+
+sandbox-up: venv debian toolchain
+	$(VALIDATOR) sandbox up
+
+sandbox-down: venv
+	$(VALIDATOR) sandbox down
+
+demo: venv debian toolchain
+	$(VALIDATOR) sandbox up
+	$(VALIDATOR) sandbox deploy testing
+	$(VALIDATOR) run suites/nightly.yaml --context kwok-validator-sandbox
+	@echo "report: $$(ls -td reports/*/ | head -1)report.html"
+
+bench: venv debian toolchain
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,3 @@
+from validator.cli import main_entry
+
+main_entry()
