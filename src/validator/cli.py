@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "validator.commands.sandbox",
     "validator.commands.lint",
     "validator.commands.evaluation",
+    "validator.commands.check",
     "validator.commands.chaos",
     "validator.commands.run",
 )
