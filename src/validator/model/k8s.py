@@ -1,0 +1,156 @@
+"""What the Kubernetes recorder saw (evidence/k8s.jsonl), as typed snapshots.
+
+Each watch line becomes a `WatchRecord`: when it was received, what happened (`ADDED`,
+`MODIFIED`, `DELETED`, `RELIST`) and a typed view of the object's state at that moment
+(`PodState`, `NodeState`, ...). `GAP` lines become `WatchGap`s: spans a criterion cannot see.
+The object's own timestamps (container `finishedAt`, condition `lastTransitionTime`) are kept
+beside the receipt time so criteria can prefer the object's clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+KINDS = ("Pod", "Node", "Deployment", "ReplicaSet", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Event")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContainerTermination:
+    """One termination of one container, from `state.terminated` or `lastState.terminated`."""
+
+    container: str
+    reason: str
+    exit_code: int | None
+    finished_at: float | None  # the object's own time, epoch seconds
+    restart_count: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PodState:
+    labels: Mapping[str, str] = field(default_factory=dict)
+    node_name: str = ""
+    phase: str = ""
+    ready: bool = False
+    deleting: bool = False
+    owner_kind: str = ""
+    owner_name: str = ""
+    terminations: tuple[ContainerTermination, ...] = ()
+    evicted_at: float | None = None  # DisruptionTarget condition with reason EvictionByEvictionAPI
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeState:
+    unschedulable: bool = False
+    ready: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploymentState:
+    labels: Mapping[str, str] = field(default_factory=dict)
+    replicas: int = 0  # spec.replicas (desired)
+    ready_replicas: int = 0
+    available_replicas: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplicaSetState:
+    labels: Mapping[str, str] = field(default_factory=dict)
+    owner_name: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HpaMetric:
+    """One metric of an HPA: its current value against its target, in the same unit."""
+
+    name: str
+    current: float | None
+    target: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HpaState:
+    min_replicas: int = 1
+    max_replicas: int = 0
+    current_replicas: int = 0
+    desired_replicas: int = 0
+    metrics: tuple[HpaMetric, ...] = ()
+
+    @property
+    def above_target(self) -> bool | None:
+        """True when any metric's current value exceeds its target; None when none is known."""
+        known = [m for m in self.metrics if m.current is not None and m.target is not None]
+        if not known:
+            return None
+        return any(m.current > m.target for m in known if m.current is not None and m.target is not None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PdbState:
+    selector: Mapping[str, str] = field(default_factory=dict)  # matchLabels
+    min_available: str = ""  # as written (int or percentage), for advice
+    max_unavailable: str = ""
+    current_healthy: int = 0
+    desired_healthy: int = 0
+    disruptions_allowed: int = 0
+    expected_pods: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventState:
+    reason: str = ""
+    message: str = ""
+    type: str = ""  # Normal / Warning
+    involved_kind: str = ""
+    involved_name: str = ""
+    involved_namespace: str = ""
+    time: float | None = None  # eventTime, lastTimestamp or firstTimestamp
+
+
+ObjectState = PodState | NodeState | DeploymentState | ReplicaSetState | HpaState | PdbState | EventState
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchRecord:
+    received_ms: int
+    kind: str
+    type: str  # ADDED, MODIFIED, DELETED, RELIST
+    namespace: str
+    name: str
+    uid: str = ""
+    resource_version: str = ""
+    state: ObjectState | None = None
+
+    @property
+    def received(self) -> float:
+        return self.received_ms / 1000.0
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchGap:
+    kind: str
+    from_ms: int
+    to_ms: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class K8sEvidence:
+    """The recorder's lines in file order; `partial` says why some of it may be missing."""
+
+    records: tuple[WatchRecord, ...] = ()
+    gaps: tuple[WatchGap, ...] = ()
+    partial: str = ""  # empty when the file was read whole
+
+    def of_kind(self, kind: str) -> tuple[WatchRecord, ...]:
+        return tuple(r for r in self.records if r.kind == kind)
+
+    def gaps_of(self, kind: str) -> tuple[WatchGap, ...]:
+        return tuple(g for g in self.gaps if g.kind == kind)
+
+    def kind_seen(self, kind: str) -> bool:
+        return any(r.kind == kind for r in self.records)

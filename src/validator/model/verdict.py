@@ -1,0 +1,117 @@
+"""Verdicts, per-scope results, per-criterion outcomes and the run's summary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from validator.model.window import TimeWindow
+
+
+class Verdict(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
+
+    @property
+    def severity(self) -> int:
+        return _SEVERITY[self]
+
+
+_SEVERITY = {Verdict.PASS: 0, Verdict.INCONCLUSIVE: 1, Verdict.FAIL: 2}
+
+
+def worst(verdicts: Iterable[Verdict]) -> Verdict | None:
+    """fail > inconclusive > pass; None for no verdicts at all."""
+    found = list(verdicts)
+    if not found:
+        return None
+    return max(found, key=lambda v: v.severity)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CriterionOverride:
+    """What a criteria file (or manifest.json `criteria`) changes for one criterion."""
+
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    queries: Mapping[str, str] = field(default_factory=dict)
+    info: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CriterionSpec:
+    """The thresholds and queries one criterion is evaluated with (its DEFAULTS plus overrides)."""
+
+    id: str
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    queries: Mapping[str, str] = field(default_factory=dict)
+    info: bool = False
+
+    def threshold(self, name: str) -> float:
+        try:
+            return self.thresholds[name]
+        except KeyError:
+            raise KeyError(f"criterion {self.id}: no threshold {name!r}") from None
+
+    def band(self, *names: str) -> dict[str, float]:
+        """The thresholds named, for a Result's `threshold`."""
+        return {n: self.thresholds[n] for n in names if n in self.thresholds}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Result:
+    """One scope of one criterion. `value` is in base units, None exactly when inconclusive."""
+
+    criterion: str
+    scope: Mapping[str, str] = field(default_factory=dict)
+    verdict: Verdict
+    value: float | None = None
+    unit: str = ""
+    threshold: Mapping[str, float] = field(default_factory=dict)
+    detail: str = ""
+    advice: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.verdict is Verdict.INCONCLUSIVE and self.value is not None:
+            raise ValueError(f"{self.criterion}: an inconclusive result carries no value")
+        if self.verdict is Verdict.INCONCLUSIVE and not self.detail:
+            raise ValueError(f"{self.criterion}: an inconclusive result must say what was missing")
+
+    @property
+    def scope_text(self) -> str:
+        """`agent=tess`, `hpa=agents/rex,rise=...`; `all` for a run-wide result."""
+        if not self.scope:
+            return "all"
+        return ",".join(f"{k}={v}" for k, v in self.scope.items())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CriterionOutcome:
+    id: str
+    verdict: Verdict
+    info: bool = False
+    results: tuple[Result, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotEvaluated:
+    """A criterion listed but not evaluated (e.g. `validator check` without a recorder)."""
+
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Summary:
+    run_id: str
+    window: TimeWindow
+    verdict: Verdict
+    criteria: tuple[CriterionOutcome, ...] = ()
+    not_evaluated: tuple[NotEvaluated, ...] = ()
+
+    def outcome(self, criterion_id: str) -> CriterionOutcome:
+        for c in self.criteria:
+            if c.id == criterion_id:
+                return c
+        raise KeyError(criterion_id)
