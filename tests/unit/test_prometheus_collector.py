@@ -291,9 +291,10 @@ def test_unauthorised_ping_says_how_to_pass_a_token(run_dir: Path) -> None:
 
 def test_placeholders_are_filled_with_kube_state_metrics_label_and_namespace_matcher() -> None:
     assert label_name_for("app.kubernetes.io/name") == "label_app_kubernetes_io_name"
-    assert namespace_matcher([]) == 'namespace=~".+"'
+    assert namespace_matcher([]) == ""
     assert namespace_matcher(["agents"]) == 'namespace="agents"'
     assert namespace_matcher(["b", "a", "a"]) == 'namespace=~"a|b"'
     q = render_query('sum by ({agent_label}) (kube_pod_labels{{namespace_matcher}})',
                      namespaces=["agents"])
     assert q == 'sum by (label_app_kubernetes_io_name) (kube_pod_labels{namespace="agents"})'
+    assert render_query('up{job="x",{namespace_matcher}}') == 'up{job="x",}'

@@ -104,10 +104,15 @@ def label_name_for(label_key: str) -> str:
 
 
 def namespace_matcher(namespaces: Sequence[str]) -> str:
-    """A PromQL label matcher for the selected namespaces (all namespaces when none are given)."""
+    """A PromQL label matcher for the selected namespaces; empty (no restriction) when none are given.
+
+    The criteria put it last in a selector (`{container!="",{namespace_matcher}}`), where an empty
+    matcher leaves a trailing comma PromQL accepts, and series without a namespace (ALERTS on
+    cluster-wide objects) are kept.
+    """
     names = sorted({n for n in namespaces if n})
     if not names:
-        return 'namespace=~".+"'
+        return ""
     if len(names) == 1:
         return f'namespace="{names[0]}"'
     return 'namespace=~"' + "|".join(re.escape(n) for n in names) + '"'
