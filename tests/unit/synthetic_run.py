@@ -34,7 +34,7 @@ from validator.model import (
     worst,
 )
 
-START = 1_795_780_800.0  # 2026-11-27T08:00:00Z
+START = 1_795_766_400.0  # 2026-11-27T08:00:00Z
 END = START + 3600.0
 STEP = 15.0
 AGENTS = {"rex": 0.72, "blaze": 0.66, "cleo": 0.78, "tess": 0.41}

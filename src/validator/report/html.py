@@ -154,6 +154,7 @@ class _Line:
     name: str
     points: list[tuple[float, float]]
     dash: str = "solid"
+    shape: str = "linear"  # "hv" for step functions such as replica counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,13 +198,13 @@ def _hpa_lines(evidence: Evidence) -> list[_Line]:
             if isinstance(record.state, HpaState):
                 by_hpa[record.key].append((record.received, float(record.state.current_replicas)))
         if by_hpa:
-            return [_Line(name, sorted(points)) for name, points in sorted(by_hpa.items())]
+            return [_Line(name, sorted(points), shape="hv") for name, points in sorted(by_hpa.items())]
     lines = []
     for key, series in _metric_series(evidence, ("kube_horizontalpodautoscaler_status_current_replicas",
                                                  "kube_horizontalpodautoscaler_status_desired_replicas")):
         hpa = series.label("horizontalpodautoscaler") or series.label("hpa") or key
         ns = series.label("namespace")
-        lines.append(_Line(f"{ns}/{hpa}" if ns else hpa, list(series.points)))
+        lines.append(_Line(f"{ns}/{hpa}" if ns else hpa, list(series.points), shape="hv"))
     return lines
 
 
@@ -325,8 +326,8 @@ def _add_lines(fig: go.Figure, lines: list[_Line], row: int, *, group: str) -> i
     for line in shown:
         pts = downsample(sorted(line.points), budget)
         fig.add_trace(
-            go.Scattergl(x=[_iso(t) for t, _ in pts], y=[v for _, v in pts], name=line.name,
-                         mode="lines", line={"dash": line.dash, "width": 1.5}, legendgroup=group,
+            go.Scatter(x=[_iso(t) for t, _ in pts], y=[v for _, v in pts], name=line.name,
+                         mode="lines", line={"dash": line.dash, "width": 1.5, "shape": line.shape}, legendgroup=group,
                          legendgrouptitle={"text": group}),
             row=row, col=1,
         )
