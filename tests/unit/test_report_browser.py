@@ -35,7 +35,9 @@ window.__errors = [];
   window.addEventListener('error', function (e) {
     window.__errors.push('uncaught: ' + (e.message || (e.target && (e.target.src || e.target.href)) || e));
   }, true);
-  window.addEventListener('unhandledrejection', function (e) { window.__errors.push('rejection: ' + e.reason); });
+  window.addEventListener('unhandledrejection', function (e) {
+    window.__errors.push('rejection: ' + e.reason);
+  });
   window.addEventListener('load', function () {
     setTimeout(function () {
       var out = document.createElement('pre');
@@ -110,7 +112,8 @@ def test_chromium_probe_does_see_a_broken_page(tmp_path: Path) -> None:
     bad = tmp_path / "bad.html"
     bad.write_text(
         "<html><head>" + ERROR_HOOK + '<script src="https://cdn.example.invalid/x.js"></script></head>'
-        '<body><div id="verdict">PASS</div><script>console.error("boom"); notDefined();</script></body></html>',
+        '<body><div id="verdict">PASS</div>'
+        '<script>console.error("boom"); notDefined();</script></body></html>',
         encoding="utf-8",
     )
     done = _chromium(tmp_path, bad.as_uri(), "--dump-dom")

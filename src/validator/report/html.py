@@ -326,9 +326,9 @@ def _add_lines(fig: go.Figure, lines: list[_Line], row: int, *, group: str) -> i
     for line in shown:
         pts = downsample(sorted(line.points), budget)
         fig.add_trace(
-            go.Scatter(x=[_iso(t) for t, _ in pts], y=[v for _, v in pts], name=line.name,
-                         mode="lines", line={"dash": line.dash, "width": 1.5, "shape": line.shape}, legendgroup=group,
-                         legendgrouptitle={"text": group}),
+            go.Scatter(x=[_iso(t) for t, _ in pts], y=[v for _, v in pts], name=line.name, mode="lines",
+                       line={"dash": line.dash, "width": 1.5, "shape": line.shape}, legendgroup=group,
+                       legendgrouptitle={"text": group}),
             row=row, col=1,
         )
     return len(lines) - len(shown)
