@@ -1,0 +1,90 @@
+"""< 5% false positive alerts.
+
+Each firing (a run of consecutive `ALERTS{alertstate="firing"}` samples of one series) is expected
+when it starts inside an injected fault's window plus a grace period and its alertname is listed for
+that fault in the manifest's `expected_alerts`; every other firing is false. Watchdog and
+InfoInhibitor (always firing by design in kube-prometheus-stack) are ignored. With no firing at all the
+rate is undefined: inconclusive.
+"""
+
+from __future__ import annotations
+
+from validator.criteria import fault_windows
+from validator.criteria.evidence_checks import inconclusive, judged
+from validator.criteria.wording import at, pct
+from validator.model import CriterionSpec, Evidence, Result, SourceName
+
+ID = "alert_accuracy"
+INFO = False
+PROMETHEUS_ONLY = False
+QUERIES: dict[str, str] = {"alerts_firing": 'ALERTS{alertstate="firing"}'}
+DEFAULTS: dict[str, float] = {"max": 0.05, "grace_seconds": 300}
+ALWAYS_FIRING = frozenset({"Watchdog", "InfoInhibitor"})
+
+
+def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
+    band = spec.band("max")
+    if evidence.metrics is None:
+        why = evidence.why_missing(SourceName.METRICS)
+        return [inconclusive(spec, f"Prometheus evidence missing: {why}", unit="ratio", threshold=band)]
+    result = evidence.metrics.get("alerts_firing")
+    if not result.ok:
+        return [inconclusive(spec, result.problem(), unit="ratio", threshold=band)]
+    step = evidence.metrics.step_seconds
+    grace = spec.threshold("grace_seconds")
+    faults = [(f, w.widened(after=grace)) for f, w in fault_windows.closed(evidence)]
+    expected_names = evidence.manifest.expected_alerts
+    firings: list[tuple[str, float]] = []
+    for series in result.series:
+        name = series.label("alertname")
+        if name in ALWAYS_FIRING:
+            continue
+        previous: float | None = None
+        for t, _ in series.points:
+            if not evidence.window.start <= t <= evidence.window.end:
+                continue
+            if previous is None or t - previous > 2 * step:
+                firings.append((name, t))
+            previous = t
+    expected, false = [], []
+    for name, start in sorted(firings, key=lambda x: (x[1], x[0])):
+        if any(
+            w.start <= start <= w.end
+            and name in expected_names.get(f.fault, expected_names.get(f.experiment, ()))
+            for f, w in faults
+        ):
+            expected.append((name, start))
+        else:
+            false.append((name, start))
+    never = sorted(
+        {
+            f"{name} (for {f.fault})"
+            for f, w in faults
+            for name in expected_names.get(f.fault, ())
+            if not any(n == name and w.start <= t <= w.end for n, t in expected)
+        }
+    )
+    never_text = f"; expected but never fired: {', '.join(never)}" if never else ""
+    if not firings:
+        return [
+            inconclusive(
+                spec,
+                "no alert fired in the window: the false-positive rate is undefined" + never_text,
+                unit="ratio",
+                threshold=band,
+                advice=tuple(
+                    f"alert {n} never fired: check its rule's expression and `for:`" for n in never[:5]
+                ),
+            )
+        ]
+    value = len(false) / len(firings)
+    detail = f"{len(false)} false of {len(firings)} firings ({pct(value)})"
+    if false:
+        detail += ": " + ", ".join(f"{n} at {at(t)}" for n, t in false[:5])
+    ok = value < spec.threshold("max")
+    advice = tuple(
+        f"alert {n} fired at {at(t)} outside any fault expecting it: tighten its threshold or `for:`, or list it "
+        "in expected_alerts"
+        for n, t in false[:5]
+    )
+    return [judged(spec, ok, value, detail + never_text, unit="ratio", threshold=band, advice=advice)]

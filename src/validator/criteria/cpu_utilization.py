@@ -1,0 +1,93 @@
+"""60-80% average CPU utilisation across agent pods: mean(usage / requests) per agent type."""
+
+from __future__ import annotations
+
+from validator.criteria import promql
+from validator.criteria.evidence_checks import inconclusive, judged, queries, query_coverage_problem
+from validator.criteria.series_math import mean, ratio_points, sum_by
+from validator.criteria.wording import pct
+from validator.model import CriterionSpec, Evidence, Result
+
+ID = "cpu_utilization"
+INFO = False
+PROMETHEUS_ONLY = True
+QUERIES: dict[str, str] = {
+    "cpu_usage_by_agent": promql.CPU_USAGE_BY_AGENT,
+    "cpu_requests_by_agent": promql.CPU_REQUESTS_BY_AGENT,
+}
+DEFAULTS: dict[str, float] = {"min": 0.6, "max": 0.8}
+
+
+def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
+    band = spec.band("min", "max")
+    found, problem = queries(evidence, tuple(QUERIES))
+    if problem:
+        return [inconclusive(spec, problem, unit="ratio", threshold=band)]
+    usage, requests = found["cpu_usage_by_agent"], found["cpu_requests_by_agent"]
+    problem = query_coverage_problem(evidence, usage)
+    if problem:
+        return [inconclusive(spec, problem, unit="ratio", threshold=band)]
+    label = evidence.manifest.agent_metric_label
+    used = sum_by(usage, label, window=evidence.window)
+    asked = sum_by(requests, label, window=evidence.window)
+    results: list[Result] = []
+    for (agent,) in sorted(set(used) | set(asked)):
+        if not agent:
+            continue
+        scope = {"agent": agent}
+        ratios = ratio_points(used.get((agent,), []), asked.get((agent,), []))
+        if not ratios:
+            why = (
+                "no CPU requests set on its pods"
+                if (agent,) not in asked
+                else "no CPU usage samples at the times requests are known"
+            )
+            results.append(
+                inconclusive(
+                    spec,
+                    f"cannot compute usage/requests for agent `{agent}`: {why}",
+                    scope=scope,
+                    unit="ratio",
+                    threshold=band,
+                    advice=(f"agent `{agent}`: set resources.requests.cpu on its containers",)
+                    if (agent,) not in asked
+                    else (),
+                )
+            )
+            continue
+        value = mean([v for _, v in ratios])
+        low, high = spec.threshold("min"), spec.threshold("max")
+        ok = low <= value <= high
+        if value < low:
+            detail = (
+                f"below target: over-provisioned ({pct(value)} of requests, mean over {len(ratios)} samples)"
+            )
+            advice: tuple[str, ...] = (
+                f"agent `{agent}` uses {pct(value)} of its CPU requests: lower resources.requests.cpu "
+                f"to about {value / ((low + high) / 2):.2f}x the current value",
+            )
+        elif value > high:
+            detail = (
+                f"above target: under-provisioned ({pct(value)} of requests, mean over {len(ratios)} samples)"
+            )
+            advice = (
+                f"agent `{agent}` uses {pct(value)} of its CPU requests: raise resources.requests.cpu "
+                f"to about {value / ((low + high) / 2):.2f}x, or lower the HPA's CPU target",
+            )
+        else:
+            detail = f"mean over {len(ratios)} samples"
+            advice = ()
+        results.append(
+            judged(spec, ok, value, detail, scope=scope, unit="ratio", threshold=band, advice=advice)
+        )
+    if not results:
+        return [
+            inconclusive(
+                spec,
+                f"no series carries the agent label `{label}`: is it in kube-state-metrics' "
+                "--metric-labels-allowlist for pods?",
+                unit="ratio",
+                threshold=band,
+            )
+        ]
+    return results

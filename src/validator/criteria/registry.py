@@ -1,0 +1,182 @@
+"""The criteria by id, their queries, and the run's overall verdict.
+
+Overall verdict (docs/criteria.md): fail if any non-info criterion fails; else inconclusive if any
+non-info criterion is inconclusive; else pass. A criterion's verdict is the worst of its scopes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from types import ModuleType
+from typing import Protocol, cast
+
+from validator.criteria import (
+    alert_accuracy,
+    capacity_forecast,
+    controller_availability,
+    cost_efficiency,
+    cpu_utilization,
+    graceful_degradation,
+    maintenance_disruption,
+    memory_utilization,
+    oom_kills,
+    pdb_respected,
+    pvc_utilization,
+    recovery_time,
+    resource_isolation,
+    scaling_latency,
+)
+from validator.criteria.promql import render_query
+from validator.model import (
+    CriterionOutcome,
+    CriterionOverride,
+    CriterionSpec,
+    Evidence,
+    NotEvaluated,
+    Result,
+    Summary,
+    Verdict,
+    worst,
+)
+
+__all__ = [
+    "CRITERIA",
+    "CriterionModule",
+    "all_queries",
+    "build_specs",
+    "default_spec",
+    "evaluate_all",
+    "overall_verdict",
+    "prometheus_only_ids",
+    "render_query",
+]
+
+
+class CriterionModule(Protocol):
+    ID: str
+    INFO: bool
+    PROMETHEUS_ONLY: bool
+    QUERIES: dict[str, str]
+    DEFAULTS: dict[str, float]
+    evaluate: Callable[[CriterionSpec, Evidence], list[Result]]
+
+
+_MODULES: tuple[ModuleType, ...] = (
+    cpu_utilization,
+    memory_utilization,
+    oom_kills,
+    pvc_utilization,
+    scaling_latency,
+    controller_availability,
+    pdb_respected,
+    maintenance_disruption,
+    recovery_time,
+    graceful_degradation,
+    resource_isolation,
+    alert_accuracy,
+    capacity_forecast,
+    cost_efficiency,
+)
+
+# In the order of docs/criteria.md.
+CRITERIA: dict[str, CriterionModule] = {m.ID: cast(CriterionModule, m) for m in _MODULES}
+
+
+def all_queries() -> dict[str, str]:
+    """Every query key any criterion reads, with its PromQL (placeholders unfilled)."""
+    out: dict[str, str] = {}
+    for module in CRITERIA.values():
+        for key, promql in module.QUERIES.items():
+            if out.get(key, promql) != promql:
+                raise RuntimeError(f"query key {key!r} means two different queries ({module.ID})")
+            out[key] = promql
+    return out
+
+
+def prometheus_only_ids() -> list[str]:
+    return [cid for cid, m in CRITERIA.items() if m.PROMETHEUS_ONLY]
+
+
+def default_spec(criterion_id: str) -> CriterionSpec:
+    module = CRITERIA[criterion_id]
+    return CriterionSpec(
+        id=criterion_id, thresholds=dict(module.DEFAULTS), queries=dict(module.QUERIES), info=module.INFO
+    )
+
+
+def build_specs(*layers: Mapping[str, CriterionOverride]) -> dict[str, CriterionSpec]:
+    """Defaults, then each layer of overrides in order (e.g. manifest, then --criteria file).
+
+    Overrides must already be validated (validator.config.criteria_file does that).
+    """
+    specs = {cid: default_spec(cid) for cid in CRITERIA}
+    for layer in layers:
+        for cid, override in layer.items():
+            base = specs[cid]
+            specs[cid] = CriterionSpec(
+                id=cid,
+                thresholds={**base.thresholds, **override.thresholds},
+                queries={**base.queries, **override.queries},
+                info=base.info if override.info is None else override.info,
+            )
+    return specs
+
+
+def overall_verdict(outcomes: Iterable[CriterionOutcome]) -> Verdict:
+    judged = [o.verdict for o in outcomes if not o.info]
+    if Verdict.FAIL in judged:
+        return Verdict.FAIL
+    if Verdict.INCONCLUSIVE in judged:
+        return Verdict.INCONCLUSIVE
+    return Verdict.PASS
+
+
+def evaluate_all(
+    specs: Mapping[str, CriterionSpec] | None,
+    evidence: Evidence,
+    *,
+    only: Iterable[str] | None = None,
+    not_evaluated_reason: str = "needs evidence this command does not collect",
+) -> Summary:
+    """Evaluate every criterion (or those in `only`; the rest are listed as not evaluated)."""
+    chosen = set(CRITERIA) if only is None else set(only)
+    unknown = chosen - set(CRITERIA)
+    if unknown:
+        raise KeyError(f"unknown criterion id(s): {', '.join(sorted(unknown))}")
+    specs = specs or {}
+    outcomes: list[CriterionOutcome] = []
+    skipped: list[NotEvaluated] = []
+    for cid, module in CRITERIA.items():
+        if cid not in chosen:
+            skipped.append(NotEvaluated(id=cid, reason=not_evaluated_reason))
+            continue
+        spec = specs.get(cid) or default_spec(cid)
+        try:
+            results = list(module.evaluate(spec, evidence))
+        except Exception as exc:  # a bug must not cost the whole report; it shows as inconclusive
+            results = [
+                Result(
+                    criterion=cid,
+                    verdict=Verdict.INCONCLUSIVE,
+                    detail=f"internal error in the validator ({type(exc).__name__}: {exc}); please report it",
+                )
+            ]
+        if not results:
+            results = [
+                Result(criterion=cid, verdict=Verdict.INCONCLUSIVE, detail="the criterion returned no result")
+            ]
+        outcomes.append(
+            CriterionOutcome(
+                id=cid,
+                verdict=worst(r.verdict for r in results) or Verdict.INCONCLUSIVE,
+                info=spec.info,
+                results=tuple(results),
+            )
+        )
+    return Summary(
+        run_id=evidence.run_id,
+        window=evidence.window,
+        verdict=overall_verdict(outcomes),
+        criteria=tuple(outcomes),
+        not_evaluated=tuple(skipped),
+    )

@@ -1,0 +1,151 @@
+"""No contention between workflow types.
+
+Per agent type: CPU throttling (throttled CFS periods / all CFS periods over the window), and quota or
+admission rejections of its pods (FailedCreate Events saying `exceeded quota` or `forbidden`) while
+pods of another agent type were running.
+"""
+
+from __future__ import annotations
+
+from validator.criteria import promql
+from validator.criteria.evidence_checks import inconclusive, judged, queries, query_coverage_problem
+from validator.criteria.series_math import sum_by
+from validator.criteria.watch_timeline import state_at, timelines
+from validator.criteria.wording import pct
+from validator.model import CriterionSpec, EventState, Evidence, PodState, ReplicaSetState, Result
+
+ID = "resource_isolation"
+INFO = False
+PROMETHEUS_ONLY = False
+QUERIES: dict[str, str] = {
+    "cpu_throttled_periods_by_agent": promql.per_agent_sum(
+        promql.container_rate("container_cpu_cfs_throttled_periods_total")
+    ),
+    "cpu_periods_by_agent": promql.per_agent_sum(promql.container_rate("container_cpu_cfs_periods_total")),
+}
+DEFAULTS: dict[str, float] = {"max_throttling": 0.05, "max_rejections": 0}
+
+REJECTION_WORDS = ("exceeded quota", "forbidden", "admission webhook", "denied the request")
+
+
+def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
+    results = _throttling(spec, evidence)
+    results.extend(
+        _rejections(spec, evidence, agents={r.scope["agent"] for r in results if "agent" in r.scope})
+    )
+    return results
+
+
+def _throttling(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
+    band = spec.band("max_throttling")
+    found, problem = queries(evidence, tuple(QUERIES))
+    if not problem:
+        problem = query_coverage_problem(evidence, found["cpu_periods_by_agent"])
+    if problem:
+        return [inconclusive(spec, problem, scope={"measure": "throttling"}, unit="ratio", threshold=band)]
+    label = evidence.manifest.agent_metric_label
+    throttled = sum_by(found["cpu_throttled_periods_by_agent"], label, window=evidence.window)
+    periods = sum_by(found["cpu_periods_by_agent"], label, window=evidence.window)
+    results = []
+    for (agent,) in sorted(periods):
+        if not agent:
+            continue
+        scope = {"agent": agent, "measure": "throttling"}
+        total = sum(v for _, v in periods[(agent,)])
+        if total <= 0:
+            results.append(
+                inconclusive(
+                    spec, "no CFS periods: no CPU limit set?", scope=scope, unit="ratio", threshold=band
+                )
+            )
+            continue
+        value = sum(v for _, v in throttled.get((agent,), [])) / total
+        results.append(
+            judged(
+                spec,
+                value <= spec.threshold("max_throttling"),
+                value,
+                f"{pct(value)} of CFS periods throttled",
+                scope=scope,
+                unit="ratio",
+                threshold=band,
+                advice=(
+                    f"agent `{agent}` is CPU-throttled {pct(value)} of the time: raise resources.limits.cpu "
+                    "or drop the CPU limit and rely on requests",
+                ),
+            )
+        )
+    return results
+
+
+def _rejections(spec: CriterionSpec, evidence: Evidence, agents: set[str]) -> list[Result]:
+    band = spec.band("max_rejections")
+    key = evidence.manifest.agent_label
+    if evidence.k8s is None or not evidence.k8s.kind_seen("Event"):
+        return [
+            inconclusive(
+                spec,
+                "quota and admission rejections need the Kubernetes watch (Events), which this run lacks",
+                scope={"measure": "rejections"},
+                unit="count",
+                threshold=band,
+            )
+        ]
+    replicasets = {
+        k: [s for _, s in line if s is not None]
+        for k, line in timelines(evidence.k8s, "ReplicaSet", ReplicaSetState).items()
+    }
+    pods = timelines(evidence.k8s, "Pod", PodState)
+    rejected: dict[str, list[str]] = {}
+    window = evidence.window
+    for record in evidence.k8s.of_kind("Event"):
+        state = record.state
+        if not isinstance(state, EventState) or state.reason != "FailedCreate":
+            continue
+        if not any(w in state.message.lower() for w in REJECTION_WORDS):
+            continue
+        when = state.time if state.time is not None else record.received
+        if not window.start <= when <= window.end:
+            continue
+        owner = f"{state.involved_namespace}/{state.involved_name}"
+        agent = next((s.labels.get(key, "") for s in replicasets.get(owner, []) if s.labels.get(key)), "")
+        if not agent:
+            continue
+        others_running = any(
+            (p := state_at(line, when)) is not None
+            and p.phase == "Running"
+            and p.labels.get(key, agent) != agent
+            for line in pods.values()
+        )
+        if others_running:
+            rejected.setdefault(agent, []).append(f"{owner}: {state.message[:120]}")
+    results = []
+    for agent in sorted(agents | set(rejected)):
+        found = rejected.get(agent, [])
+        results.append(
+            judged(
+                spec,
+                len(found) <= spec.threshold("max_rejections"),
+                float(len(found)),
+                f"{len(found)} quota/admission rejection(s) while other agent types ran"
+                + (": " + "; ".join(found[:3]) if found else ""),
+                scope={"agent": agent, "measure": "rejections"},
+                unit="count",
+                threshold=band,
+                advice=(
+                    f"agent `{agent}` was refused capacity another type held: give each agent type its own "
+                    "ResourceQuota (or a PriorityClass) so one cannot starve another",
+                ),
+            )
+        )
+    if not results:
+        return [
+            inconclusive(
+                spec,
+                "no agent type seen, so rejections cannot be attributed",
+                scope={"measure": "rejections"},
+                unit="count",
+                threshold=band,
+            )
+        ]
+    return results

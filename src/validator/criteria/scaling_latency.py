@@ -1,0 +1,253 @@
+"""HPA scaling decisions within 5 minutes of load changes.
+
+Per HPA and per load rise: seconds from the first sample where a metric exceeds its target
+(beyond the HPA's tolerance) to the first increase of desired replicas. A rise that never gets a
+decision counts to the window's end and fails; a rise that falls back under target first is closed
+there. A rise while the HPA is already at maxReplicas cannot be answered by scaling: inconclusive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from validator.criteria.evidence_checks import inconclusive, judged, queries
+from validator.criteria.series_math import max_by
+from validator.criteria.watch_timeline import blind_spans, timelines
+from validator.criteria.wording import at, secs
+from validator.model import CriterionSpec, Evidence, HpaState, QueryResult, Result, TimeWindow
+
+ID = "scaling_latency"
+INFO = False
+PROMETHEUS_ONLY = True
+QUERIES: dict[str, str] = {
+    "hpa_current_metric": "kube_horizontalpodautoscaler_status_target_metric{{namespace_matcher}}",
+    "hpa_target_metric": "kube_horizontalpodautoscaler_spec_target_metric{{namespace_matcher}}",
+    "hpa_desired_replicas": "kube_horizontalpodautoscaler_status_desired_replicas{{namespace_matcher}}",
+    "hpa_max_replicas": "kube_horizontalpodautoscaler_spec_max_replicas{{namespace_matcher}}",
+}
+DEFAULTS: dict[str, float] = {"max": 300, "tolerance": 0.1}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sample:
+    t: float
+    above: bool
+    desired: int
+    max_replicas: int
+
+
+def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
+    band = spec.band("max")
+    if evidence.k8s is not None and evidence.k8s.kind_seen("HorizontalPodAutoscaler"):
+        per_hpa = _from_watch(evidence, spec.threshold("tolerance"))
+        blind = blind_spans(evidence.k8s, "HorizontalPodAutoscaler", evidence.window)
+        source = "watched HPA status"
+    else:
+        found, problem = queries(evidence, tuple(k for k in QUERIES if k != "hpa_max_replicas"))
+        if problem:
+            return [
+                inconclusive(
+                    spec, f"no HPA in the Kubernetes watch, and {problem}", unit="seconds", threshold=band
+                )
+            ]
+        per_hpa = _from_prometheus(evidence, found, spec.threshold("tolerance"))
+        blind, source = [], "kube-state-metrics"
+    if not per_hpa:
+        return [
+            inconclusive(
+                spec, "no HorizontalPodAutoscaler seen in the window", unit="seconds", threshold=band
+            )
+        ]
+    results: list[Result] = []
+    for hpa in sorted(per_hpa):
+        results.extend(_judge(spec, evidence, hpa, per_hpa[hpa], blind, source))
+    return results
+
+
+def _judge(
+    spec: CriterionSpec,
+    evidence: Evidence,
+    hpa: str,
+    samples: list[Sample],
+    blind: list[TimeWindow],
+    source: str,
+) -> list[Result]:
+    band = spec.band("max")
+    window = evidence.window
+    samples = [s for s in samples if s.t <= window.end]
+    results: list[Result] = []
+    i = 0
+    prev: Sample | None = None
+    while i < len(samples):
+        s = samples[i]
+        if not s.above:
+            prev = s
+            i += 1
+            continue
+        # a rise starts at s
+        start = s.t
+        base = prev.desired if prev is not None else s.desired
+        scope = {"hpa": hpa, "rise": at(start)}
+        if base >= s.max_replicas > 0:
+            results.append(
+                inconclusive(
+                    spec,
+                    f"load rose above target at {at(start)} while already at maxReplicas ({s.max_replicas}): "
+                    "no scale-up possible, latency not measurable",
+                    scope=scope,
+                    unit="seconds",
+                    threshold=band,
+                    advice=(
+                        f"HPA `{hpa}` is pinned at maxReplicas {s.max_replicas}: raise maxReplicas if the load is expected",
+                    ),
+                )
+            )
+            i = _skip_rise(samples, i)
+            prev = samples[i - 1]
+            continue
+        j = i
+        decided: float | None = None
+        fell: float | None = None
+        while j < len(samples):
+            if samples[j].desired > base:
+                decided = samples[j].t
+                break
+            if not samples[j].above:
+                fell = samples[j].t
+                break
+            j += 1
+        limit = spec.threshold("max")
+        resolved = decided if decided is not None else fell
+        if resolved is not None and resolved < window.start:
+            i = _skip_rise(samples, j)
+            prev = samples[i - 1]
+            continue
+        if decided is not None:
+            value = decided - start
+            results.append(
+                judged(
+                    spec,
+                    value <= limit,
+                    value,
+                    f"above target at {at(start)}, desired replicas {base} -> {samples[j].desired} at {at(decided)} ({source})",
+                    scope=scope,
+                    unit="seconds",
+                    threshold=band,
+                    advice=(
+                        f"HPA `{hpa}` took {secs(value)} to scale up: check the metrics pipeline and its behavior.scaleUp policy",
+                    ),
+                )
+            )
+        elif fell is not None:
+            value = fell - start
+            results.append(
+                judged(
+                    spec,
+                    value <= limit,
+                    value,
+                    f"above target from {at(start)} to {at(fell)} without a scaling decision ({source})",
+                    scope=scope,
+                    unit="seconds",
+                    threshold=band,
+                    advice=(
+                        f"HPA `{hpa}` stayed above target for {secs(value)} without scaling: check its metric source and events",
+                    ),
+                )
+            )
+        else:
+            value = window.end - start
+            unseen = [b for b in blind if b.end > start]
+            if unseen:
+                results.append(
+                    inconclusive(
+                        spec,
+                        f"above target from {at(start)}; no decision seen, but the watch has gaps after it",
+                        scope=scope,
+                        unit="seconds",
+                        threshold=band,
+                    )
+                )
+            else:
+                results.append(
+                    judged(
+                        spec,
+                        value <= limit,
+                        value,
+                        f"above target from {at(start)}; no scaling decision before the window ended "
+                        f"(counted to the end, {secs(value)}) ({source})",
+                        scope=scope,
+                        unit="seconds",
+                        threshold=band,
+                        advice=(
+                            f"HPA `{hpa}` never scaled up after its metric exceeded target: check "
+                            "`kubectl describe hpa` events (metrics unavailable? behavior.scaleUp?)",
+                        ),
+                    )
+                )
+            break
+        i = _skip_rise(samples, j)
+        prev = samples[i - 1] if i > 0 else None
+    if not results:
+        return [
+            inconclusive(
+                spec,
+                "no load rise above the HPA's target in the window: scaling latency not exercised",
+                scope={"hpa": hpa},
+                unit="seconds",
+                threshold=band,
+            )
+        ]
+    return results
+
+
+def _skip_rise(samples: list[Sample], i: int) -> int:
+    """Index of the first sample after `i` that is back under target (the next rise starts after it)."""
+    while i < len(samples) and samples[i].above:
+        i += 1
+    return max(i, 1)
+
+
+def _from_watch(evidence: Evidence, tolerance: float) -> dict[str, list[Sample]]:
+    assert evidence.k8s is not None
+    out: dict[str, list[Sample]] = {}
+    for key, line in timelines(evidence.k8s, "HorizontalPodAutoscaler", HpaState).items():
+        samples = []
+        for t, state in line:
+            if state is None:
+                continue
+            above = any(
+                m.current > m.target * (1 + tolerance)
+                for m in state.metrics
+                if m.current is not None and m.target is not None
+            )
+            samples.append(
+                Sample(t=t, above=above, desired=state.desired_replicas, max_replicas=state.max_replicas)
+            )
+        if samples:
+            out[key] = samples
+    return out
+
+
+def _from_prometheus(
+    evidence: Evidence, found: dict[str, QueryResult], tolerance: float
+) -> dict[str, list[Sample]]:
+    hpa_labels = ("namespace", "horizontalpodautoscaler")
+    metric_labels = (*hpa_labels, "metric_name", "metric_target_type")
+    current = max_by(found["hpa_current_metric"], *metric_labels)
+    target = max_by(found["hpa_target_metric"], *metric_labels)
+    desired = max_by(found["hpa_desired_replicas"], *hpa_labels)
+    assert evidence.metrics is not None
+    max_result = evidence.metrics.get("hpa_max_replicas")
+    maxes = max_by(max_result, *hpa_labels) if max_result.ok else {}
+    out: dict[str, list[Sample]] = {}
+    for hpa_key, points in desired.items():
+        metric_points = [(dict(current[k]), dict(target.get(k, []))) for k in current if k[:2] == hpa_key]
+        max_at = dict(maxes.get(hpa_key, []))
+        samples = []
+        for t, d in points:
+            above = any(
+                t in cur and t in tgt and cur[t] > tgt[t] * (1 + tolerance) for cur, tgt in metric_points
+            )
+            samples.append(Sample(t=t, above=above, desired=int(d), max_replicas=int(max_at.get(t, 0))))
+        out["/".join(hpa_key)] = samples
+    return out

@@ -1,0 +1,116 @@
+"""Arithmetic over Prometheus series: grouping, alignment, coverage, counter increases, percentiles."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+
+from validator.model import QueryResult, TimeWindow
+
+Points = list[tuple[float, float]]
+
+# A query whose samples cover less than this share of the window's steps is partial data.
+MIN_COVERAGE = 0.9
+
+
+def finite(points: Iterable[tuple[float, float]]) -> Points:
+    return [(t, v) for t, v in points if math.isfinite(v)]
+
+
+def sum_by(
+    result: QueryResult, *labels: str, window: TimeWindow | None = None
+) -> dict[tuple[str, ...], Points]:
+    """Series of `result` summed per value of `labels`, each sorted by time, NaN dropped."""
+    acc: dict[tuple[str, ...], dict[float, float]] = {}
+    for series in result.series:
+        key = tuple(series.label(name) for name in labels)
+        slot = acc.setdefault(key, {})
+        for t, v in finite(series.points):
+            if window is not None and not (window.start <= t <= window.end):
+                continue
+            slot[t] = slot.get(t, 0.0) + v
+    return {k: sorted(v.items()) for k, v in acc.items() if v}
+
+
+def max_by(
+    result: QueryResult, *labels: str, window: TimeWindow | None = None
+) -> dict[tuple[str, ...], Points]:
+    acc: dict[tuple[str, ...], dict[float, float]] = {}
+    for series in result.series:
+        key = tuple(series.label(name) for name in labels)
+        slot = acc.setdefault(key, {})
+        for t, v in finite(series.points):
+            if window is not None and not (window.start <= t <= window.end):
+                continue
+            slot[t] = max(slot.get(t, v), v)
+    return {k: sorted(v.items()) for k, v in acc.items() if v}
+
+
+def ratio_points(numerator: Points, denominator: Points) -> Points:
+    """numerator / denominator at the timestamps both have, where the denominator is > 0."""
+    den = dict(denominator)
+    return [(t, v / den[t]) for t, v in numerator if t in den and den[t] > 0]
+
+
+def coverage(timestamps: Iterable[float], window: TimeWindow, step: float) -> float:
+    """Share of the window's query steps that have a sample (1.0 = complete)."""
+    if step <= 0 or window.duration <= 0:
+        return 1.0
+    expected = math.floor(window.duration / step) + 1
+    seen = {round((t - window.start) / step) for t in timestamps if window.start <= t <= window.end}
+    return min(1.0, len(seen) / expected)
+
+
+def all_timestamps(result: QueryResult) -> set[float]:
+    return {t for s in result.series for t, _ in s.points}
+
+
+def mean(values: Sequence[float]) -> float:
+    return math.fsum(values) / len(values)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile, q in 0..1."""
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    pos = q * (len(ordered) - 1)
+    low = math.floor(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def counter_increases(points: Points) -> list[tuple[float, float]]:
+    """(time, increase) for each step where a counter went up. A drop is a reset: the new value
+    counts as the increase since the reset (as Prometheus' `increase` does)."""
+    out: list[tuple[float, float]] = []
+    for (_, prev), (t, cur) in itertools.pairwise(points):
+        if cur > prev:
+            out.append((t, cur - prev))
+        elif cur < prev and cur > 0:
+            out.append((t, cur))
+    return out
+
+
+def value_at(points: Points, t: float, tolerance: float) -> float | None:
+    """The sample at or just after `t` (within `tolerance`), else the latest before it within tolerance."""
+    best: tuple[float, float] | None = None
+    for ts, v in points:
+        if abs(ts - t) <= tolerance and (best is None or abs(ts - t) < abs(best[0] - t) or ts >= t > best[0]):
+            best = (ts, v)
+    return None if best is None else best[1]
+
+
+def linear_slope(points: Points) -> float | None:
+    """Least-squares slope (units per second); None with fewer than two distinct times."""
+    if len(points) < 2:
+        return None
+    ts = [t for t, _ in points]
+    vs = [v for _, v in points]
+    mt = mean(ts)
+    mv = mean(vs)
+    den = math.fsum((t - mt) ** 2 for t in ts)
+    if den == 0:
+        return None
+    return math.fsum((t - mt) * (v - mv) for t, v in zip(ts, vs, strict=True)) / den

@@ -1,0 +1,77 @@
+"""The state of each watched object over time, rebuilt from the recorder's lines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TypeVar
+
+from validator.model import K8sEvidence, TimeWindow, WatchRecord
+from validator.model.k8s import ObjectState
+
+S = TypeVar("S", bound=ObjectState)
+
+# (receipt time in seconds, state or None once deleted)
+Timeline = list[tuple[float, S | None]]
+
+
+def timelines(k8s: K8sEvidence, kind: str, state_type: type[S]) -> dict[str, Timeline[S]]:
+    """Per object key (`namespace/name`), its states in receipt order; DELETED appends None."""
+    out: dict[str, Timeline[S]] = {}
+    for record in sorted(k8s.of_kind(kind), key=lambda r: r.received_ms):
+        line = out.setdefault(record.key, [])
+        if record.type == "DELETED":
+            line.append((record.received, None))
+        elif isinstance(record.state, state_type):
+            line.append((record.received, record.state))
+    return out
+
+
+def state_at(timeline: Timeline[S], t: float) -> S | None:
+    """The latest state received at or before `t` (None before the first or after deletion)."""
+    current: S | None = None
+    for ts, state in timeline:
+        if ts > t:
+            break
+        current = state
+    return current
+
+
+def gap_windows(k8s: K8sEvidence, kind: str) -> list[TimeWindow]:
+    return [
+        TimeWindow(start=g.from_ms / 1000.0, end=max(g.to_ms, g.from_ms) / 1000.0) for g in k8s.gaps_of(kind)
+    ]
+
+
+def blind_spans(k8s: K8sEvidence, kind: str, window: TimeWindow) -> list[TimeWindow]:
+    """Parts of `window` the recorder did not see for `kind`: before its first line, and its GAPs."""
+    spans: list[TimeWindow] = []
+    records = k8s.of_kind(kind)
+    first = min((r.received for r in records), default=None)
+    if first is None:
+        return [window]
+    if first > window.start:
+        spans.append(TimeWindow(start=window.start, end=min(first, window.end)))
+    for gap in gap_windows(k8s, kind):
+        clipped = window.clip(gap)
+        if clipped is not None:
+            spans.append(clipped)
+    return merge(spans)
+
+
+def merge(spans: Iterable[TimeWindow]) -> list[TimeWindow]:
+    ordered = sorted(spans, key=lambda w: w.start)
+    out: list[TimeWindow] = []
+    for span in ordered:
+        if out and span.start <= out[-1].end:
+            out[-1] = TimeWindow(start=out[-1].start, end=max(out[-1].end, span.end))
+        else:
+            out.append(span)
+    return out
+
+
+def total(spans: Iterable[TimeWindow]) -> float:
+    return sum(s.duration for s in merge(spans))
+
+
+def change_times(records: Iterable[WatchRecord], after: float, until: float) -> list[float]:
+    return sorted({r.received for r in records if after <= r.received <= until})
