@@ -6,7 +6,7 @@ Per namespace, quota and resource: a least-squares line through `used` over the 
 
 from __future__ import annotations
 
-from validator.criteria.evidence_checks import inconclusive, judged, queries
+from validator.criteria.evidence_checks import at_least, inconclusive, judged, queries
 from validator.criteria.series_math import linear_slope, max_by
 from validator.model import CriterionSpec, Evidence, Result, Verdict
 
@@ -81,7 +81,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         results.append(
             judged(
                 spec,
-                days >= spec.threshold("min"),
+                at_least(days, spec.threshold("min")),
                 days,
                 f"{now:g} of {cap:g} used, growing {slope * DAY:g}/day",
                 scope=scope,

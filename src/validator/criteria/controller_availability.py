@@ -7,7 +7,7 @@ outage, fail only if it fails even were all unknown time available, else inconcl
 
 from __future__ import annotations
 
-from validator.criteria.evidence_checks import inconclusive, judged, queries
+from validator.criteria.evidence_checks import at_least, inconclusive, judged, queries
 from validator.criteria.series_math import max_by
 from validator.criteria.watch_timeline import blind_spans, timelines, total
 from validator.criteria.wording import at, pct, secs
@@ -71,7 +71,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         if unknown > 0:
             detail += f"; {secs(unknown)} not observed"
         limit = spec.threshold("min")
-        if value is None or (worst < limit <= best):
+        if value is None or (not at_least(worst, limit) and at_least(best, limit)):
             results.append(
                 inconclusive(
                     spec,
@@ -82,7 +82,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                 )
             )
             continue
-        ok = worst >= limit
+        ok = at_least(worst, limit)
         results.append(
             judged(
                 spec,

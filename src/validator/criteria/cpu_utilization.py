@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from validator.criteria import promql
-from validator.criteria.evidence_checks import inconclusive, judged, queries, query_coverage_problem
+from validator.criteria.evidence_checks import (
+    at_least,
+    at_most,
+    inconclusive,
+    judged,
+    queries,
+    query_coverage_problem,
+)
 from validator.criteria.series_math import mean, ratio_points, sum_by
 from validator.criteria.wording import pct
 from validator.model import CriterionSpec, Evidence, Result
@@ -57,7 +64,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             continue
         value = mean([v for _, v in ratios])
         low, high = spec.threshold("min"), spec.threshold("max")
-        ok = low <= value <= high
+        ok = at_least(value, low) and at_most(value, high)
         if value < low:
             detail = (
                 f"below target: over-provisioned ({pct(value)} of requests, mean over {len(ratios)} samples)"

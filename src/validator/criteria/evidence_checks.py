@@ -32,6 +32,15 @@ def query_coverage_problem(evidence: Evidence, result: QueryResult) -> str:
     return ""
 
 
+def at_most(value: float, limit: float) -> bool:
+    """value <= limit, forgiving float noise (a mean of 0.8s may come out as 0.8000000000000002)."""
+    return value <= limit + 1e-9 * max(1.0, abs(limit))
+
+
+def at_least(value: float, limit: float) -> bool:
+    return value >= limit - 1e-9 * max(1.0, abs(limit))
+
+
 def inconclusive(
     spec: CriterionSpec,
     detail: str,

@@ -7,7 +7,7 @@ Per fault window: the submission success ratio (1 - failures / requests) and the
 from __future__ import annotations
 
 from validator.criteria import fault_windows
-from validator.criteria.evidence_checks import inconclusive, judged
+from validator.criteria.evidence_checks import at_least, at_most, inconclusive, judged
 from validator.criteria.load_counts import increase, p95_values
 from validator.criteria.series_math import percentile
 from validator.criteria.wording import pct
@@ -60,7 +60,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             results.append(
                 judged(
                     spec,
-                    ratio >= spec.threshold("min_success_ratio"),
+                    at_least(ratio, spec.threshold("min_success_ratio")),
                     ratio,
                     f"{requests - failures} of {requests} submissions succeeded ({pct(ratio)})",
                     scope=ratio_scope,
@@ -100,7 +100,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             results.append(
                 judged(
                     spec,
-                    value <= spec.threshold("max_p95_ratio"),
+                    at_most(value, spec.threshold("max_p95_ratio")),
                     value,
                     f"p95 {p95:.3f} s during the fault vs {base_p95:.3f} s before ({value:.2f}x)",
                     scope=p95_scope,

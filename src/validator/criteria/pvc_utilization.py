@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from validator.criteria.evidence_checks import inconclusive, judged, queries, query_coverage_problem
+from validator.criteria.evidence_checks import (
+    at_least,
+    at_most,
+    inconclusive,
+    judged,
+    queries,
+    query_coverage_problem,
+)
 from validator.criteria.series_math import max_by, mean, ratio_points
 from validator.criteria.wording import pct
 from validator.model import CriterionSpec, Evidence, Result
@@ -46,7 +53,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             )
             continue
         value = mean([v for _, v in ratios])
-        ok = low <= value <= high
+        ok = at_least(value, low) and at_most(value, high)
         if value < low:
             detail = f"below target: {pct(value)} used, over-sized (mean over {len(ratios)} samples)"
             advice: tuple[str, ...] = (

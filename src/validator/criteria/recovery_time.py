@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from validator.criteria import fault_windows
-from validator.criteria.evidence_checks import inconclusive, judged
+from validator.criteria.evidence_checks import at_most, inconclusive, judged
 from validator.criteria.series_math import max_by, sum_by
 from validator.criteria.watch_timeline import blind_spans, state_at, timelines
 from validator.criteria.wording import at, secs
@@ -123,7 +123,7 @@ def _judge(
             value = t - origin
             return judged(
                 spec,
-                value <= limit,
+                at_most(value, limit),
                 value,
                 f"steady state back at {at(t)}, {secs(value)} after {at(origin)} ({source})"
                 + (f"; {notes}" if notes else ""),
@@ -146,7 +146,7 @@ def _judge(
     value = end - origin
     return judged(
         spec,
-        value <= limit,
+        at_most(value, limit),
         value,
         f"not recovered when the window ended ({secs(value)} after {at(origin)}); still missing: "
         + ", ".join(last_missing[:5])

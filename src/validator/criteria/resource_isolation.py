@@ -8,7 +8,7 @@ pods of another agent type were running.
 from __future__ import annotations
 
 from validator.criteria import promql
-from validator.criteria.evidence_checks import inconclusive, judged, queries, query_coverage_problem
+from validator.criteria.evidence_checks import at_most, inconclusive, judged, queries, query_coverage_problem
 from validator.criteria.series_math import sum_by
 from validator.criteria.watch_timeline import state_at, timelines
 from validator.criteria.wording import pct
@@ -63,7 +63,7 @@ def _throttling(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         results.append(
             judged(
                 spec,
-                value <= spec.threshold("max_throttling"),
+                at_most(value, spec.threshold("max_throttling")),
                 value,
                 f"{pct(value)} of CFS periods throttled",
                 scope=scope,

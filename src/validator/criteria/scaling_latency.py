@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from validator.criteria.evidence_checks import inconclusive, judged, queries
+from validator.criteria.evidence_checks import at_most, inconclusive, judged, queries
 from validator.criteria.series_math import max_by
 from validator.criteria.watch_timeline import blind_spans, timelines
 from validator.criteria.wording import at, secs
@@ -127,7 +127,7 @@ def _judge(
             results.append(
                 judged(
                     spec,
-                    value <= limit,
+                    at_most(value, limit),
                     value,
                     f"above target at {at(start)}, desired replicas {base} -> {samples[j].desired} at {at(decided)} ({source})",
                     scope=scope,
@@ -143,7 +143,7 @@ def _judge(
             results.append(
                 judged(
                     spec,
-                    value <= limit,
+                    at_most(value, limit),
                     value,
                     f"above target from {at(start)} to {at(fell)} without a scaling decision ({source})",
                     scope=scope,
@@ -171,7 +171,7 @@ def _judge(
                 results.append(
                     judged(
                         spec,
-                        value <= limit,
+                        at_most(value, limit),
                         value,
                         f"above target from {at(start)}; no scaling decision before the window ended "
                         f"(counted to the end, {secs(value)}) ({source})",

@@ -136,6 +136,7 @@ class WatchGap:
     from_ms: int
     to_ms: int
     reason: str
+    namespace: str = ""  # empty: cluster-wide, or every namespace of the kind
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,0 +1,120 @@
+"""`validator evaluate RUN_DIR` and `validator report RUN_DIR`: the offline half of a run.
+
+`evaluate` recomputes every verdict from the run directory's evidence and writes summary.json,
+junit.xml and report.html into it; its exit code is the verdict's (0 pass, 1 fail, 3 inconclusive).
+`report` re-renders junit.xml and report.html from the summary.json already there (evaluating first
+when there is none) and exits 0 once they are written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from validator.collect.evidence_files import load_run_directory
+from validator.config.criteria_file import load_criteria_file
+from validator.criteria.registry import build_specs, evaluate_all
+from validator.errors import ConfigError, EvidenceUnavailable, ExitCode
+from validator.model import CriterionOverride, Evidence, SourceName, Summary, Verdict
+from validator.report.junit import write_junit_xml
+from validator.report.summary import summary_from_document, write_summary_json
+
+EXIT_FOR_VERDICT = {
+    Verdict.PASS: ExitCode.PASS,
+    Verdict.FAIL: ExitCode.FAIL,
+    Verdict.INCONCLUSIVE: ExitCode.INCONCLUSIVE,
+}
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="recompute the verdicts of a run directory, offline",
+        description="Recompute every criterion from RUN_DIR's evidence and write summary.json, junit.xml "
+        "and report.html into it. Exit 0 pass, 1 a criterion failed, 2 invalid input, 3 inconclusive.",
+    )
+    evaluate.add_argument("run_dir", metavar="RUN_DIR", type=Path, help="a run directory (reports/<run-id>/)")
+    evaluate.add_argument(
+        "--criteria",
+        metavar="FILE",
+        type=Path,
+        help="YAML file of threshold overrides (applied after the manifest's own), see docs/criteria.md",
+    )
+    evaluate.set_defaults(handler=run_evaluate)
+    report = sub.add_parser(
+        "report",
+        help="re-render junit.xml and report.html of a run directory",
+        description="Re-render RUN_DIR's junit.xml and report.html from its summary.json (evaluating "
+        "first when there is none). Exit 0 once written.",
+    )
+    report.add_argument("run_dir", metavar="RUN_DIR", type=Path, help="a run directory (reports/<run-id>/)")
+    report.set_defaults(handler=run_report)
+
+
+def evaluate_run(run_dir: Path, criteria_file: Path | None = None) -> tuple[Summary, Evidence]:
+    """Load, judge and write summary.json + junit.xml + report.html. Raises ConfigError on bad input."""
+    file_overrides: dict[str, CriterionOverride] = load_criteria_file(criteria_file) if criteria_file else {}
+    evidence = load_run_directory(run_dir)
+    specs = build_specs(evidence.manifest.criteria, file_overrides)
+    summary = evaluate_all(specs, evidence)
+    write_summary_json(run_dir, summary)
+    write_junit_xml(run_dir, summary)
+    _write_html(run_dir, summary, evidence)
+    return summary, evidence
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    run_dir: Path = args.run_dir
+    summary, evidence = evaluate_run(run_dir, args.criteria)
+    _print_summary(summary, run_dir)
+    if len(evidence.missing) == len(SourceName):
+        raise EvidenceUnavailable(
+            f"{run_dir} holds no evidence at all; every criterion is inconclusive",
+            where=", ".join(f"{s.value}: {evidence.missing[s]}" for s in SourceName),
+            fix="run `validator run` to completion, or copy the run's evidence/, load/ and chaos/ folders",
+        )
+    return int(EXIT_FOR_VERDICT[summary.verdict])
+
+
+def run_report(args: argparse.Namespace) -> int:
+    run_dir: Path = args.run_dir
+    summary_path = run_dir / "summary.json"
+    evidence = load_run_directory(run_dir)
+    if not summary_path.is_file():
+        print(f"validator: {summary_path} not found: evaluating the run first")
+        summary, evidence = evaluate_run(run_dir)
+    else:
+        try:
+            document = json.loads(summary_path.read_text(encoding="utf-8"))
+            summary = summary_from_document(document, source=str(summary_path))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(
+                f"{summary_path} cannot be read back: {exc}",
+                where=str(summary_path),
+                fix="run `validator evaluate RUN_DIR` to rewrite it",
+            ) from None
+        write_junit_xml(run_dir, summary)
+        _write_html(run_dir, summary, evidence)
+    print(f"reports written to {run_dir} (verdict {summary.verdict.value})")
+    return int(ExitCode.PASS)
+
+
+def _write_html(run_dir: Path, summary: Summary, evidence: Evidence) -> None:
+    try:
+        from validator.report.html import write_report_html
+    except ImportError as exc:
+        print(f"validator: report.html not written ({exc}); summary.json and junit.xml are")
+        return
+    write_report_html(run_dir, summary, evidence)
+
+
+def _print_summary(summary: Summary, run_dir: Path) -> None:
+    print(f"run {summary.run_id}: {summary.verdict.value.upper()}")
+    for outcome in summary.criteria:
+        marker = " (info)" if outcome.info else ""
+        print(f"  {outcome.verdict.value:<12} {outcome.id}{marker}")
+        for result in outcome.results:
+            if result.verdict is not Verdict.PASS:
+                print(f"      {result.scope_text}: {result.detail}")
+    print(f"written: {run_dir / 'summary.json'}, {run_dir / 'junit.xml'}")

@@ -1,0 +1,105 @@
+"""cpu_utilization: mean over the window of usage / requests per agent type, band 0.6..0.8."""
+
+from __future__ import annotations
+
+import pytest
+from evidence_factory import AGENT, error, evidence, metrics, ok, only, series, spec, steady
+
+from validator.criteria import cpu_utilization as crit
+from validator.model import Verdict
+
+
+def usage(agent: str, value, **kw):
+    return series({AGENT: agent}, steady(value, **kw))
+
+
+CASES = [
+    # id, usage series, request series, expected {scope: verdict}, expected value of the first scope
+    ("in-band", [usage("rex", 0.7)], [usage("rex", 1.0)], {"agent=rex": Verdict.PASS}, 0.7),
+    ("below-band", [usage("tess", 0.41)], [usage("tess", 1.0)], {"agent=tess": Verdict.FAIL}, 0.41),
+    ("above-band", [usage("rex", 0.9)], [usage("rex", 1.0)], {"agent=rex": Verdict.FAIL}, 0.9),
+    ("edges-inclusive", [usage("rex", 0.8)], [usage("rex", 1.0)], {"agent=rex": Verdict.PASS}, 0.8),
+    (
+        "two-agents-each-judged",
+        [usage("rex", 0.7), usage("cleo", 0.2)],
+        [usage("rex", 1.0), usage("cleo", 1.0)],
+        {"agent=cleo": Verdict.FAIL, "agent=rex": Verdict.PASS},
+        0.2,
+    ),
+    (
+        "requests-change-mid-window",  # pods come and go: requests double halfway, usage steady
+        [usage("rex", 0.9)],
+        [usage("rex", lambda t: 1.0 if t < 300 else 1.5)],
+        {"agent=rex": Verdict.PASS},
+        None,
+    ),
+    (
+        "no-requests-for-one-agent",
+        [usage("blaze", 0.5), usage("rex", 0.7)],
+        [usage("rex", 1.0)],
+        {"agent=blaze": Verdict.INCONCLUSIVE, "agent=rex": Verdict.PASS},
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("used", "asked", "expected", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_band_per_agent(used, asked, expected, value) -> None:
+    ev = evidence(metrics=metrics(ok("cpu_usage_by_agent", *used), ok("cpu_requests_by_agent", *asked)))
+    results = crit.evaluate(spec(crit), ev)
+    assert {r.scope_text: r.verdict for r in results} == expected
+    if value is not None:
+        assert results[0].value == pytest.approx(value)
+        assert results[0].unit == "ratio"
+        assert dict(results[0].threshold) == {"min": 0.6, "max": 0.8}
+
+
+def test_requests_change_mid_window_averages_the_ratio() -> None:
+    ev = evidence(
+        metrics=metrics(
+            ok("cpu_usage_by_agent", usage("rex", 0.9)),
+            ok("cpu_requests_by_agent", usage("rex", lambda t: 1.0 if t < 300 else 1.5)),
+        )
+    )
+    result = only(crit.evaluate(spec(crit), ev))
+    # 20 samples at 0.9, 21 at 0.6
+    assert result.value == pytest.approx((20 * 0.9 + 21 * 0.6) / 41)
+
+
+BAD = [
+    ("no-prometheus", None, "Prometheus evidence missing"),
+    ("query-error", metrics(error("cpu_usage_by_agent"), ok("cpu_requests_by_agent", usage("rex", 1))), "HTTP 500"),
+    ("empty-vector-is-no-data", metrics(ok("cpu_usage_by_agent"), ok("cpu_requests_by_agent", usage("rex", 1))), "no data"),
+    (
+        "partial-window",
+        metrics(ok("cpu_usage_by_agent", usage("rex", 0.7, end=200)), ok("cpu_requests_by_agent", usage("rex", 1))),
+        "partial data",
+    ),
+    (
+        "no-agent-label",
+        metrics(
+            ok("cpu_usage_by_agent", series({}, steady(0.7))), ok("cpu_requests_by_agent", series({}, steady(1.0)))
+        ),
+        "agent label",
+    ),
+]
+
+
+@pytest.mark.parametrize(("found", "reason"), [c[1:] for c in BAD], ids=[c[0] for c in BAD])
+def test_missing_or_partial_data_is_inconclusive(found, reason) -> None:
+    result = only(crit.evaluate(spec(crit), evidence(metrics=found)))
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert result.value is None
+    assert reason in result.detail
+
+
+def test_failure_carries_advice_naming_the_agent() -> None:
+    ev = evidence(metrics=metrics(ok("cpu_usage_by_agent", usage("tess", 0.3)), ok("cpu_requests_by_agent", usage("tess", 1))))
+    result = only(crit.evaluate(spec(crit), ev))
+    assert result.advice and "`tess`" in result.advice[0] and "lower resources.requests.cpu" in result.advice[0]
+
+
+def test_threshold_override_changes_the_verdict() -> None:
+    ev = evidence(metrics=metrics(ok("cpu_usage_by_agent", usage("tess", 0.5)), ok("cpu_requests_by_agent", usage("tess", 1))))
+    assert only(crit.evaluate(spec(crit), ev)).verdict is Verdict.FAIL
+    assert only(crit.evaluate(spec(crit, min=0.4), ev)).verdict is Verdict.PASS
