@@ -1,0 +1,1 @@
+"""Memory pressure: Chaos Mesh StressChaos on a real cluster, simulated usage in the sandbox."""

@@ -1,0 +1,1 @@
+"""Node faults: PDB-aware drain, and NotReady."""

@@ -1,0 +1,1 @@
+"""Pod faults: eviction (budgets honoured), and the explicitly named deletions."""

@@ -1,0 +1,92 @@
+"""Read-only probes for steady-state hypotheses: budgets, HPAs, Deployments, Prometheus."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from chaoslib.exceptions import ActivityFailed
+
+from validator.safety.session import mutator_for
+
+Configuration = dict[str, Any] | None
+Secrets = dict[str, Any] | None
+
+
+def pdb_disruptions_allowed(namespace: str, name: str, configuration: Configuration = None,
+                            secrets: Secrets = None) -> int:
+    """The budget's `status.disruptionsAllowed`."""
+    from kubernetes import client
+
+    pdb = client.PolicyV1Api(mutator_for(configuration).guard.api).read_namespaced_pod_disruption_budget(
+        name, namespace)
+    return int((pdb.status.disruptions_allowed if pdb.status else 0) or 0)
+
+
+def hpa_replicas(namespace: str, name: str, configuration: Configuration = None,
+                 secrets: Secrets = None) -> dict[str, int]:
+    """`{"desired": ..., "current": ..., "min": ..., "max": ...}` of a HorizontalPodAutoscaler."""
+    from kubernetes import client
+
+    hpa = client.AutoscalingV2Api(mutator_for(configuration).guard.api) \
+        .read_namespaced_horizontal_pod_autoscaler(name, namespace)
+    status, spec = hpa.status, hpa.spec
+    return {
+        "desired": int((status.desired_replicas if status else 0) or 0),
+        "current": int((status.current_replicas if status else 0) or 0),
+        "min": int((spec.min_replicas if spec else 1) or 1),
+        "max": int(spec.max_replicas if spec else 0),
+    }
+
+
+def hpa_settled(namespace: str, name: str, configuration: Configuration = None,
+                secrets: Secrets = None) -> bool:
+    """The HPA's current replicas equal its desired replicas."""
+    r = hpa_replicas(namespace, name, configuration)
+    return r["desired"] == r["current"] and r["desired"] > 0
+
+
+def deployments_available(namespace: str, label_selector: str = "", configuration: Configuration = None,
+                          secrets: Secrets = None) -> bool:
+    """Every matching Deployment has all its desired replicas available (and at least one matches)."""
+    from kubernetes import client
+
+    items = client.AppsV1Api(mutator_for(configuration).guard.api).list_namespaced_deployment(
+        namespace, label_selector=label_selector or None).items
+    if not items:
+        return False
+    for dep in items:
+        want = int((dep.spec.replicas if dep.spec else 1) or 0)
+        have = int((dep.status.available_replicas if dep.status else 0) or 0)
+        if have < want:
+            return False
+    return True
+
+
+def prometheus_query_value(query: str, url: str = "", configuration: Configuration = None,
+                           secrets: Secrets = None) -> float:
+    """The value of an instant query returning one sample; no data is an error, never 0."""
+    import requests
+
+    base = url or os.environ.get("VALIDATOR_PROMETHEUS_URL") or \
+        str((configuration or {}).get("validator_prometheus_url") or "")
+    if not base:
+        raise ActivityFailed("no Prometheus URL: set VALIDATOR_PROMETHEUS_URL or validator_prometheus_url")
+    try:
+        response = requests.get(f"{base.rstrip('/')}/api/v1/query", params={"query": query}, timeout=10)
+        response.raise_for_status()
+        data = response.json()["data"]
+    except (requests.RequestException, ValueError, KeyError) as exc:
+        raise ActivityFailed(f"Prometheus query failed ({type(exc).__name__}): {query}") from None
+    result = data.get("result") or []
+    if data.get("resultType") == "scalar":
+        return float(result[1])
+    if not result:
+        raise ActivityFailed(f"Prometheus returned no data for {query!r} (no data is not 0)")
+    return max(float(series["value"][1]) for series in result)
+
+
+def prometheus_query_below(query: str, threshold: float, url: str = "", configuration: Configuration = None,
+                           secrets: Secrets = None) -> bool:
+    """The query's value (the largest series when several) is below `threshold`."""
+    return prometheus_query_value(query, url, configuration) < float(threshold)
