@@ -64,7 +64,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                 )
             )
             continue
-        value, when, pod = max(samples)
+        value, when, pod = max(samples, key=lambda s: (s[0], -s[1]))
         ok = value < spec.threshold("max")
         detail = f"peak {pct(value)} on pod {pod} at {at(when)}"
         if missing:
