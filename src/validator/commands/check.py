@@ -1,0 +1,288 @@
+"""`validator check`: judge a past window of any Prometheus, with no cluster and no run.
+
+Every criterion that Prometheus alone can answer (`PROMETHEUS_ONLY`) is evaluated over
+[--start, --end]; the others are listed as *not evaluated*, with what they need, in the console
+table, summary.json, junit.xml and report.html. Not-evaluated criteria do not count towards the
+overall verdict (it is computed over the evaluated criteria only: docs/criteria.md, "validator
+check"), so a clean Prometheus-only window can pass.
+
+The output directory is a run directory (docs/run-directory.md) holding manifest.json and
+evidence/metrics.json, so `validator evaluate DIR` / `validator report DIR` can redo it offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from validator.collect.evidence_files import load_manifest, load_metrics
+from validator.collect.prometheus import DEFAULT_AGENT_LABEL, DEFAULT_TOKEN_ENV, RetryPolicy, collect_metrics
+from validator.config.criteria_file import load_criteria_file
+from validator.criteria.registry import CRITERIA, build_specs, evaluate_all, prometheus_only_ids
+from validator.errors import ConfigError, ExitCode
+from validator.model import (
+    CriterionOverride,
+    CriterionSpec,
+    Evidence,
+    NotEvaluated,
+    SourceName,
+    Summary,
+    TimeWindow,
+    Verdict,
+    parse_rfc3339,
+)
+from validator.report.html import format_threshold, format_value, write_report_html
+from validator.report.junit import write_junit_xml
+from validator.report.summary import write_summary_json
+
+# What each criterion `check` cannot judge would need (shown as the not-evaluated reason).
+NEEDS: dict[str, str] = {
+    "pdb_respected": "the Kubernetes watch (evictions and PDB status during drains)",
+    "maintenance_disruption": "Locust's history and the planned-maintenance windows of a run",
+    "recovery_time": "the fault windows of a run (chaos/faults.jsonl) and the Kubernetes watch",
+    "graceful_degradation": "Locust's history during the fault windows of a run",
+    "resource_isolation": "the Kubernetes watch (quota and admission rejections), besides throttling",
+    "alert_accuracy": "the fault windows and expected alerts of a run",
+}
+NOT_EVALUATED_NOTE = "not evaluated by `validator check`: needs {needs}; `validator run` judges it"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "check",
+        help="judge a past window of any Prometheus (no cluster needed)",
+        description=(
+            "Evaluate every criterion that Prometheus alone can answer over a past window. The others "
+            "are listed as not evaluated (they do not change the verdict). Writes summary.json, "
+            "junit.xml and report.html. A bearer token, if Prometheus needs one, is read from "
+            f"${DEFAULT_TOKEN_ENV} (never pass it on the command line); user:pass@ in the URL also works "
+            "and is never written out."
+        ),
+    )
+    parser.add_argument(
+        "--prometheus-url",
+        required=True,
+        metavar="URL",
+        help="e.g. http://127.0.0.1:9090 (a port-forward to the cluster's Prometheus)",
+    )
+    parser.add_argument(
+        "--start", required=True, metavar="RFC3339", help="window start, e.g. 2026-11-20T02:00:00Z"
+    )
+    parser.add_argument(
+        "--end", required=True, metavar="RFC3339", help="window end, e.g. 2026-11-20T04:00:00Z"
+    )
+    parser.add_argument(
+        "--criteria", type=Path, metavar="FILE", help="YAML file of threshold/query overrides"
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        metavar="DIR",
+        help="output directory (default: reports/check-<UTC timestamp>/)",
+    )
+    parser.add_argument(
+        "--step", type=float, default=15.0, metavar="SECONDS", help="range-query step in seconds (default 15)"
+    )
+    parser.add_argument(
+        "--namespace",
+        action="append",
+        default=[],
+        metavar="NS",
+        dest="namespaces",
+        help="restrict to this namespace (repeatable; default: all namespaces)",
+    )
+    parser.add_argument(
+        "--agent-label",
+        default=DEFAULT_AGENT_LABEL,
+        metavar="KEY",
+        help=f"pod label naming the agent type (default {DEFAULT_AGENT_LABEL})",
+    )
+    parser.add_argument(
+        "--insecure-skip-tls-verify", action="store_true", help="do not verify Prometheus's TLS certificate"
+    )
+    parser.add_argument(
+        "--bearer-token-env",
+        default=DEFAULT_TOKEN_ENV,
+        metavar="VAR",
+        help=f"environment variable holding a bearer token (default {DEFAULT_TOKEN_ENV})",
+    )
+    parser.set_defaults(handler=run_check)
+
+
+def _parse_time(text: str, flag: str) -> float:
+    try:
+        return parse_rfc3339(text)
+    except ValueError:
+        raise ConfigError(
+            f"{flag} {text!r} is not an RFC 3339 timestamp",
+            where=flag,
+            fix=f"write it as e.g. {flag} 2026-11-20T02:00:00Z (UTC, trailing Z, or with an offset)",
+        ) from None
+
+
+def parse_window(start: str, end: str) -> TimeWindow:
+    """The window of --start/--end, or ConfigError naming the argument at fault."""
+    lo = _parse_time(start, "--start")
+    hi = _parse_time(end, "--end")
+    if hi <= lo:
+        raise ConfigError(
+            f"--end {end} is not after --start {start}",
+            where="--start/--end",
+            fix="give a window whose end follows its start",
+        )
+    now = datetime.now(UTC).timestamp()
+    if lo > now:
+        raise ConfigError(
+            f"--start {start} is in the future",
+            where="--start",
+            fix="`validator check` judges a past window; give a start before now",
+        )
+    return TimeWindow(start=lo, end=hi)
+
+
+def check_queries(specs: Mapping[str, CriterionSpec], ids: Sequence[str]) -> dict[str, str]:
+    """The query keys the evaluated criteria read. An overridden query wins over a default of the same key."""
+    out: dict[str, str] = {}
+    overridden: set[str] = set()
+    for cid in ids:
+        defaults = CRITERIA[cid].QUERIES
+        for key, promql in specs[cid].queries.items():
+            is_override = promql != defaults.get(key)
+            if key in overridden and not is_override:
+                continue
+            out[key] = promql
+            if is_override:
+                overridden.add(key)
+    return out
+
+
+def _overrides_json(overrides: Mapping[str, CriterionOverride]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for cid, o in overrides.items():
+        body: dict[str, Any] = dict(o.thresholds)
+        if o.queries:
+            body["queries"] = dict(o.queries)
+        if o.info is not None:
+            body["info"] = o.info
+        out[cid] = body
+    return out
+
+
+def _write_json(path: Path, document: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _not_evaluated(summary: Summary) -> Summary:
+    notes = tuple(
+        NotEvaluated(id=n.id, reason=NOT_EVALUATED_NOTE.format(needs=NEEDS.get(n.id, "evidence of a run")))
+        for n in summary.not_evaluated
+    )
+    return replace(summary, not_evaluated=notes)
+
+
+def _print_table(console: Console, summary: Summary, out_dir: Path) -> None:
+    colour = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.INCONCLUSIVE: "yellow"}
+    table = Table(title=f"validator check {summary.run_id}", show_lines=False)
+    for column in ("criterion", "scope", "verdict", "value", "threshold", "detail"):
+        table.add_column(column, overflow="fold")
+    for outcome in summary.criteria:
+        for r in outcome.results:
+            table.add_row(
+                outcome.id + (" (info)" if outcome.info else ""),
+                r.scope_text,
+                f"[{colour[r.verdict]}]{r.verdict.value}[/]",
+                format_value(r.value, r.unit),
+                format_threshold(r.threshold, r.unit),
+                r.detail,
+            )
+    for n in summary.not_evaluated:
+        table.add_row(n.id, "all", "[dim]not evaluated[/]", "—", "—", n.reason)
+    console.print(table)
+    console.print(
+        f"verdict: [bold {colour[summary.verdict]}]{summary.verdict.value.upper()}[/] "
+        f"({len(summary.criteria)} evaluated, {len(summary.not_evaluated)} not evaluated, which do "
+        f"not count)\nreports: {out_dir}"
+    )
+
+
+def run_check(args: argparse.Namespace) -> int:
+    window = parse_window(args.start, args.end)
+    if not math.isfinite(args.step) or args.step <= 0:
+        raise ConfigError(
+            f"--step {args.step:g} must be a positive number of seconds",
+            where="--step",
+            fix="e.g. --step 15 (the scrape interval is a good choice)",
+        )
+    overrides = load_criteria_file(args.criteria) if args.criteria is not None else {}
+    specs = build_specs(overrides)
+    ids = prometheus_only_ids()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_id = f"check-{stamp}"
+    out_dir: Path = args.output if args.output is not None else Path("reports") / run_id
+    namespaces = tuple(dict.fromkeys(args.namespaces))
+    manifest = {
+        "schema": "validator.manifest/v1",
+        "run_id": run_id,
+        "suite": "",
+        "window": window.render(),
+        "context": "",
+        "namespaces": list(namespaces),
+        "sandbox": False,
+        "agent_label": args.agent_label,
+        "controller_selector": "app.kubernetes.io/component=controller",
+        "expected_alerts": {},
+        "criteria": _overrides_json(overrides),
+    }
+    _write_json(out_dir / "manifest.json", manifest)
+    metrics_path = collect_metrics(
+        out_dir,
+        args.prometheus_url,
+        check_queries(specs, ids),
+        datetime.fromtimestamp(window.start, UTC),
+        datetime.fromtimestamp(window.end, UTC),
+        step_seconds=args.step,
+        agent_label_key=args.agent_label,
+        namespaces=namespaces,
+        disable_ssl=args.insecure_skip_tls_verify,
+        token_env=args.bearer_token_env,
+        retry=RetryPolicy(),
+    )
+    # Read back what was written, exactly as `validator evaluate DIR` would.
+    evidence = Evidence(
+        manifest=load_manifest(out_dir / "manifest.json"),
+        metrics=load_metrics(metrics_path),
+        missing={
+            SourceName.K8S: "validator check reads Prometheus only",
+            SourceName.LOAD: "validator check reads Prometheus only",
+            SourceName.CHAOS: "validator check reads Prometheus only",
+        },
+    )
+    summary = _not_evaluated(evaluate_all(specs, evidence, only=ids))
+    _write_reports(out_dir, summary, evidence)
+    _print_table(Console(), summary, out_dir)
+    return int(
+        {
+            Verdict.PASS: ExitCode.PASS,
+            Verdict.FAIL: ExitCode.FAIL,
+            Verdict.INCONCLUSIVE: ExitCode.INCONCLUSIVE,
+        }[summary.verdict]
+    )
+
+
+def _write_reports(out_dir: Path, summary: Summary, evidence: Evidence) -> None:
+    write_summary_json(out_dir, summary)
+    write_junit_xml(out_dir, summary)
+    write_report_html(out_dir, summary, evidence)
