@@ -260,6 +260,24 @@ def test_bad_criteria_file_exits_2_naming_file_and_key(
         assert needle in err
 
 
+def test_override_query_that_prometheus_rejects_exits_2_naming_file_and_key(
+    backfilled: tuple[str, int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Brackets balance, so only Prometheus can tell: rate() needs a range vector (HTTP 400)."""
+    url, window_start = backfilled
+    path = tmp_path / "criteria.yaml"
+    path.write_text(
+        "criteria:\n  pvc_utilization:\n    queries:\n"
+        "      pvc_used_bytes: 'rate(kubelet_volume_stats_used_bytes)'\n",
+        encoding="utf-8",
+    )
+    code, _ = _check(url, window_start, tmp_path / "out", "--criteria", str(path))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{path}: criteria.pvc_utilization.queries.pvc_used_bytes: Prometheus rejected it: HTTP 400" in err
+    assert "range vector" in err
+
+
 def test_unreachable_prometheus_exits_3_without_credentials(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -34,6 +34,7 @@ from validator.model import (
     CriterionOverride,
     CriterionSpec,
     Evidence,
+    MetricsEvidence,
     NotEvaluated,
     SourceName,
     Summary,
@@ -261,9 +262,11 @@ def run_check(args: argparse.Namespace) -> int:
         retry=RetryPolicy(),
     )
     # Read back what was written, exactly as `validator evaluate DIR` would.
+    metrics = load_metrics(metrics_path)
+    _reject_bad_override_queries(args.criteria, overrides, metrics)
     evidence = Evidence(
         manifest=load_manifest(out_dir / "manifest.json"),
-        metrics=load_metrics(metrics_path),
+        metrics=metrics,
         missing={
             SourceName.K8S: "validator check reads Prometheus only",
             SourceName.LOAD: "validator check reads Prometheus only",
@@ -280,6 +283,29 @@ def run_check(args: argparse.Namespace) -> int:
             Verdict.INCONCLUSIVE: ExitCode.INCONCLUSIVE,
         }[summary.verdict]
     )
+
+
+def _reject_bad_override_queries(
+    source: Path | None, overrides: Mapping[str, CriterionOverride], metrics: MetricsEvidence
+) -> None:
+    """An overridden query that Prometheus refused as bad (HTTP 400) is bad input: exit 2, naming the key.
+
+    (A default query refused by Prometheus stays an evidence problem: that criterion is inconclusive.)
+    """
+    problems = []
+    for cid, override in overrides.items():
+        for key in override.queries:
+            result = metrics.queries.get(key)
+            if result is not None and not result.ok and "HTTP 400" in result.error:
+                problems.append(
+                    f"{source}: criteria.{cid}.queries.{key}: Prometheus rejected it: {result.error}"
+                )
+    if problems:
+        raise ConfigError(
+            "bad PromQL in the criteria file:\n  " + "\n  ".join(problems),
+            where=str(source),
+            fix="correct the query (try it in Prometheus's expression browser first), or remove the override",
+        )
 
 
 def _write_reports(out_dir: Path, summary: Summary, evidence: Evidence) -> None:
