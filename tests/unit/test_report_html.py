@@ -131,3 +131,5 @@ def test_formatting() -> None:
     assert format_threshold({"min": 0.6, "max": 0.8}, "ratio") == "60.0 % ≤ v ≤ 80.0 %"
     assert format_threshold({"max": 0}, "count") == "v ≤ 0"
     assert format_threshold({"below": 0.05}, "ratio") == "v < 5.0 %"
+    assert format_threshold({"min_success_ratio": 0.99}, "ratio") == "success ratio ≥ 99.0 %"
+    assert format_threshold({"max_rejections": 0}, "count") == "rejections ≤ 0"

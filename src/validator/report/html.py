@@ -108,6 +108,10 @@ def format_threshold(threshold: Mapping[str, float], unit: str) -> str:
             parts.append(f"v < {text}")
         elif key == "equals":
             parts.append(f"v = {text}")
+        elif key.startswith("min_"):
+            parts.append(f"{key[4:].replace('_', ' ')} ≥ {text}")
+        elif key.startswith("max_"):
+            parts.append(f"{key[4:].replace('_', ' ')} ≤ {text}")
         else:
             parts.append(f"{key}: {text}")
     return "; ".join(parts)
