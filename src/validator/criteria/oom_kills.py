@@ -42,12 +42,19 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     if evidence.k8s is not None and evidence.k8s.kind_seen("Pod"):
         kills, blind, source = _from_watch(evidence), _watch_blind(evidence), "Kubernetes watch"
     else:
-        found, problem = queries(evidence, tuple(QUERIES))
+        # The restarts query must have data; the OOM-reason query is legitimately empty when no
+        # container's last termination was an OOM kill (kube-state-metrics exports no series then).
+        found, problem = queries(evidence, ("container_restarts",))
+        reason = evidence.metrics.get("container_last_terminated_oom") if evidence.metrics else None
+        if not problem and reason is not None and not reason.ok:
+            problem = reason.problem()
         if problem:
             why = (
                 "no Pod lines in the Kubernetes watch" if evidence.k8s is not None else "no Kubernetes watch"
             )
             return [inconclusive(spec, f"{why}, and {problem}", unit="count", threshold=band)]
+        assert reason is not None
+        found["container_last_terminated_oom"] = reason
         kills, blind, source = _from_prometheus(evidence, found), "", "Prometheus restarts"
     expected = [k for k in kills if fault_windows.inside_any(k.time, memory_windows)]
     counted = [k for k in kills if not fault_windows.inside_any(k.time, memory_windows)]

@@ -1,0 +1,85 @@
+"""memory_utilization: max over window and pods of working set / limit, per agent type; < 0.9."""
+
+from __future__ import annotations
+
+import pytest
+from evidence_factory import AGENT, evidence, metrics, ok, only, series, spec, steady
+
+from validator.criteria import memory_utilization as crit
+from validator.model import Verdict
+
+
+def ws(pod: str, agent: str, value, **kw):
+    return series({"namespace": "agents", "pod": pod, AGENT: agent}, steady(value, **kw))
+
+
+def lim(pod: str, value: float):
+    return series({"namespace": "agents", "pod": pod}, steady(value))
+
+
+CASES = [
+    ("well-under", [ws("rex-1", "rex", 50)], [lim("rex-1", 100)], Verdict.PASS, 0.5),
+    ("peak-counts-not-mean", [ws("rex-1", "rex", lambda t: 95 if t == 300 else 10)], [lim("rex-1", 100)], Verdict.FAIL, 0.95),
+    ("exactly-at-limit-fails", [ws("rex-1", "rex", 90)], [lim("rex-1", 100)], Verdict.FAIL, 0.9),
+    (
+        "worst-pod-of-the-type",
+        [ws("rex-1", "rex", 10), ws("rex-2", "rex", 92)],
+        [lim("rex-1", 100), lim("rex-2", 100)],
+        Verdict.FAIL,
+        0.92,
+    ),
+    (
+        "pod-that-came-and-went",  # rex-2 lived 60 s and peaked high: still counted
+        [ws("rex-1", "rex", 10), ws("rex-2", "rex", 95, start=120, end=180)],
+        [lim("rex-1", 100), lim("rex-2", 100)],
+        Verdict.FAIL,
+        0.95,
+    ),
+    (
+        "pod-without-limit-makes-pass-partial",
+        [ws("rex-1", "rex", 10), ws("rex-2", "rex", 10)],
+        [lim("rex-1", 100)],
+        Verdict.INCONCLUSIVE,
+        None,
+    ),
+    (
+        "pod-without-limit-cannot-hide-a-fail",
+        [ws("rex-1", "rex", 99), ws("rex-2", "rex", 10)],
+        [lim("rex-1", 100)],
+        Verdict.FAIL,
+        0.99,
+    ),
+    ("no-limits-at-all", [ws("rex-1", "rex", 10)], [lim("other", 100)], Verdict.INCONCLUSIVE, None),
+]
+
+
+@pytest.mark.parametrize(("used", "limits", "verdict", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_peak_ratio(used, limits, verdict, value) -> None:
+    ev = evidence(metrics=metrics(ok("memory_working_set_by_pod", *used), ok("memory_limits_by_pod", *limits)))
+    result = only(crit.evaluate(spec(crit), ev))
+    assert result.verdict is verdict, result.detail
+    assert result.scope == {"agent": "rex"}
+    if value is None:
+        assert result.value is None
+    else:
+        assert result.value == pytest.approx(value)
+
+
+def test_fail_names_the_pod_in_advice() -> None:
+    ev = evidence(metrics=metrics(ok("memory_working_set_by_pod", ws("rex-7", "rex", 97)), ok("memory_limits_by_pod", lim("rex-7", 100))))
+    result = only(crit.evaluate(spec(crit), ev))
+    assert "agents/rex-7" in result.advice[0] and "resources.limits.memory" in result.advice[0]
+
+
+@pytest.mark.parametrize(
+    ("found", "reason"),
+    [
+        (None, "Prometheus evidence missing"),
+        (metrics(ok("memory_working_set_by_pod"), ok("memory_limits_by_pod", lim("a", 1))), "no data"),
+        (metrics(ok("memory_working_set_by_pod", ws("rex-1", "rex", 1, end=60)), ok("memory_limits_by_pod", lim("rex-1", 2))), "partial data"),
+    ],
+    ids=["no-prometheus", "empty-vector", "partial-window"],
+)
+def test_no_or_partial_data(found, reason) -> None:
+    result = only(crit.evaluate(spec(crit), evidence(metrics=found)))
+    assert result.verdict is Verdict.INCONCLUSIVE and reason in result.detail

@@ -1,0 +1,112 @@
+"""scaling_latency: per HPA and rise, seconds from metric above target to the first desired-replica increase."""
+
+from __future__ import annotations
+
+import pytest
+from evidence_factory import T0, evidence, k8s, metrics, ok, only, record, series, spec, steady
+
+from validator.criteria import scaling_latency as crit
+from validator.model import HpaMetric, HpaState, Verdict
+
+
+def hpa(t: float, current: float | None, desired: int, max_replicas: int = 10, name: str = "rex"):
+    state = HpaState(
+        min_replicas=1,
+        max_replicas=max_replicas,
+        current_replicas=desired,
+        desired_replicas=desired,
+        metrics=(HpaMetric(name="Resource/cpu", current=current, target=50.0),),
+    )
+    return record(t, "HorizontalPodAutoscaler", name, state)
+
+
+CASES = [
+    # id, watch lines, {scope: (verdict, value)}
+    ("scaled-in-30s", [hpa(1, 30, 1), hpa(100, 90, 1), hpa(130, 60, 2)], {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.PASS, 30)}),
+    ("scaled-late", [hpa(1, 30, 1), hpa(100, 90, 1), hpa(450, 90, 2)], {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.FAIL, 350)}),
+    (
+        "never-scaled-counts-to-window-end",
+        [hpa(1, 30, 1), hpa(100, 90, 1), hpa(200, 95, 1)],
+        {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.FAIL, 500)},
+    ),
+    (
+        "within-tolerance-is-no-rise",  # 54 vs 50: inside the HPA's 10% tolerance
+        [hpa(1, 30, 1), hpa(100, 54, 1)],
+        {"hpa=agents/rex": (Verdict.INCONCLUSIVE, None)},
+    ),
+    ("no-rise-at-all", [hpa(1, 30, 1), hpa(300, 20, 1)], {"hpa=agents/rex": (Verdict.INCONCLUSIVE, None)}),
+    (
+        "two-rises-judged-separately",
+        [hpa(1, 30, 1), hpa(60, 90, 1), hpa(80, 40, 2), hpa(300, 90, 2), hpa(320, 40, 3)],
+        {
+            "hpa=agents/rex,rise=2025-11-20T02:01:00Z": (Verdict.PASS, 20),
+            "hpa=agents/rex,rise=2025-11-20T02:05:00Z": (Verdict.PASS, 20),
+        },
+    ),
+    (
+        "rise-that-falls-back-without-decision",
+        [hpa(1, 30, 1), hpa(100, 90, 1), hpa(160, 30, 1)],
+        {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.PASS, 60)},
+    ),
+    (
+        "at-max-replicas-is-not-measurable",
+        [hpa(1, 30, 3, max_replicas=3), hpa(100, 90, 3, max_replicas=3)],
+        {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.INCONCLUSIVE, None)},
+    ),
+    (
+        "unknown-current-metric-is-not-a-rise",
+        [hpa(1, None, 1), hpa(100, None, 1)],
+        {"hpa=agents/rex": (Verdict.INCONCLUSIVE, None)},
+    ),
+]
+
+
+@pytest.mark.parametrize(("records", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_from_watched_hpa_status(records, expected) -> None:
+    results = crit.evaluate(spec(crit), evidence(k8s=k8s(*records)))
+    assert {r.scope_text: (r.verdict, r.value) for r in results} == expected
+
+
+def test_never_scaled_advises_on_the_hpa() -> None:
+    results = crit.evaluate(spec(crit), evidence(k8s=k8s(hpa(1, 30, 1), hpa(100, 90, 1))))
+    assert "HPA `agents/rex` never scaled up" in only(results).advice[0]
+
+
+def test_gap_after_the_rise_makes_no_decision_inconclusive() -> None:
+    watch = k8s(hpa(1, 30, 1), hpa(100, 90, 1), gaps=[("HorizontalPodAutoscaler", 200, 400)])
+    assert only(crit.evaluate(spec(crit), evidence(k8s=watch))).verdict is Verdict.INCONCLUSIVE
+
+
+HPA = {"namespace": "agents", "horizontalpodautoscaler": "rex"}
+METRIC = {**HPA, "metric_name": "cpu", "metric_target_type": "utilization"}
+
+
+def prom(current, desired, max_replicas: float = 10):
+    return metrics(
+        ok("hpa_current_metric", series(METRIC, steady(current))),
+        ok("hpa_target_metric", series(METRIC, steady(50))),
+        ok("hpa_desired_replicas", series(HPA, steady(desired))),
+        ok("hpa_max_replicas", series(HPA, steady(max_replicas))),
+    )
+
+
+PROM_CASES = [
+    ("prom-scaled", prom(lambda t: 90 if t >= 120 else 30, lambda t: 2 if t >= 180 else 1), Verdict.PASS, 60),
+    ("prom-never-scaled", prom(lambda t: 90 if t >= 120 else 30, 1), Verdict.FAIL, 480),
+]
+
+
+@pytest.mark.parametrize(("found", "verdict", "value"), [c[1:] for c in PROM_CASES], ids=[c[0] for c in PROM_CASES])
+def test_from_prometheus_without_watch(found, verdict, value) -> None:
+    result = only(crit.evaluate(spec(crit), evidence(metrics=found)))
+    assert (result.verdict, result.value) == (verdict, value)
+    assert result.scope == {"hpa": "agents/rex", "rise": "2025-11-20T02:02:00Z"}
+
+
+def test_no_watch_no_prometheus() -> None:
+    result = only(crit.evaluate(spec(crit), evidence()))
+    assert result.verdict is Verdict.INCONCLUSIVE and "Prometheus evidence missing" in result.detail
+
+
+def test_t0_is_the_window_start() -> None:
+    assert T0 == 1763604000.0
