@@ -184,6 +184,9 @@ def test_check_reports_the_values_the_fixtures_encode(backfilled: tuple[str, int
     out = tmp_path / "out"
     for name in ("summary.json", "junit.xml", "report.html", "manifest.json", "evidence/metrics.json"):
         assert (out / name).is_file(), name
+    junit = (out / "junit.xml").read_text()
+    assert 'classname="pdb_respected" name="not evaluated"' in junit
+    assert "needs the Kubernetes watch" in junit
     html = (out / "report.html").read_text()
     assert "not evaluated" in html
     assert "pdb_respected" in html

@@ -55,7 +55,7 @@ NEEDS: dict[str, str] = {
     "resource_isolation": "the Kubernetes watch (quota and admission rejections), besides throttling",
     "alert_accuracy": "the fault windows and expected alerts of a run",
 }
-NOT_EVALUATED_NOTE = "not evaluated by `validator check`: needs {needs}; `validator run` judges it"
+NOT_EVALUATED_NOTE = "needs {needs}; `validator check` reads Prometheus only, `validator run` judges it"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
