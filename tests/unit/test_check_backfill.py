@@ -190,6 +190,9 @@ def test_check_reports_the_values_the_fixtures_encode(backfilled: tuple[str, int
     html = (out / "report.html").read_text()
     assert "not evaluated" in html
     assert "pdb_respected" in html
+    # the charts draw what Prometheus holds: HPA replicas, CPU per agent, the OOM kill, PVC use
+    for title in ("Replicas per HPA", "CPU utilisation per agent type", "OOM kills", "PVC use"):
+        assert title in html
 
 
 def test_check_passes_when_only_prometheus_criteria_pass(backfilled: tuple[str, int], tmp_path: Path) -> None:

@@ -254,8 +254,8 @@ def _oom_points(evidence: Evidence) -> list[tuple[float, str]]:
     """(time, 'namespace/pod container') of every OOM kill the watch saw, each once."""
     seen: set[tuple[str, str, int]] = set()
     out: list[tuple[float, str]] = []
-    if evidence.k8s is None:
-        return out
+    if evidence.k8s is None or not evidence.k8s.kind_seen("Pod"):
+        return _oom_points_from_prometheus(evidence)
     for record in evidence.k8s.of_kind("Pod"):
         state = record.state
         if not isinstance(state, PodState):
@@ -269,6 +269,28 @@ def _oom_points(evidence: Evidence) -> list[tuple[float, str]]:
             seen.add(ident)
             out.append((term.finished_at if term.finished_at is not None else record.received,
                         f"{record.key} {term.container}"))
+    return sorted(out)
+
+
+def _oom_points_from_prometheus(evidence: Evidence) -> list[tuple[float, str]]:
+    """Restarts (kube-state-metrics) whose last termination reason was OOMKilled at that moment."""
+    if evidence.metrics is None:
+        return []
+    restarts = evidence.metrics.queries.get("container_restarts")
+    oom = evidence.metrics.queries.get("container_last_terminated_oom")
+    if restarts is None or oom is None or not restarts.ok or not oom.ok:
+        return []
+    keys = ("namespace", "pod", "container")
+    oom_at = {tuple(s.label(k) for k in keys): dict(s.points) for s in oom.series}
+    out = []
+    for series in restarts.series:
+        ident = tuple(series.label(k) for k in keys)
+        flags = oom_at.get(ident)
+        if not flags:
+            continue
+        for (_, before), (t, after) in zip(series.points, series.points[1:], strict=False):
+            if after > before and flags.get(t, 0.0) >= 1.0:
+                out.append((t, f"{ident[0]}/{ident[1]} {ident[2]}"))
     return sorted(out)
 
 
@@ -491,7 +513,10 @@ def report_context(summary: Summary, evidence: Evidence) -> dict[str, Any]:
         banners.append(SANDBOX_NOTE)
     if evidence.chaos is not None and any(run.dry for run in evidence.chaos.runs):
         banners.append(DRY_RUN_NOTE)
-    missing = [f"{source.value}: {reason}" for source, reason in sorted(evidence.missing.items())]
+    by_reason: dict[str, list[str]] = defaultdict(list)
+    for source, reason in sorted(evidence.missing.items()):
+        by_reason[reason].append(source.value)
+    missing = [f"{', '.join(sources)}: {reason}" for reason, sources in by_reason.items()]
     context = {
         "run_id": summary.run_id,
         "verdict": summary.verdict.value,
