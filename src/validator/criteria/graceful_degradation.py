@@ -37,7 +37,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     rows = evidence.load.aggregated()
     first_fault = min(w.start for _, w in faults)
     baseline_span = TimeWindow(start=evidence.window.start, end=max(evidence.window.start, first_fault))
-    baseline = p95_values(rows, baseline_span)
+    baseline = p95_values(rows, baseline_span, include_end=False)
     base_p95 = percentile(baseline, 0.5) if baseline else None
     results: list[Result] = []
     for fault, window in faults:

@@ -1,0 +1,73 @@
+"""maintenance_disruption: failed submissions + failed workflows inside planned-maintenance windows."""
+
+from __future__ import annotations
+
+import pytest
+from evidence_factory import T0, chaos, evidence, fault, k8s, load, only, record, spec
+
+from validator.criteria import maintenance_disruption as crit
+from validator.model import EventState, PodState, Verdict
+
+
+def rows(fail_at: set[int] = frozenset(), reset_at: int | None = None):
+    out, failures = [], 0
+    for t in range(0, 601, 10):
+        if t in fail_at:
+            failures += 1
+        total = t * 5
+        if reset_at is not None and t >= reset_at:  # Locust restarted: counters start again
+            total, failures = (t - reset_at) * 5, failures - 2 if failures >= 2 else 0
+        out.append((t, total, failures, 0.2))
+    return load(out)
+
+
+def workflow_failed(t: float):
+    return record(
+        t, "Event", f"wf-{t}",
+        EventState(reason="WorkflowFailed", involved_kind="Workflow", involved_name="wf-1", involved_namespace="agents", time=T0 + t),
+        type="ADDED",
+    )
+
+
+WATCH = k8s(record(0.1, "Pod", "rex-1", PodState(), type="RELIST"))
+DRAIN = fault("node-drain", 200, 300)
+
+CASES = [
+    ("clean-drain", rows(), WATCH, [DRAIN], Verdict.PASS, 0),
+    ("failures-inside-drain", rows({250, 260}), WATCH, [DRAIN], Verdict.FAIL, 2),
+    ("failures-outside-drain-ignored", rows({100, 400}), WATCH, [DRAIN], Verdict.PASS, 0),
+    ("locust-restart-is-a-counter-reset-not-failures", rows(reset_at=250), WATCH, [DRAIN], Verdict.PASS, 0),
+    ("failure-before-a-locust-restart-still-counts", rows({240}, reset_at=250), WATCH, [DRAIN], Verdict.FAIL, 1),
+    ("failed-workflow-event-inside", rows(), k8s(workflow_failed(250)), [DRAIN], Verdict.FAIL, 1),
+    ("memory-fault-is-not-maintenance", rows({250}), WATCH, [fault("memory-pressure", 200, 300)], Verdict.INCONCLUSIVE, None),
+]
+
+
+@pytest.mark.parametrize(("history", "watch", "faults", "verdict", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_failures_in_maintenance(history, watch, faults, verdict, value) -> None:
+    result = only(crit.evaluate(spec(crit), evidence(load=history, k8s=watch, chaos=chaos(*faults))))
+    assert (result.verdict, result.value) == (verdict, value), result.detail
+
+
+def test_no_load_is_inconclusive() -> None:
+    result = only(crit.evaluate(spec(crit), evidence(k8s=WATCH, chaos=chaos(DRAIN))))
+    assert result.verdict is Verdict.INCONCLUSIVE and "no load evidence" in result.detail
+
+
+def test_no_load_sample_inside_window() -> None:
+    sparse = load([(0, 0, 0, 0.2), (600, 100, 0, 0.2)])
+    result = only(crit.evaluate(spec(crit), evidence(load=sparse, k8s=WATCH, chaos=chaos(DRAIN))))
+    assert result.verdict is Verdict.INCONCLUSIVE
+
+
+def test_without_watch_zero_is_partial_but_failures_still_fail() -> None:
+    assert only(crit.evaluate(spec(crit), evidence(load=rows(), chaos=chaos(DRAIN)))).verdict is Verdict.INCONCLUSIVE
+    assert only(crit.evaluate(spec(crit), evidence(load=rows({250}), chaos=chaos(DRAIN)))).verdict is Verdict.FAIL
+
+
+def test_one_result_per_drain() -> None:
+    results = crit.evaluate(spec(crit), evidence(load=rows({450}), k8s=WATCH, chaos=chaos(DRAIN, fault("node-drain", 400, 500))))
+    assert [(r.scope["start"], r.verdict) for r in results] == [
+        ("2025-11-20T02:03:20Z", Verdict.PASS),
+        ("2025-11-20T02:06:40Z", Verdict.FAIL),
+    ]
