@@ -81,8 +81,13 @@ def _declared_targets(activity: dict[str, Any]) -> list[str]:
 def configure_control(experiment: dict[str, Any] | None = None, configuration: dict[str, Any] | None = None,
                       secrets: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
                       **_: Any) -> None:
-    if settings is not None:
-        settings.setdefault("runtime", {}).setdefault("rollbacks", {})["strategy"] = "always"
+    # `chaos run` reads the experiment's runtime block (ours say "always"); a programmatic run must
+    # pass settings with it. Where the settings object reaches us, force it here too.
+    from chaoslib.settings import get_loaded_settings
+
+    for target in (settings, get_loaded_settings()):
+        if isinstance(target, dict):
+            target.setdefault("runtime", {}).setdefault("rollbacks", {})["strategy"] = "always"
     _state.experiment, _state.fault = _names(experiment or {})
     _state.configuration = dict(configuration or {})
     _state.in_rollback = False

@@ -90,3 +90,17 @@ def prometheus_query_below(query: str, threshold: float, url: str = "", configur
                            secrets: Secrets = None) -> bool:
     """The query's value (the largest series when several) is below `threshold`."""
     return prometheus_query_value(query, url, configuration) < float(threshold)
+
+
+def wait_for_deployments_available(namespace: str, label_selector: str = "", timeout_s: float = 60.0,
+                                   configuration: Configuration = None, secrets: Secrets = None) -> bool:
+    """Poll `deployments_available` until it holds or `timeout_s` passes; returns the last answer."""
+    import time
+
+    deadline = time.monotonic() + float(timeout_s)
+    while True:
+        if deployments_available(namespace, label_selector, configuration):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(1.0)

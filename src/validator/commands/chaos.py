@@ -1,0 +1,211 @@
+"""`validator plan`, `validator recover` and `validator allow`: the safety side of chaos runs.
+
+- `plan EXPERIMENT|SUITE --context CTX`: resolves every step's targets and lists each object it
+  would touch; evictions are asked of the apiserver as dry runs, so budget refusals show up.
+  Nothing is written: no cluster object, no audit line.
+- `recover [--context CTX] [--run-id ID]`: reverts everything a run (or every run) left marked.
+  Safe to repeat.
+- `allow --context CTX --namespace NS...`: records a context's cluster identity in the allow-list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from validator.errors import ConfigError, UnsafeOperation, ValidatorError
+from validator.safety.allowlist import ContextEntry, Limits, default_path, read_identity, save_entry
+from validator.safety.audit import AuditLog
+from validator.safety.guard import open_guard
+from validator.safety.mutator import Mutator
+from validator.safety.recover import recover
+from validator.safety.session import planning
+
+
+def register(sub: Any) -> None:
+    plan = sub.add_parser("plan", help="list every object an experiment or suite would touch; writes nothing")
+    plan.add_argument("target", metavar="EXPERIMENT|SUITE", help="experiment .json or suite .yaml")
+    _context_args(plan)
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    plan.set_defaults(handler=_plan)
+
+    rec = sub.add_parser("recover", help="revert every change a run left marked (safe to repeat)")
+    _context_args(rec, required=False)
+    rec.add_argument("--run-id", default=None, help="only this run's changes (default: every run's)")
+    rec.add_argument("--run-dir", default=None,
+                     help="where the audit lines go (default: $VALIDATOR_RUN_DIR or ./reports/adhoc)")
+    rec.set_defaults(handler=_recover)
+
+    allow = sub.add_parser("allow", help="record a context's cluster identity in the allow-list")
+    _context_args(allow)
+    allow.add_argument("--namespace", action="append", required=True,
+                       help="namespace (fnmatch pattern) faults may touch; repeat for several")
+    allow.add_argument("--node-pool", action="append", default=[], help="node pool faults may touch")
+    allow.add_argument("--pod-label", action="append", default=[], help="label a targeted pod must carry")
+    allow.add_argument("--max-cordoned-nodes", type=int, default=1)
+    allow.add_argument("--max-workload-share", type=float, default=0.5)
+    allow.set_defaults(handler=_allow)
+
+
+def _context_args(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument("--context", default=os.environ.get("VALIDATOR_CONTEXT"),
+                        help="kubeconfig context, named explicitly (or $VALIDATOR_CONTEXT)")
+    parser.add_argument("--kubeconfig", default=os.environ.get("VALIDATOR_KUBECONFIG"),
+                        help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    parser.add_argument("--allowlist", default=None, type=Path,
+                        help=f"allow-list file (default: {default_path()})")
+
+
+# --------------------------------------------------------------------------- plan
+
+
+def _experiments_of(target: Path) -> list[Path]:
+    if not target.exists():
+        raise ConfigError(f"{target} does not exist", where=str(target),
+                          fix="give an experiment or suite file")
+    if target.suffix == ".json":
+        return [target]
+    try:
+        suite = yaml.safe_load(target.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"suite is not valid YAML: {exc}", where=str(target)) from exc
+    out = []
+    for i, item in enumerate(suite.get("experiments") or []):
+        path = item if isinstance(item, str) else (item or {}).get("path") or (item or {}).get("file") \
+            or (item or {}).get("experiment")
+        if not path:
+            raise ConfigError("experiment entry names no file", where=f"{target}:experiments[{i}]",
+                              fix="use a path string or {path: ...}")
+        p = Path(str(path))
+        out.append(p if p.is_absolute() or p.exists() else target.parent / p)
+    if not out:
+        raise ConfigError("suite lists no experiments", where=f"{target}:experiments")
+    return out
+
+
+def plan_experiment(path: Path, mutator: Mutator) -> dict[str, Any]:
+    """Every step of one experiment with the writes it would make (plan-mode mutator: nothing written)."""
+    from chaoslib.configuration import load_configuration
+
+    experiment = json.loads(path.read_text())
+    configuration = load_configuration(experiment.get("configuration", {}))
+    steps = []
+    for phase in ("method", "rollbacks"):
+        for activity in experiment.get(phase) or []:
+            if "ref" in activity:
+                continue
+            provider = activity.get("provider") or {}
+            step: dict[str, Any] = {"phase": phase, "name": activity.get("name"),
+                                    "type": activity.get("type"),
+                                    "function": f"{provider.get('module')}.{provider.get('func')}"}
+            if activity.get("type") != "action":
+                step["writes"] = []
+                step["note"] = "read-only probe"
+                steps.append(step)
+                continue
+            module = str(provider.get("module") or "")
+            if not module.startswith("validator.chaos."):
+                step["writes"] = []
+                step["note"] = "not a validator action: its effect cannot be planned (it is not guarded)"
+                steps.append(step)
+                continue
+            before = len(mutator.planned)
+            func = getattr(importlib.import_module(module), str(provider.get("func")))
+            args = _substitute(provider.get("arguments") or {}, configuration)
+            try:
+                func(**args, configuration=configuration)
+                step["result"] = "ok"
+            except UnsafeOperation as exc:
+                step["result"] = "refused"
+                step["reason"] = exc.what
+            except ValidatorError as exc:
+                step["result"] = "error"
+                step["reason"] = exc.what
+            step["writes"] = [{"verb": p.verb, "object": p.object, "change": p.change, "note": p.note}
+                              for p in mutator.planned[before:]]
+            steps.append(step)
+    return {"experiment": str(path), "title": experiment.get("title"), "steps": steps}
+
+
+def _substitute(args: dict[str, Any], configuration: dict[str, Any]) -> dict[str, Any]:
+    from chaoslib import substitute
+
+    result: dict[str, Any] = substitute(args, configuration, {})
+    return result
+
+
+def _plan(args: argparse.Namespace) -> int:
+    experiments = _experiments_of(Path(args.target))
+    guard = open_guard(args.context, args.kubeconfig, args.allowlist)
+    mutator = Mutator(guard=guard, audit=AuditLog(Path(os.devnull), "plan"), plan_mode=True)
+    plans = []
+    with planning(mutator):
+        for path in experiments:
+            plans.append(plan_experiment(path, mutator))
+    refused = [s for p in plans for s in p["steps"] if s.get("result") in ("refused", "error")]
+    if args.json:
+        print(json.dumps({"context": guard.context, "plans": plans}, indent=2))
+    else:
+        for p in plans:
+            print(f"{p['experiment']}  ({p['title']})")
+            for s in p["steps"]:
+                status = s.get("result", "")
+                print(f"  [{s['phase']}] {s['name']}: {s['function']} {status}".rstrip())
+                if s.get("note"):
+                    print(f"      {s['note']}")
+                if s.get("reason"):
+                    print(f"      {s['result']}: {s['reason']}")
+                for w in s["writes"]:
+                    note = f"  {w['note']}" if w["note"] else ""
+                    print(f"      would {w['verb']} {w['object']} ({w['change']}){note}")
+    if refused:
+        print(f"validator: {len(refused)} step(s) refused or invalid; see above", file=sys.stderr)
+        return 4 if any(s["result"] == "refused" for s in refused) else 2
+    return 0
+
+
+# --------------------------------------------------------------------------- recover and allow
+
+
+def _recover(args: argparse.Namespace) -> int:
+    guard = open_guard(args.context, args.kubeconfig, args.allowlist)
+    run_dir = Path(args.run_dir or os.environ.get("VALIDATOR_RUN_DIR") or "./reports/adhoc")
+    mutator = Mutator(guard=guard, audit=AuditLog(run_dir, args.run_id or "recover"))
+    report = recover(mutator, args.run_id)
+    for line in report.reverted:
+        print(f"reverted {line}")
+    for line in report.skipped:
+        print(f"skipped  {line}")
+    if not report.reverted:
+        print("nothing to recover: no object carries a validator mark" +
+              (f" of run {args.run_id}" if args.run_id else ""))
+    return 0
+
+
+def _allow(args: argparse.Namespace) -> int:
+    from kubernetes import client, config
+
+    if not args.context:
+        raise UnsafeOperation("no context named", where="--context", fix="name the context to allow")
+    identity, path = read_identity(args.context, args.kubeconfig)
+    api = config.new_client_from_config(config_file=str(path), context=args.context)  # type: ignore[no-untyped-call]
+    try:
+        meta = client.CoreV1Api(api).read_namespace("kube-system").metadata
+        uid = str(meta.uid) if meta and meta.uid else ""
+    finally:
+        api.close()
+    entry = ContextEntry(
+        name=args.context, server=identity.server, ca_sha256=identity.ca_sha256, kube_system_uid=uid,
+        namespaces=tuple(args.namespace), node_pools=tuple(args.node_pool), pod_labels=tuple(args.pod_label),
+        limits=Limits(max_cordoned_nodes=args.max_cordoned_nodes, max_workload_share=args.max_workload_share),
+    )
+    written = save_entry(entry, args.allowlist)
+    print(f"allowed context {args.context} ({identity.server}) in {written}")
+    return 0
