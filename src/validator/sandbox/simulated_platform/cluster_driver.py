@@ -1,0 +1,424 @@
+"""The simulated platform's Kubernetes side: watches, agent pods, simulated usage.
+
+- watches the controller Deployment(s) (label app.kubernetes.io/component=controller): the sum of
+  their READY replicas sets the drain rate of the queue;
+- dispatches queued workflows at `ready x dispatch_rate_per_replica x time_factor` per second and
+  creates each stage's agent pod when the previous stage's pod has Succeeded (watching its own
+  pods, label app.kubernetes.io/managed-by=validator-simulated-platform); a pod that fails, is
+  evicted or deleted is recreated, up to workflow_book.MAX_STAGE_ATTEMPTS times;
+- writes simulated usage: the controller pods' from the queue depth (so the HPA reacts), the
+  running agent pods' from their profile with noise; at most `max_writes_per_s` usage patches per
+  second, and a controller pod only when its value moved by more than 5%.
+
+One worker thread makes every write; watch threads only hand it events. No polling of the API.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import logging
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import client, watch
+from kubernetes.client.exceptions import ApiException
+
+from validator.sandbox.simulated_platform.agent_pods import (
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    PROFILES,
+    WORKFLOW_LABEL,
+    agent_pod,
+    controller_usage,
+    differs_enough,
+    sample_usage,
+)
+from validator.sandbox.simulated_platform.workflow_book import WorkflowBook
+from validator.sandbox.usage import CPU, MEMORY, parse_quantity
+
+log = logging.getLogger(__name__)
+
+CONTROLLER_SELECTOR = "app.kubernetes.io/component=controller"
+MAX_CREATE_TRIES = 60  # per stage, 5 s apart: a quota that stays full for 5 minutes fails the workflow
+CREATE_RETRY_S = 5.0
+WATCH_TIMEOUT_S = 60
+MEMORY_HEADROOM = 0.9  # simulated controller memory stays under 90% of its limit
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriverOptions:
+    namespace: str = "agents"
+    controller_namespace: str = "workflow-system"
+    controller_selector: str = CONTROLLER_SELECTOR
+    time_factor: float = 1.0
+    dispatch_rate_per_replica: float = 0.05  # workflows/s per ready replica, real-cluster time
+    usage_interval_s: float = 15.0
+    controller_interval_s: float = 5.0
+    max_writes_per_s: float = 20.0
+    keep_finished_s: float = 120.0  # finished agent pods are deleted this long after they Succeeded
+    agent_usage_updates: bool = True
+    seed: int | None = None
+
+
+class _Bucket:
+    """Token bucket bounding API writes."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst, self.tokens, self.at = rate, burst, burst, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+def _ready(pod: dict[str, Any]) -> bool:
+    status = pod.get("status") or {}
+    if status.get("phase") != "Running" or (pod.get("metadata") or {}).get("deletionTimestamp"):
+        return False
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+
+
+class ClusterDriver:
+    def __init__(self, book: WorkflowBook, api_client: client.ApiClient, options: DriverOptions,
+                 on_error: Callable[[str], None] | None = None) -> None:
+        self.book = book
+        self.options = options
+        self.core = client.CoreV1Api(api_client)
+        self.apps = client.AppsV1Api(api_client)
+        self.scheduling = client.SchedulingV1Api(api_client)
+        self._rng = random.Random(options.seed)
+        self._stop = threading.Event()
+        self._actions: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self._watches: list[watch.Watch] = []
+        self._lock = threading.Lock()
+        self._deployment_ready: dict[str, int] = {}
+        self._controller_pods: dict[str, dict[str, Any]] = {}
+        self._controller_written: dict[str, tuple[str, str]] = {}
+        self._running_agents: dict[str, str] = {}  # pod name -> agent class
+        self._usage_order: list[str] = []
+        self._timers: list[tuple[float, int, str, tuple[Any, ...]]] = []
+        self._timer_ids = itertools.count()
+        self._create_tries: dict[tuple[str, int], int] = {}
+        self._tokens = 0.0
+        self._with_priority = False
+        self._bucket = _Bucket(options.max_writes_per_s, max(1.0, options.max_writes_per_s))
+        self._on_error = on_error or (lambda message: log.warning("%s", message))
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self._with_priority = self._priority_classes_exist()
+        selector = {"namespace": self.options.controller_namespace,
+                    "label_selector": self.options.controller_selector}
+        specs: list[tuple[str, Callable[..., Any], dict[str, Any], Callable[[list[dict[str, Any]]], None],
+                          Callable[[str, dict[str, Any]], None]]] = [
+            ("watch-controller-deployments", self.apps.list_namespaced_deployment,
+             selector, self._deployments_listed, self._deployment_event),
+            ("watch-controller-pods", self.core.list_namespaced_pod,
+             selector, self._controller_pods_listed, self._controller_pod_event),
+            ("watch-agent-pods", self.core.list_namespaced_pod,
+             {"namespace": self.options.namespace, "label_selector": f"{MANAGED_BY_LABEL}={MANAGED_BY}"},
+             lambda pods: self._actions.put(("agent-list", {"items": pods})),
+             lambda kind, pod: self._actions.put((f"agent-{kind}", pod))),
+        ]
+        for name, list_fn, kwargs, on_list, on_event in specs:
+            thread = threading.Thread(target=self._watch_forever, name=name, daemon=True,
+                                      args=(name, list_fn, kwargs, on_list, on_event))
+            thread.start()
+            self._threads.append(thread)
+        worker = threading.Thread(target=self._work, name="platform-worker", daemon=True)
+        worker.start()
+        self._threads.append(worker)
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stops writing; deletes nothing (its own pods keep their managed-by label for cleanup)."""
+        self._stop.set()
+        self._actions.put(("stop", {}))
+        for w in list(self._watches):
+            w.stop()  # type: ignore[no-untyped-call]
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+    def ready_replicas(self) -> int:
+        with self._lock:
+            return sum(self._deployment_ready.values())
+
+    # ------------------------------------------------------------------ watches (no writes here)
+    def _watch_forever(self, name: str, list_fn: Callable[..., Any], kwargs: dict[str, Any],
+                       on_list: Callable[[list[dict[str, Any]]], None],
+                       on_event: Callable[[str, dict[str, Any]], None]) -> None:
+        resource_version: str | None = None
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                if resource_version is None:
+                    response = list_fn(**kwargs, _preload_content=False)
+                    listing = json.loads(response.data)
+                    resource_version = listing["metadata"]["resourceVersion"]
+                    on_list(listing.get("items") or [])
+                w = watch.Watch()  # type: ignore[no-untyped-call]
+                self._watches.append(w)
+                try:
+                    events = w.stream(list_fn, **kwargs, resource_version=resource_version,  # type: ignore[no-untyped-call]
+                                      timeout_seconds=WATCH_TIMEOUT_S, allow_watch_bookmarks=True)
+                    for event in events:
+                        if self._stop.is_set():
+                            break
+                        raw = event.get("raw_object") or {}
+                        version = (raw.get("metadata") or {}).get("resourceVersion")
+                        if version:
+                            resource_version = version
+                        if event["type"] in ("ADDED", "MODIFIED", "DELETED"):
+                            on_event(event["type"], raw)
+                finally:
+                    self._watches.remove(w)
+                backoff = 0.5
+            except ApiException as error:
+                if error.status == 410:  # too old: relist
+                    resource_version = None
+                    continue
+                self._on_error(f"{name}: HTTP {error.status} {error.reason}; retrying in {backoff:g}s")
+                resource_version = None
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+            except Exception as error:  # connection drops, apiserver restarts
+                self._on_error(f"{name}: {type(error).__name__}: {error}; retrying in {backoff:g}s")
+                resource_version = None
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    def _deployments_listed(self, items: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self._deployment_ready = {
+                d["metadata"]["name"]: int((d.get("status") or {}).get("readyReplicas") or 0) for d in items}
+        self.book.ready_replicas = self.ready_replicas()
+
+    def _deployment_event(self, kind: str, deployment: dict[str, Any]) -> None:
+        name = deployment["metadata"]["name"]
+        with self._lock:
+            if kind == "DELETED":
+                self._deployment_ready.pop(name, None)
+            else:
+                self._deployment_ready[name] = int((deployment.get("status") or {}).get("readyReplicas") or 0)
+        self.book.ready_replicas = self.ready_replicas()
+
+    def _controller_pods_listed(self, items: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self._controller_pods = {p["metadata"]["name"]: p for p in items if _ready(p)}
+
+    def _controller_pod_event(self, kind: str, pod: dict[str, Any]) -> None:
+        name = pod["metadata"]["name"]
+        with self._lock:
+            if kind == "DELETED" or not _ready(pod):
+                self._controller_pods.pop(name, None)
+                self._controller_written.pop(name, None)
+            else:
+                self._controller_pods[name] = pod
+
+    # ------------------------------------------------------------------ the worker: every write
+    def _work(self) -> None:
+        last = time.monotonic()
+        next_controller = last
+        next_usage = last + self.options.usage_interval_s
+        while not self._stop.is_set():
+            try:
+                kind, payload = self._actions.get(timeout=0.2)
+                self._handle(kind, payload)
+            except queue.Empty:
+                pass
+            except Exception as error:
+                self._on_error(f"platform worker: {type(error).__name__}: {error}")
+            if self._stop.is_set():
+                return
+            now = time.monotonic()
+            try:
+                self._dispatch(now - last)
+                last = now
+                self._run_timers(now)
+                if now >= next_controller:
+                    next_controller = now + self.options.controller_interval_s
+                    self._write_controller_usage()
+                if now >= next_usage:
+                    next_usage = now + self.options.usage_interval_s
+                    if self.options.agent_usage_updates:
+                        self._write_agent_usage()
+            except Exception as error:
+                self._on_error(f"platform worker: {type(error).__name__}: {error}")
+
+    def _handle(self, kind: str, payload: dict[str, Any]) -> None:
+        if kind == "agent-list":
+            self._agents_relisted(payload["items"])
+        elif kind.startswith("agent-"):
+            self._agent_pod_event(kind.removeprefix("agent-"), payload)
+
+    def _schedule(self, delay_s: float, action: str, *args: Any) -> None:
+        heapq.heappush(self._timers, (time.monotonic() + delay_s, next(self._timer_ids), action, args))
+
+    def _run_timers(self, now: float) -> None:
+        while self._timers and self._timers[0][0] <= now:
+            _, _, action, args = heapq.heappop(self._timers)
+            if action == "create":
+                self._create_stage_pod(*args)
+            elif action == "delete":
+                self._delete_finished_pod(*args)
+
+    # ------------------------------------------------------------------ dispatch
+    def _dispatch(self, elapsed_s: float) -> None:
+        ready = self.ready_replicas()
+        self.book.ready_replicas = ready
+        rate = ready * self.options.dispatch_rate_per_replica * self.options.time_factor
+        self._tokens = min(self._tokens + rate * elapsed_s, max(1.0, float(ready)))
+        while self._tokens >= 1.0:
+            workflow = self.book.take_next()
+            if workflow is None:
+                return
+            self._tokens -= 1.0
+            self._create_stage_pod(workflow.id, 0)
+
+    def _create_stage_pod(self, workflow_id: str, stage_index: int) -> None:
+        workflow = self.book.workflow(workflow_id)
+        if (workflow is None or workflow.state != "running" or workflow.stage_index != stage_index
+                or workflow.pod):
+            return
+        stage = workflow.stages[stage_index]
+        body = agent_pod(workflow_id=workflow_id, agent=stage.agent, agent_class=stage.agent_class,
+                         stage_index=stage_index, attempt=workflow.attempt + 1, duration_s=stage.duration_s,
+                         time_factor=self.options.time_factor, namespace=self.options.namespace,
+                         rng=self._rng, with_priority_class=self._with_priority)
+        name = body["metadata"]["name"]
+        try:
+            self.core.create_namespaced_pod(self.options.namespace, body)  # type: ignore[arg-type]
+        except ApiException as error:
+            if error.status != 409:  # 409: created by an earlier try whose answer was lost
+                quota = error.status == 403 and "quota" in str(error.body)
+                reason = "quota" if quota else f"http_{error.status}"
+                self.book.pod_create_failed(reason)
+                key = (workflow_id, stage_index)
+                self._create_tries[key] = self._create_tries.get(key, 0) + 1
+                if self._create_tries[key] >= MAX_CREATE_TRIES:
+                    self.book.fail(workflow_id,
+                                   f"could not create pod {name}: HTTP {error.status} {error.reason}")
+                    self._create_tries.pop(key, None)
+                else:
+                    self._schedule(CREATE_RETRY_S, "create", workflow_id, stage_index)
+                return
+        self._create_tries.pop((workflow_id, stage_index), None)
+        self.book.pod_created(workflow_id, stage_index, name)
+
+    # ------------------------------------------------------------------ agent pods' lifecycle
+    def _agent_pod_event(self, kind: str, pod: dict[str, Any]) -> None:
+        meta = pod.get("metadata") or {}
+        name = meta.get("name", "")
+        workflow_id = (meta.get("labels") or {}).get(WORKFLOW_LABEL, "")
+        phase = (pod.get("status") or {}).get("phase", "")
+        if _ready(pod) and kind != "DELETED":
+            agent_class = (meta.get("labels") or {}).get("agent-platform.io/agent-class", "")
+            if agent_class in PROFILES and name not in self._running_agents:
+                self._running_agents[name] = agent_class
+                self._usage_order.append(name)
+            self.book.pod_running(workflow_id, name)
+        else:
+            self._forget_agent(name)
+        if phase == "Succeeded":
+            next_stage = self.book.stage_succeeded(workflow_id, name)
+            if kind != "DELETED":
+                self._schedule(self.options.keep_finished_s, "delete", name)
+            if next_stage is not None:
+                self._create_stage_pod(workflow_id, next_stage)
+        elif phase == "Failed" or kind == "DELETED" or meta.get("deletionTimestamp"):
+            status = pod.get("status") or {}
+            reason = status.get("reason") or ("deleted" if kind == "DELETED" or meta.get("deletionTimestamp")
+                                               else "Failed")
+            retry = self.book.stage_lost(workflow_id, name, str(reason))
+            if retry is not None:
+                self._create_stage_pod(workflow_id, retry)
+
+    def _agents_relisted(self, items: list[dict[str, Any]]) -> None:
+        present = {(p.get("metadata") or {}).get("name") for p in items}
+        for pod in items:
+            self._agent_pod_event("MODIFIED", pod)
+        for workflow in self.book.running():
+            if workflow.pod and workflow.pod not in present:
+                retry = self.book.stage_lost(workflow.id, workflow.pod, "missing after relist")
+                if retry is not None:
+                    self._create_stage_pod(workflow.id, retry)
+        for name in [n for n in self._running_agents if n not in present]:
+            self._forget_agent(name)
+
+    def _forget_agent(self, name: str) -> None:
+        if self._running_agents.pop(name, None) is not None:
+            self._usage_order.remove(name)
+
+    def _delete_finished_pod(self, name: str) -> None:
+        try:
+            self.core.delete_namespaced_pod(name, self.options.namespace, grace_period_seconds=0)
+        except ApiException as error:
+            if error.status != 404:
+                self._on_error(f"deleting finished pod {name}: HTTP {error.status} {error.reason}")
+
+    # ------------------------------------------------------------------ simulated usage
+    def _patch_usage(self, namespace: str, name: str, cpu: str, memory: str) -> bool:
+        if not self._bucket.take():
+            return False
+        body = {"metadata": {"annotations": {CPU: cpu, MEMORY: memory}}}
+        try:
+            self.core.patch_namespaced_pod(name, namespace, body)
+        except ApiException as error:
+            if error.status != 404:
+                self._on_error(f"usage of pod {namespace}/{name}: HTTP {error.status} {error.reason}")
+        return True
+
+    def _write_controller_usage(self) -> None:
+        depth, ready = self.book.queue_depth(), self.ready_replicas()
+        cpu, memory = controller_usage(depth, ready)
+        with self._lock:
+            pods = list(self._controller_pods.items())
+        for name, pod in pods:
+            capped = _cap_memory(pod, memory)
+            written = self._controller_written.get(name)
+            if written and not differs_enough(written[0], cpu) and not differs_enough(written[1], capped):
+                continue
+            if self._patch_usage(self.options.controller_namespace, name, cpu, capped):
+                with self._lock:
+                    if name in self._controller_pods:
+                        self._controller_written[name] = (cpu, capped)
+
+    def _write_agent_usage(self) -> None:
+        budget = int(self.options.max_writes_per_s * self.options.usage_interval_s)
+        for name in list(self._usage_order[:budget]):
+            cpu, memory = sample_usage(PROFILES[self._running_agents[name]], self._rng)
+            if not self._patch_usage(self.options.namespace, name, cpu, memory):
+                break
+            self._usage_order.remove(name)  # round robin: updated pods go to the back
+            self._usage_order.append(name)
+
+    def _priority_classes_exist(self) -> bool:
+        names = {p.priority_class for p in PROFILES.values()}
+        try:
+            for name in names:
+                self.scheduling.read_priority_class(name)
+        except ApiException:
+            return False
+        return True
+
+
+def _cap_memory(pod: dict[str, Any], memory: str) -> str:
+    """Keep a controller's simulated memory under its limit: the stand-in never OOM-kills it."""
+    limits = [parse_quantity(str(lim)) for c in (pod.get("spec") or {}).get("containers") or []
+              if (lim := ((c.get("resources") or {}).get("limits") or {}).get("memory")) is not None]
+    if not limits or parse_quantity(memory) < MEMORY_HEADROOM * min(limits):
+        return memory
+    return f"{int(MEMORY_HEADROOM * min(limits) / 2**20)}Mi"
