@@ -81,7 +81,7 @@ def _throttling(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
 def _rejections(spec: CriterionSpec, evidence: Evidence, agents: set[str]) -> list[Result]:
     band = spec.band("max_rejections")
     key = evidence.manifest.agent_label
-    if evidence.k8s is None or not evidence.k8s.kind_seen("Event"):
+    if evidence.k8s is None:
         return [
             inconclusive(
                 spec,
@@ -119,9 +119,21 @@ def _rejections(spec: CriterionSpec, evidence: Evidence, agents: set[str]) -> li
         )
         if others_running:
             rejected.setdefault(agent, []).append(f"{owner}: {state.message[:120]}")
-    results = []
+    blind = [g for g in evidence.k8s.gaps_of("Event") if g.to_ms / 1000.0 > window.start]
+    results: list[Result] = []
     for agent in sorted(agents | set(rejected)):
         found = rejected.get(agent, [])
+        if not found and (blind or evidence.k8s.partial):
+            results.append(
+                inconclusive(
+                    spec,
+                    "no rejection seen, but the watch missed some Events (GAP or truncated file)",
+                    scope={"agent": agent, "measure": "rejections"},
+                    unit="count",
+                    threshold=band,
+                )
+            )
+            continue
         results.append(
             judged(
                 spec,

@@ -1,0 +1,75 @@
+"""alert_accuracy: false firings / all firings, expected = inside a fault (+grace) and listed for it."""
+
+from __future__ import annotations
+
+import pytest
+from evidence_factory import T0, chaos, error, evidence, fault, manifest, metrics, ok, only, series, spec, steady
+
+from validator.criteria import alert_accuracy as crit
+from validator.model import Verdict
+
+
+def firing(name: str, start: float, end: float):
+    return series({"alertname": name, "alertstate": "firing"}, steady(1, start=start, end=end))
+
+
+EXPECTED = {"memory-pressure": ("AgentOOMKilled",), "node-drain": ("PDBNoDisruptionAllowed",)}
+MEMORY = fault("memory-pressure", 100, 200)
+
+CASES = [
+    ("expected-only", [firing("AgentOOMKilled", 120, 180)], [MEMORY], Verdict.PASS, 0.0),
+    ("within-grace", [firing("AgentOOMKilled", 450, 480)], [MEMORY], Verdict.PASS, 0.0),
+    ("after-grace-is-false", [firing("AgentOOMKilled", 540, 570)], [MEMORY], Verdict.FAIL, 1.0),
+    ("not-listed-for-this-fault", [firing("PDBNoDisruptionAllowed", 120, 180)], [MEMORY], Verdict.FAIL, 1.0),
+    ("no-fault-at-all", [firing("HighLatency", 120, 180)], [], Verdict.FAIL, 1.0),
+    (
+        "flapping-alert-is-two-firings",
+        [series({"alertname": "AgentOOMKilled"}, steady(1, start=120, end=150) + steady(1, start=300, end=330))],
+        [MEMORY],
+        Verdict.PASS,
+        0.0,
+    ),
+    ("watchdog-ignored", [firing("Watchdog", 0, 600), firing("AgentOOMKilled", 120, 150)], [MEMORY], Verdict.PASS, 0.0),
+    (
+        "overlapping-faults-either-may-expect-it",
+        [firing("PDBNoDisruptionAllowed", 160, 200)],
+        [MEMORY, fault("node-drain", 150, 250)],
+        Verdict.PASS,
+        0.0,
+    ),
+]
+
+
+@pytest.mark.parametrize(("alerts", "faults", "verdict", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_false_positive_rate(alerts, faults, verdict, value) -> None:
+    ev = evidence(metrics=metrics(ok("alerts_firing", *alerts)), chaos=chaos(*faults), manifest_=manifest(expected_alerts=EXPECTED))
+    result = only(crit.evaluate(spec(crit), ev))
+    assert (result.verdict, result.value) == (verdict, value), result.detail
+
+
+def test_rate_is_false_over_all() -> None:
+    alerts = [series({"alertname": "AgentOOMKilled", "pod": f"p{i}"}, steady(1, start=120, end=130)) for i in range(19)]
+    alerts.append(firing("Noise", 400, 420))
+    ev = evidence(metrics=metrics(ok("alerts_firing", *alerts)), chaos=chaos(MEMORY), manifest_=manifest(expected_alerts=EXPECTED))
+    result = only(crit.evaluate(spec(crit), ev))
+    assert result.value == pytest.approx(0.05)
+    assert result.verdict is Verdict.FAIL  # strictly below 5% passes
+    assert "Noise" in result.advice[0]
+
+
+def test_no_firing_is_inconclusive_and_reports_missing_expected() -> None:
+    ev = evidence(metrics=metrics(ok("alerts_firing")), chaos=chaos(MEMORY), manifest_=manifest(expected_alerts=EXPECTED))
+    result = only(crit.evaluate(spec(crit), ev))
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert "expected but never fired: AgentOOMKilled (for memory-pressure)" in result.detail
+
+
+def test_prometheus_error_is_inconclusive() -> None:
+    result = only(crit.evaluate(spec(crit), evidence(metrics=metrics(error("alerts_firing")))))
+    assert result.verdict is Verdict.INCONCLUSIVE and "HTTP 500" in result.detail
+
+
+def test_firing_before_window_is_not_counted() -> None:
+    alerts = [series({"alertname": "Old"}, ((T0 - 100, 1.0),))]
+    result = only(crit.evaluate(spec(crit), evidence(metrics=metrics(ok("alerts_firing", *alerts)))))
+    assert result.verdict is Verdict.INCONCLUSIVE

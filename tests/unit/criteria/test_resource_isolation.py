@@ -1,0 +1,84 @@
+"""resource_isolation: CPU throttling per agent type, and quota/admission rejections while others ran."""
+
+from __future__ import annotations
+
+import pytest
+from evidence_factory import AGENT, T0, error, evidence, k8s, metrics, ok, record, series, spec, steady
+
+from validator.criteria import resource_isolation as crit
+from validator.model import EventState, PodState, ReplicaSetState, Verdict
+
+
+def throttling(**ratios: float):
+    return metrics(
+        ok("cpu_throttled_periods_by_agent", *(series({AGENT: a}, steady(r * 10)) for a, r in ratios.items())),
+        ok("cpu_periods_by_agent", *(series({AGENT: a}, steady(10)) for a in ratios)),
+    )
+
+
+def by_scope(results):
+    return {r.scope_text: (r.verdict, None if r.value is None else round(r.value, 4)) for r in results}
+
+
+THROTTLE_CASES = [
+    ("light", {"rex": 0.01}, {"agent=rex,measure=throttling": (Verdict.PASS, 0.01)}),
+    ("edge", {"rex": 0.05}, {"agent=rex,measure=throttling": (Verdict.PASS, 0.05)}),
+    ("heavy", {"tess": 0.3}, {"agent=tess,measure=throttling": (Verdict.FAIL, 0.3)}),
+]
+
+
+@pytest.mark.parametrize(("ratios", "expected"), [c[1:] for c in THROTTLE_CASES], ids=[c[0] for c in THROTTLE_CASES])
+def test_throttling(ratios, expected) -> None:
+    results = crit.evaluate(spec(crit), evidence(metrics=throttling(**ratios)))
+    found = {k: v for k, v in by_scope(results).items() if "throttling" in k}
+    assert found == expected
+
+
+def test_rejections_need_the_watch() -> None:
+    results = by_scope(crit.evaluate(spec(crit), evidence(metrics=throttling(rex=0.01))))
+    assert results["measure=rejections"] == (Verdict.INCONCLUSIVE, None)
+
+
+def test_throttling_query_error() -> None:
+    found = metrics(error("cpu_throttled_periods_by_agent"), ok("cpu_periods_by_agent"))
+    results = by_scope(crit.evaluate(spec(crit), evidence(metrics=found)))
+    assert results["measure=throttling"] == (Verdict.INCONCLUSIVE, None)
+
+
+def rs(name: str, agent: str):
+    return record(0.1, "ReplicaSet", name, ReplicaSetState(labels={"app.kubernetes.io/name": agent}), type="RELIST")
+
+
+def running(name: str, agent: str, t: float = 0.1):
+    return record(t, "Pod", name, PodState(labels={"app.kubernetes.io/name": agent}, phase="Running"), type="RELIST")
+
+
+def failed_create(t: float, replicaset: str, message: str):
+    return record(
+        t, "Event", f"ev-{t}",
+        EventState(reason="FailedCreate", message=message, type="Warning", involved_kind="ReplicaSet",
+                   involved_name=replicaset, involved_namespace="agents", time=T0 + t),
+        type="ADDED",
+    )
+
+
+QUOTA = 'pods "tess-1" is forbidden: exceeded quota: agents, requested: cpu=2, used: cpu=10, limited: cpu=10'
+
+REJECT_CASES = [
+    ("none", [rs("tess-rs", "tess"), running("rex-1", "rex")], (Verdict.PASS, 0)),
+    ("quota-while-rex-runs", [rs("tess-rs", "tess"), running("rex-1", "rex"), failed_create(100, "tess-rs", QUOTA)], (Verdict.FAIL, 1)),
+    ("quota-with-no-other-type-running", [rs("tess-rs", "tess"), running("tess-2", "tess"), failed_create(100, "tess-rs", QUOTA)], (Verdict.PASS, 0)),
+    ("other-failure-reasons-ignored", [rs("tess-rs", "tess"), running("rex-1", "rex"), failed_create(100, "tess-rs", "image pull backoff")], (Verdict.PASS, 0)),
+]
+
+
+@pytest.mark.parametrize(("records", "expected"), [c[1:] for c in REJECT_CASES], ids=[c[0] for c in REJECT_CASES])
+def test_rejections(records, expected) -> None:
+    results = by_scope(crit.evaluate(spec(crit), evidence(metrics=throttling(tess=0.01), k8s=k8s(*records))))
+    assert results["agent=tess,measure=rejections"] == expected
+
+
+def test_event_gap_makes_zero_rejections_inconclusive() -> None:
+    watch = k8s(rs("tess-rs", "tess"), running("rex-1", "rex"), gaps=[("Event", 100, 200)])
+    results = by_scope(crit.evaluate(spec(crit), evidence(metrics=throttling(tess=0.01), k8s=watch)))
+    assert results["agent=tess,measure=rejections"] == (Verdict.INCONCLUSIVE, None)
