@@ -79,7 +79,9 @@ def syntax_problems(promql: str) -> list[str]:
             stack.append((ch, pos))
         elif ch in ")]}":
             if not stack or stack[-1][0] != pairs[ch]:
-                problems.append(f"unexpected {ch!r} at character {pos + 1}")
+                closing = {"(": ")", "[": "]", "{": "}"}
+                want = f" (expected {closing[stack[-1][0]]!r})" if stack else ""
+                problems.append(f"unexpected {ch!r} at character {pos + 1}{want}")
                 return problems
             stack.pop()
     if quote:
