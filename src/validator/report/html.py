@@ -70,6 +70,9 @@ _ENV = Environment(
 # -- formatting ---------------------------------------------------------------------------------
 
 
+NBSP = "\u00a0"  # keeps a number and its unit on one line
+
+
 def format_value(value: float | None, unit: str) -> str:
     """A value in its unit for people: ratios as %, seconds as s / min, counts as integers."""
     if value is None:
@@ -77,14 +80,14 @@ def format_value(value: float | None, unit: str) -> str:
     if not math.isfinite(value):
         return str(value)
     if unit == "ratio":
-        return f"{value * 100:.1f} %"
+        return f"{value * 100:.1f}{NBSP}%"
     if unit == "seconds":
-        return f"{value:.0f} s" if value < 120 else f"{value:.0f} s ({value / 60:.1f} min)"
+        return f"{value:.0f}{NBSP}s" if value < 120 else f"{value:.0f}{NBSP}s ({value / 60:.1f}{NBSP}min)"
     if unit in ("count", "days") and float(value).is_integer():
-        return f"{int(value)}" + (" days" if unit == "days" else "")
+        return f"{int(value)}" + (f"{NBSP}days" if unit == "days" else "")
     if unit == "days":
-        return f"{value:.1f} days"
-    return f"{value:.4g}" + (f" {unit}" if unit else "")
+        return f"{value:.1f}{NBSP}days"
+    return f"{value:.4g}" + (f"{NBSP}{unit}" if unit else "")
 
 
 def format_threshold(threshold: Mapping[str, float], unit: str) -> str:
