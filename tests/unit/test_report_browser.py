@@ -134,3 +134,16 @@ def test_screenshot_of_a_realistic_run(tmp_path: Path) -> None:
     if os.environ.get("VALIDATOR_UPDATE_SCREENSHOT"):
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, SCREENSHOT)
+
+
+def test_report_prints_to_pdf(tmp_path: Path) -> None:
+    """Printable: Chromium's print path lays it out on several pages with the charts drawn."""
+    report = _rendered(tmp_path)
+    pdf = tmp_path / "report.pdf"
+    done = _chromium(tmp_path, report.as_uri(), "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
+    pages = len(re.findall(rb"/Type\s*/Page\b", data))
+    assert pages >= 2
+    assert len(data) > 50_000  # charts and table, not a blank page
