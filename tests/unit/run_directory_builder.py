@@ -50,7 +50,10 @@ def healthy_metrics(cpu_ratio: float = 0.7) -> dict[str, Any]:
             }
         ],
         "quota_hard": [
-            {"labels": {"namespace": "agents", "resourcequota": "agents", "resource": "requests.cpu"}, "points": _points(100.0)}
+            {
+                "labels": {"namespace": "agents", "resourcequota": "agents", "resource": "requests.cpu"},
+                "points": _points(100.0),
+            }
         ],
         "memory_working_set_by_agent": [_series(rex, 50.0)],
         "memory_requests_by_agent": [_series(rex, 100.0)],
@@ -83,7 +86,9 @@ def manifest(**overrides: Any) -> dict[str, Any]:
     return doc
 
 
-def line(t: float, kind: str, name: str, obj: dict[str, Any], event: str = "MODIFIED", ns: str = "agents") -> dict[str, Any]:
+def line(
+    t: float, kind: str, name: str, obj: dict[str, Any], event: str = "MODIFIED", ns: str = "agents"
+) -> dict[str, Any]:
     meta = obj.setdefault("metadata", {})
     meta.setdefault("name", name)
     if kind != "Node":
@@ -114,12 +119,22 @@ def hpa(desired: int, current_util: int, max_replicas: int = 5) -> dict[str, Any
         "spec": {
             "minReplicas": 1,
             "maxReplicas": max_replicas,
-            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}],
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}},
+                }
+            ],
         },
         "status": {
             "currentReplicas": desired,
             "desiredReplicas": desired,
-            "currentMetrics": [{"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": current_util}}}],
+            "currentMetrics": [
+                {
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "current": {"averageUtilization": current_util}},
+                }
+            ],
         },
     }
 
@@ -133,13 +148,23 @@ def pod(phase: str = "Running", terminated: dict[str, Any] | None = None) -> dic
     if terminated is not None:
         status["containerStatuses"][0]["lastState"] = {"terminated": terminated}
         status["containerStatuses"][0]["restartCount"] = 1
-    return {"metadata": {"labels": {"app.kubernetes.io/name": "rex"}}, "spec": {"nodeName": "n1"}, "status": status}
+    return {
+        "metadata": {"labels": {"app.kubernetes.io/name": "rex"}},
+        "spec": {"nodeName": "n1"},
+        "status": status,
+    }
 
 
 def healthy_k8s() -> list[dict[str, Any]]:
     controller = {"app.kubernetes.io/component": "controller", "app.kubernetes.io/name": "controller"}
     return [
-        line(0.1, "Node", "n1", {"spec": {}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}, "RELIST"),
+        line(
+            0.1,
+            "Node",
+            "n1",
+            {"spec": {}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}},
+            "RELIST",
+        ),
         line(0.1, "Deployment", "controller", deployment(controller, 2, 2), "RELIST"),
         line(0.1, "Deployment", "rex", deployment({"app.kubernetes.io/name": "rex"}, 1, 1), "RELIST"),
         line(0.1, "Pod", "rex-1", pod(), "RELIST"),
@@ -149,8 +174,16 @@ def healthy_k8s() -> list[dict[str, Any]]:
             "PodDisruptionBudget",
             "controller-pdb",
             {
-                "spec": {"selector": {"matchLabels": {"app.kubernetes.io/component": "controller"}}, "minAvailable": 1},
-                "status": {"currentHealthy": 2, "desiredHealthy": 1, "disruptionsAllowed": 1, "expectedPods": 2},
+                "spec": {
+                    "selector": {"matchLabels": {"app.kubernetes.io/component": "controller"}},
+                    "minAvailable": 1,
+                },
+                "status": {
+                    "currentHealthy": 2,
+                    "desiredHealthy": 1,
+                    "disruptionsAllowed": 1,
+                    "expectedPods": 2,
+                },
             },
             "RELIST",
         ),
@@ -158,7 +191,12 @@ def healthy_k8s() -> list[dict[str, Any]]:
             1,
             "Event",
             "rex-1.1",
-            {"reason": "Scheduled", "message": "assigned", "type": "Normal", "involvedObject": {"kind": "Pod", "name": "rex-1"}},
+            {
+                "reason": "Scheduled",
+                "message": "assigned",
+                "type": "Normal",
+                "involvedObject": {"kind": "Pod", "name": "rex-1"},
+            },
             "ADDED",
         ),
         line(200, "HorizontalPodAutoscaler", "rex", hpa(1, 90)),
@@ -169,8 +207,15 @@ def healthy_k8s() -> list[dict[str, Any]]:
 
 def faults_lines() -> list[dict[str, Any]]:
     def f(t: int, experiment: str, activity: str, phase: str, **kw: Any) -> dict[str, Any]:
-        return {"ts_ms": (T0 + t) * 1000, "run_id": "x", "experiment": experiment, "fault": experiment,
-                "activity": activity, "phase": phase, **kw}
+        return {
+            "ts_ms": (T0 + t) * 1000,
+            "run_id": "x",
+            "experiment": experiment,
+            "fault": experiment,
+            "activity": activity,
+            "phase": phase,
+            **kw,
+        }
 
     return [
         f(120, "memory-pressure", "stress-rex", "inject_start", targets=["deployment/agents/rex"]),
@@ -190,16 +235,41 @@ def journal() -> dict[str, Any]:
         "deviated": False,
         "steady_states": {"before": {"steady_state_met": True}, "after": {"steady_state_met": True}},
         "run": [
-            {"activity": {"name": "drain-one-agent-node", "type": "action"}, "status": "succeeded",
-             "start": "2025-11-20T02:05:00.000000", "end": "2025-11-20T02:06:00.000000"}
+            {
+                "activity": {"name": "drain-one-agent-node", "type": "action"},
+                "status": "succeeded",
+                "start": "2025-11-20T02:05:00.000000",
+                "end": "2025-11-20T02:06:00.000000",
+            }
         ],
     }
 
 
 HISTORY_COLUMNS = [
-    "Timestamp", "User Count", "Type", "Name", "Requests/s", "Failures/s", "50%", "66%", "75%", "80%", "90%", "95%",
-    "98%", "99%", "99.9%", "99.99%", "100%", "Total Request Count", "Total Failure Count", "Total Median Response Time",
-    "Total Average Response Time", "Total Min Response Time", "Total Max Response Time", "Total Average Content Size",
+    "Timestamp",
+    "User Count",
+    "Type",
+    "Name",
+    "Requests/s",
+    "Failures/s",
+    "50%",
+    "66%",
+    "75%",
+    "80%",
+    "90%",
+    "95%",
+    "98%",
+    "99%",
+    "99.9%",
+    "99.99%",
+    "100%",
+    "Total Request Count",
+    "Total Failure Count",
+    "Total Median Response Time",
+    "Total Average Response Time",
+    "Total Min Response Time",
+    "Total Max Response Time",
+    "Total Average Content Size",
 ]
 
 
@@ -211,18 +281,50 @@ def history_rows(failures_between: tuple[int, int] | None = None) -> list[list[s
             failures += 3
         p95 = "N/A" if t == 0 else "200"
         rows.append(
-            [str(T0 + t), "10", "", "Aggregated", "10.0", "0.0", "100", "120", "130", "140", "180", p95, "250",
-             "300", "400", "400", "400", str(t * 10), str(failures), "100", "110.5", "50", "400", "12"]
+            [
+                str(T0 + t),
+                "10",
+                "",
+                "Aggregated",
+                "10.0",
+                "0.0",
+                "100",
+                "120",
+                "130",
+                "140",
+                "180",
+                p95,
+                "250",
+                "300",
+                "400",
+                "400",
+                "400",
+                str(t * 10),
+                str(failures),
+                "100",
+                "110.5",
+                "50",
+                "400",
+                "12",
+            ]
         )
     return rows
 
 
-def write_run_directory(root: Path, *, metrics: dict[str, Any] | None = None, k8s: list[dict[str, Any]] | None = None,
-                        history: list[list[str]] | None = None, manifest_doc: dict[str, Any] | None = None) -> Path:
+def write_run_directory(
+    root: Path,
+    *,
+    metrics: dict[str, Any] | None = None,
+    k8s: list[dict[str, Any]] | None = None,
+    history: list[list[str]] | None = None,
+    manifest_doc: dict[str, Any] | None = None,
+) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "manifest.json").write_text(json.dumps(manifest_doc or manifest()), encoding="utf-8")
     (root / "evidence").mkdir(exist_ok=True)
-    (root / "evidence" / "metrics.json").write_text(json.dumps(metrics or healthy_metrics()), encoding="utf-8")
+    (root / "evidence" / "metrics.json").write_text(
+        json.dumps(metrics or healthy_metrics()), encoding="utf-8"
+    )
     with (root / "evidence" / "k8s.jsonl").open("w", encoding="utf-8") as handle:
         for item in k8s if k8s is not None else healthy_k8s():
             handle.write(json.dumps(item) + "\n")

@@ -22,12 +22,18 @@ def test_healthy_run_passes_with_exit_0(tmp_path: Path, capsys: pytest.CaptureFi
     assert summary["schema"] == "validator.summary/v1"
     assert summary["verdict"] == "pass"
     assert summary["window"] == {"start": "2025-11-20T02:00:00Z", "end": "2025-11-20T02:10:00Z"}
-    assert [c["id"] for c in summary["criteria"]][:3] == ["cpu_utilization", "memory_utilization", "oom_kills"]
+    assert [c["id"] for c in summary["criteria"]][:3] == [
+        "cpu_utilization",
+        "memory_utilization",
+        "oom_kills",
+    ]
     assert (run_dir / "junit.xml").is_file()
     assert "PASS" in capsys.readouterr().out
 
 
-def test_failed_criterion_gives_exit_1_and_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_failed_criterion_gives_exit_1_and_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run_dir = write_run_directory(tmp_path / "run", metrics=healthy_metrics(cpu_ratio=0.41))
     assert main(["evaluate", str(run_dir)]) == 1
     cpu = next(c for c in _summary(run_dir)["criteria"] if c["id"] == "cpu_utilization")
@@ -63,7 +69,9 @@ def test_criteria_file_override_turns_pass_into_fail(tmp_path: Path) -> None:
     assert main(["evaluate", str(run_dir), "--criteria", str(overrides)]) == 1
 
 
-def test_bad_criteria_file_is_exit_2_naming_file_and_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_criteria_file_is_exit_2_naming_file_and_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run_dir = write_run_directory(tmp_path / "run")
     bad = tmp_path / "criteria.yaml"
     bad.write_text("criteria:\n  recovery_time:\n    maxx: 3\n  no_such_criterion: {}\n", encoding="utf-8")
@@ -77,9 +85,14 @@ def test_bad_criteria_file_is_exit_2_naming_file_and_key(tmp_path: Path, capsys:
 def test_bad_promql_override_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run_dir = write_run_directory(tmp_path / "run")
     bad = tmp_path / "criteria.yaml"
-    bad.write_text("criteria:\n  cpu_utilization:\n    queries:\n      cpu_usage_by_agent: 'sum(rate(x[5m])'\n")
+    bad.write_text(
+        "criteria:\n  cpu_utilization:\n    queries:\n      cpu_usage_by_agent: 'sum(rate(x[5m])'\n"
+    )
     assert main(["evaluate", str(run_dir), "--criteria", str(bad)]) == 2
-    assert "criteria.cpu_utilization.queries.cpu_usage_by_agent: bad PromQL: unclosed '('" in capsys.readouterr().err
+    assert (
+        "criteria.cpu_utilization.queries.cpu_usage_by_agent: bad PromQL: unclosed '('"
+        in capsys.readouterr().err
+    )
 
 
 def test_window_end_before_start_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -91,7 +104,9 @@ def test_window_end_before_start_is_exit_2(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_unknown_criterion_in_manifest_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run_dir = write_run_directory(tmp_path / "run", manifest_doc=manifest(criteria={"recovery_tme": {"max": 1}}))
+    run_dir = write_run_directory(
+        tmp_path / "run", manifest_doc=manifest(criteria={"recovery_tme": {"max": 1}})
+    )
     assert main(["evaluate", str(run_dir)]) == 2
     assert "manifest.json: criteria.recovery_tme: unknown criterion id" in capsys.readouterr().err
 
@@ -104,7 +119,9 @@ def test_not_a_run_directory_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFix
     assert "manifest.json not found" in capsys.readouterr().err
 
 
-def test_manifest_only_is_exit_3_evidence_unavailable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_manifest_only_is_exit_3_evidence_unavailable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "manifest.json").write_text(json.dumps(manifest()), encoding="utf-8")

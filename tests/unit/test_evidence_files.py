@@ -22,7 +22,14 @@ def test_healthy_run_directory(tmp_path: Path) -> None:
     assert ev.manifest.criteria["recovery_time"].thresholds == {"max": 300.0}
     assert ev.missing == {}
     assert ev.k8s is not None and ev.k8s.partial == ""
-    assert {r.kind for r in ev.k8s.records} >= {"Pod", "Node", "Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Event"}
+    assert {r.kind for r in ev.k8s.records} >= {
+        "Pod",
+        "Node",
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "Event",
+    }
     hpas = [r.state for r in ev.k8s.of_kind("HorizontalPodAutoscaler")]
     assert isinstance(hpas[1], HpaState) and hpas[1].above_target is True and hpas[1].max_replicas == 5
     pdbs = [r.state for r in ev.k8s.of_kind("PodDisruptionBudget")]
@@ -64,8 +71,15 @@ def test_object_deleted_during_a_gap_is_inferred_from_the_relist(tmp_path: Path)
     lines = [
         line(0.1, "Pod", "a", pod(), "RELIST"),
         line(0.1, "Pod", "b", pod(), "RELIST"),
-        {"received_ms": int((T0 + 200) * 1000), "kind": "Pod", "type": "GAP", "from_ms": int((T0 + 100) * 1000),
-         "to_ms": int((T0 + 200) * 1000), "reason": "410 Gone", "namespace": "agents"},
+        {
+            "received_ms": int((T0 + 200) * 1000),
+            "kind": "Pod",
+            "type": "GAP",
+            "from_ms": int((T0 + 100) * 1000),
+            "to_ms": int((T0 + 200) * 1000),
+            "reason": "410 Gone",
+            "namespace": "agents",
+        },
         line(200, "Pod", "a", pod(), "RELIST"),
         line(250, "Pod", "a", pod()),
     ]
@@ -79,7 +93,12 @@ def test_object_deleted_during_a_gap_is_inferred_from_the_relist(tmp_path: Path)
 def test_pod_terminations_and_evictions_are_typed(tmp_path: Path) -> None:
     obj = pod(terminated={"reason": "OOMKilled", "exitCode": 137, "finishedAt": "2025-11-20T02:01:00Z"})
     obj["status"]["conditions"].append(
-        {"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI", "lastTransitionTime": "2025-11-20T02:02:00Z"}
+        {
+            "type": "DisruptionTarget",
+            "status": "True",
+            "reason": "EvictionByEvictionAPI",
+            "lastTransitionTime": "2025-11-20T02:02:00Z",
+        }
     )
     path = tmp_path / "k8s.jsonl"
     path.write_text(json.dumps(line(61, "Pod", "rex-1", obj)) + "\n", encoding="utf-8")
@@ -99,8 +118,15 @@ def test_quantities(text, value) -> None:
 
 def test_hpa_average_value_quantity(tmp_path: Path) -> None:
     obj = hpa(1, 0)
-    obj["spec"]["metrics"] = [{"type": "Pods", "pods": {"metric": {"name": "queue"}, "target": {"type": "AverageValue", "averageValue": "500m"}}}]
-    obj["status"]["currentMetrics"] = [{"type": "Pods", "pods": {"metric": {"name": "queue"}, "current": {"averageValue": "2"}}}]
+    obj["spec"]["metrics"] = [
+        {
+            "type": "Pods",
+            "pods": {"metric": {"name": "queue"}, "target": {"type": "AverageValue", "averageValue": "500m"}},
+        }
+    ]
+    obj["status"]["currentMetrics"] = [
+        {"type": "Pods", "pods": {"metric": {"name": "queue"}, "current": {"averageValue": "2"}}}
+    ]
     path = tmp_path / "k8s.jsonl"
     path.write_text(json.dumps(line(1, "HorizontalPodAutoscaler", "rex", obj)) + "\n", encoding="utf-8")
     state = load_k8s(path).records[0].state
@@ -125,7 +151,11 @@ def test_metrics_error_entry(tmp_path: Path) -> None:
     run_dir = write_run_directory(tmp_path / "run")
     path = run_dir / "evidence" / "metrics.json"
     doc = json.loads(path.read_text())
-    doc["queries"]["alerts_firing"] = {"promql": "ALERTS", "status": "error", "error": "HTTP 500 after 4 attempts"}
+    doc["queries"]["alerts_firing"] = {
+        "promql": "ALERTS",
+        "status": "error",
+        "error": "HTTP 500 after 4 attempts",
+    }
     path.write_text(json.dumps(doc))
     result = load_run_directory(run_dir).metrics.get("alerts_firing")  # type: ignore[union-attr]
     assert not result.ok and "HTTP 500" in result.problem()
@@ -143,12 +173,30 @@ def test_truncated_locust_row(tmp_path: Path) -> None:
 def test_faults_without_end_and_journal_statuses(tmp_path: Path) -> None:
     run_dir = write_run_directory(tmp_path / "run")
     with (run_dir / "chaos" / "faults.jsonl").open("a") as handle:
-        handle.write(json.dumps({"ts_ms": (T0 + 500) * 1000, "experiment": "cpu-hog", "fault": "cpu-hog", "activity": "burn", "phase": "inject_start"}) + "\n")
+        handle.write(
+            json.dumps(
+                {
+                    "ts_ms": (T0 + 500) * 1000,
+                    "experiment": "cpu-hog",
+                    "fault": "cpu-hog",
+                    "activity": "burn",
+                    "phase": "inject_start",
+                }
+            )
+            + "\n"
+        )
     journal = {
         "experiment": {"title": "cpu-hog"},
         "status": "completed",  # misleading: the steady state failed before the method
         "steady_states": {"before": {"steady_state_met": False}},
-        "run": [{"activity": {"name": "burn", "type": "action"}, "status": "failed", "start": "2025-11-20T02:08:20", "end": "2025-11-20T02:08:21"}],
+        "run": [
+            {
+                "activity": {"name": "burn", "type": "action"},
+                "status": "failed",
+                "start": "2025-11-20T02:08:20",
+                "end": "2025-11-20T02:08:21",
+            }
+        ],
     }
     (run_dir / "chaos" / "journal-cpu-hog.json").write_text(json.dumps(journal))
     chaos = load_run_directory(run_dir).chaos
@@ -174,14 +222,32 @@ def test_journal_alone_gives_fault_windows(tmp_path: Path) -> None:
 
 MANIFEST_ERRORS = [
     ("no-run-id", {"run_id": None}, "run_id: missing or not a string"),
-    ("bad-time", {"window": {"start": "yesterday", "end": "2025-11-20T02:10:00Z"}}, "window.start: Invalid isoformat"),
-    ("naive-time", {"window": {"start": "2025-11-20T02:00:00", "end": "2025-11-20T02:10:00Z"}}, "has no time zone"),
-    ("bad-selector", {"controller_selector": "component"}, "controller_selector: `component` is not key=value"),
-    ("bad-expected-alerts", {"expected_alerts": {"node-drain": "PDBNoDisruptionAllowed"}}, "expected_alerts.node-drain: expected a list"),
+    (
+        "bad-time",
+        {"window": {"start": "yesterday", "end": "2025-11-20T02:10:00Z"}},
+        "window.start: Invalid isoformat",
+    ),
+    (
+        "naive-time",
+        {"window": {"start": "2025-11-20T02:00:00", "end": "2025-11-20T02:10:00Z"}},
+        "has no time zone",
+    ),
+    (
+        "bad-selector",
+        {"controller_selector": "component"},
+        "controller_selector: `component` is not key=value",
+    ),
+    (
+        "bad-expected-alerts",
+        {"expected_alerts": {"node-drain": "PDBNoDisruptionAllowed"}},
+        "expected_alerts.node-drain: expected a list",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("change", "message"), [c[1:] for c in MANIFEST_ERRORS], ids=[c[0] for c in MANIFEST_ERRORS])
+@pytest.mark.parametrize(
+    ("change", "message"), [c[1:] for c in MANIFEST_ERRORS], ids=[c[0] for c in MANIFEST_ERRORS]
+)
 def test_manifest_errors(tmp_path: Path, change, message) -> None:
     run_dir = write_run_directory(tmp_path / "run", manifest_doc=manifest(**change))
     with pytest.raises(ConfigError) as caught:
@@ -193,5 +259,5 @@ def test_manifest_errors(tmp_path: Path, change, message) -> None:
 def test_manifest_not_json(tmp_path: Path) -> None:
     run_dir = write_run_directory(tmp_path / "run")
     (run_dir / "manifest.json").write_text("{", encoding="utf-8")
-    with pytest.raises(ConfigError, match="manifest.json:1:2: not valid JSON"):
+    with pytest.raises(ConfigError, match=r"manifest\.json:1:2: not valid JSON"):
         load_run_directory(run_dir)

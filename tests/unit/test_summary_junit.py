@@ -15,19 +15,46 @@ T0 = 1763604000.0
 
 def _summary() -> Summary:
     cpu = (
-        Result(criterion="cpu_utilization", scope={"agent": "rex"}, verdict=Verdict.PASS, value=0.72, unit="ratio",
-               threshold={"min": 0.6, "max": 0.8}, detail="mean over 480 samples"),
-        Result(criterion="cpu_utilization", scope={"agent": "tess"}, verdict=Verdict.FAIL, value=0.41, unit="ratio",
-               threshold={"min": 0.6, "max": 0.8}, detail="below target: over-provisioned",
-               advice=("agent `tess` uses 41.0% of its CPU requests: lower resources.requests.cpu",)),
+        Result(
+            criterion="cpu_utilization",
+            scope={"agent": "rex"},
+            verdict=Verdict.PASS,
+            value=0.72,
+            unit="ratio",
+            threshold={"min": 0.6, "max": 0.8},
+            detail="mean over 480 samples",
+        ),
+        Result(
+            criterion="cpu_utilization",
+            scope={"agent": "tess"},
+            verdict=Verdict.FAIL,
+            value=0.41,
+            unit="ratio",
+            threshold={"min": 0.6, "max": 0.8},
+            detail="below target: over-provisioned",
+            advice=("agent `tess` uses 41.0% of its CPU requests: lower resources.requests.cpu",),
+        ),
     )
     recovery = (
-        Result(criterion="recovery_time", scope={"fault": "node-drain"}, verdict=Verdict.INCONCLUSIVE, unit="seconds",
-               threshold={"max": 300}, detail="fault `node-drain` has no inject_end line"),
+        Result(
+            criterion="recovery_time",
+            scope={"fault": "node-drain"},
+            verdict=Verdict.INCONCLUSIVE,
+            unit="seconds",
+            threshold={"max": 300},
+            detail="fault `node-drain` has no inject_end line",
+        ),
     )
     forecast = (
-        Result(criterion="capacity_forecast", scope={"quota": "agents/q", "resource": "pods"}, verdict=Verdict.FAIL,
-               value=12.5, unit="days", threshold={"min": 30}, detail="growing"),
+        Result(
+            criterion="capacity_forecast",
+            scope={"quota": "agents/q", "resource": "pods"},
+            verdict=Verdict.FAIL,
+            value=12.5,
+            unit="days",
+            threshold={"min": 30},
+            detail="growing",
+        ),
     )
     return Summary(
         run_id="2026-11-20T020000Z-nightly",
@@ -52,11 +79,23 @@ def test_summary_document_matches_criteria_md() -> None:
         "id": "cpu_utilization",
         "verdict": "fail",
         "results": [
-            {"scope": {"agent": "rex"}, "verdict": "pass", "value": 0.72, "unit": "ratio",
-             "threshold": {"min": 0.6, "max": 0.8}, "detail": "mean over 480 samples"},
-            {"scope": {"agent": "tess"}, "verdict": "fail", "value": 0.41, "unit": "ratio",
-             "threshold": {"min": 0.6, "max": 0.8}, "detail": "below target: over-provisioned",
-             "advice": ["agent `tess` uses 41.0% of its CPU requests: lower resources.requests.cpu"]},
+            {
+                "scope": {"agent": "rex"},
+                "verdict": "pass",
+                "value": 0.72,
+                "unit": "ratio",
+                "threshold": {"min": 0.6, "max": 0.8},
+                "detail": "mean over 480 samples",
+            },
+            {
+                "scope": {"agent": "tess"},
+                "verdict": "fail",
+                "value": 0.41,
+                "unit": "ratio",
+                "threshold": {"min": 0.6, "max": 0.8},
+                "detail": "below target: over-provisioned",
+                "advice": ["agent `tess` uses 41.0% of its CPU requests: lower resources.requests.cpu"],
+            },
         ],
     }
     inconclusive = doc["criteria"][1]["results"][0]
@@ -105,13 +144,17 @@ def test_junit_one_case_per_scope() -> None:
     assert "threshold min 0.6, max 0.8 (ratio)" in failure.get("message", "")
     assert "advice: agent `tess`" in (failure.text or "")
     skipped = cases[2].find("skipped")
-    assert skipped is not None and "measured none" in skipped.get("message", "") and "max 300" in skipped.get("message", "")
+    assert (
+        skipped is not None
+        and "measured none" in skipped.get("message", "")
+        and "max 300" in skipped.get("message", "")
+    )
     assert "no inject_end" in skipped.get("message", "")
 
 
 def test_junit_info_failure_does_not_fail_ci() -> None:
     root = ET.fromstring(junit_text(_summary()))
-    forecast = [c for c in root.iter("testcase") if c.get("classname") == "capacity_forecast"][0]
+    forecast = next(c for c in root.iter("testcase") if c.get("classname") == "capacity_forecast")
     assert forecast.find("failure") is None
     out = forecast.find("system-out")
     assert out is not None and (out.text or "").startswith("info (does not change the verdict)")

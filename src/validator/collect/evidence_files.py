@@ -152,7 +152,8 @@ def load_manifest(path: Path) -> RunManifest:
                 end = parsed
         if start is not None and end is not None and end < start:
             errors.append(
-                f"{where}: window.end ({window_raw.get('end')}) precedes window.start ({window_raw.get('start')})"
+                f"{where}: window.end ({window_raw.get('end')}) precedes window.start "
+                f"({window_raw.get('start')})"
             )
     namespaces = raw.get("namespaces", [])
     if not isinstance(namespaces, list) or not all(isinstance(n, str) for n in namespaces):
@@ -684,7 +685,8 @@ def load_chaos(faults_path: Path, journals: list[Path]) -> ChaosEvidence:
             problems.append(f"experiment `{run.experiment}`: steady state was not met before the method")
         for activity in run.failed_activities:
             problems.append(
-                f"experiment `{run.experiment}`: activity `{activity.name}` {activity.status or 'did not finish'}"
+                f"experiment `{run.experiment}`: activity `{activity.name}` "
+                f"{activity.status or 'did not finish'}"
             )
         if run.dry:
             problems.append(f"experiment `{run.experiment}` was a dry run: nothing was injected")

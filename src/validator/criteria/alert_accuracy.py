@@ -83,7 +83,8 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         detail += ": " + ", ".join(f"{n} at {at(t)}" for n, t in false[:5])
     ok = value < spec.threshold("max")
     advice = tuple(
-        f"alert {n} fired at {at(t)} outside any fault expecting it: tighten its threshold or `for:`, or list it "
+        f"alert {n} fired at {at(t)} outside any fault expecting it: tighten its threshold or `for:`, "
+        f"or list it "
         "in expected_alerts"
         for n, t in false[:5]
     )

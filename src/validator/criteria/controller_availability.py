@@ -7,6 +7,8 @@ outage, fail only if it fails even were all unknown time available, else inconcl
 
 from __future__ import annotations
 
+import itertools
+
 from validator.criteria.evidence_checks import at_least, inconclusive, judged, queries
 from validator.criteria.series_math import max_by
 from validator.criteria.watch_timeline import blind_spans, timelines, total
@@ -93,7 +95,8 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                 unit="ratio",
                 threshold=band,
                 advice=(
-                    f"Deployment `{name}` had no available replica for {secs(duration - available - unknown)}: "
+                    f"Deployment `{name}` had no available replica for "
+                    f"{secs(duration - available - unknown)}: "
                     "run 2+ replicas spread over nodes (topologySpreadConstraints) with a PDB minAvailable 1",
                 ),
             )
@@ -113,16 +116,15 @@ def _from_watch(evidence: Evidence, selector: dict[str, str]) -> Spans:
     out: Spans = {}
     for name, line in timelines(evidence.k8s, "Deployment", DeploymentState).items():
         states = [s for _, s in line if s is not None]
-        if not states or not all(states[-1].labels.get(k) == v for k, v in selector.items()):
-            if not any(all(s.labels.get(k) == v for k, v in selector.items()) for s in states):
-                continue
+        if not any(all(s.labels.get(k) == v for k, v in selector.items()) for s in states):
+            continue  # never carried the controller labels
         first = line[0][0]
         unknown = max(0.0, min(first, window.end) - window.start) + total(gaps)
         available = 0.0
         longest = (0.0, 0.0)
         down_since: float | None = None
         points = [*line, (window.end, None)]
-        for (t, state), (t_next, _) in zip(points, points[1:], strict=False):
+        for (t, state), (t_next, _) in itertools.pairwise(points):
             start, end = max(t, window.start), min(t_next, window.end)
             up = state is not None and state.available_replicas >= 1
             if end > start:

@@ -73,7 +73,8 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                     value=value,
                     unit="ratio",
                     threshold=dict(band),
-                    detail=f"right-sizing to p95 x {spec.threshold('headroom'):g} would free {pct(value)} of requests",
+                    detail=f"right-sizing to p95 x {spec.threshold('headroom'):g} would free "
+                    f"{pct(value)} of requests",
                     advice=advice,
                 )
             )

@@ -67,7 +67,8 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                     unit="ratio",
                     threshold=ratio_band,
                     advice=(
-                        f"under `{fault.fault}` {failures} of {requests} submissions failed: add retries with "
+                        f"under `{fault.fault}` {failures} of {requests} submissions failed: add "
+                        f"retries with "
                         "backoff in the submitter and spare replicas so load can shift",
                     ),
                 )
@@ -107,7 +108,8 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                     unit="ratio",
                     threshold=p95_band,
                     advice=(
-                        f"under `{fault.fault}` p95 latency rose {value:.1f}x: check queue back-pressure and the "
+                        f"under `{fault.fault}` p95 latency rose {value:.1f}x: check queue "
+                        f"back-pressure and the "
                         "HPA's reaction time",
                     ),
                 )

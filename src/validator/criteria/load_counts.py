@@ -28,7 +28,9 @@ def p95_values(samples: tuple[LoadSample, ...], span: TimeWindow, *, include_end
     return [
         s.p95
         for s in samples
-        if s.p95 is not None and span.start <= s.timestamp and (s.timestamp <= span.end if include_end else s.timestamp < span.end)
+        if s.p95 is not None
+        and span.start <= s.timestamp
+        and (s.timestamp <= span.end if include_end else s.timestamp < span.end)
     ]
 
 

@@ -86,7 +86,8 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         if evidence.k8s is None:
             detail += "; failed workflows not checked (no Kubernetes watch)"
         advice = (
-            f"maintenance `{fault.fault}` disrupted service: give every agent Deployment 2+ replicas with a PDB "
+            f"maintenance `{fault.fault}` disrupted service: give every agent Deployment 2+ replicas "
+            f"with a PDB "
             "and a preStop hook, and make submitters retry on 5xx",
         )
         ok = value <= spec.threshold("max")

@@ -18,7 +18,8 @@ QUERIES: dict[str, str] = {
         + " * on(namespace, pod) group_left({agent_label}) "
         "max by (namespace, pod, {agent_label}) (kube_pod_labels{{namespace_matcher}}))"
     ),
-    "memory_limits_by_pod": 'sum by (namespace, pod) (kube_pod_container_resource_limits{resource="memory",{namespace_matcher}})',
+    "memory_limits_by_pod": "sum by (namespace, pod) "
+    '(kube_pod_container_resource_limits{resource="memory",{namespace_matcher}})',
 }
 DEFAULTS: dict[str, float] = {"max": 0.9}
 

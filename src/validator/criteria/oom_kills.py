@@ -15,7 +15,8 @@ ID = "oom_kills"
 INFO = False
 PROMETHEUS_ONLY = True
 QUERIES: dict[str, str] = {
-    "container_restarts": "max by (namespace, pod, container) (kube_pod_container_status_restarts_total{{namespace_matcher}})",
+    "container_restarts": "max by (namespace, pod, container) "
+    "(kube_pod_container_status_restarts_total{{namespace_matcher}})",
     "container_last_terminated_oom": (
         "max by (namespace, pod, container) "
         '(kube_pod_container_status_last_terminated_reason{reason="OOMKilled",{namespace_matcher}})'

@@ -87,7 +87,8 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             results.append(
                 inconclusive(
                     spec,
-                    "no breach seen in kube-state-metrics, but evictions are not visible without the Kubernetes watch",
+                    "no breach seen in kube-state-metrics, but evictions are not visible without the "
+                    "Kubernetes watch",
                     scope=scope,
                     unit="count",
                     threshold=band,
@@ -155,7 +156,8 @@ def _from_watch(spec: CriterionSpec, evidence: Evidence, maintenance: list[TimeW
         advice: list[str] = []
         if overruns:
             advice.append(
-                f"PDB `{name}` was overrun by evictions: make sure drains use the eviction API, not pod deletion"
+                f"PDB `{name}` was overrun by evictions: make sure drains use the eviction API, not pod "
+                f"deletion"
             )
         if breaches and last is not None:
             advice.append(

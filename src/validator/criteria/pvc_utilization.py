@@ -18,7 +18,8 @@ ID = "pvc_utilization"
 INFO = False
 PROMETHEUS_ONLY = True
 QUERIES: dict[str, str] = {
-    "pvc_used_bytes": "max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_used_bytes{{namespace_matcher}})",
+    "pvc_used_bytes": "max by (namespace, persistentvolumeclaim) "
+    "(kubelet_volume_stats_used_bytes{{namespace_matcher}})",
     "pvc_capacity_bytes": (
         "max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_capacity_bytes{{namespace_matcher}})"
     ),
@@ -62,7 +63,8 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         elif value > high:
             detail = f"above target: {pct(value)} used (mean over {len(ratios)} samples)"
             advice = (
-                f"PVC `{namespace}/{claim}` is {pct(value)} full: expand it (allowVolumeExpansion) or clean up old data",
+                f"PVC `{namespace}/{claim}` is {pct(value)} full: expand it (allowVolumeExpansion) or "
+                f"clean up old data",
             )
         else:
             detail, advice = f"mean over {len(ratios)} samples", ()

@@ -32,8 +32,10 @@ ID = "recovery_time"
 INFO = False
 PROMETHEUS_ONLY = False
 QUERIES: dict[str, str] = {
-    "deployment_replicas_ready": "max by (namespace, deployment) (kube_deployment_status_replicas_ready{{namespace_matcher}})",
-    "deployment_replicas_desired": "max by (namespace, deployment) (kube_deployment_spec_replicas{{namespace_matcher}})",
+    "deployment_replicas_ready": "max by (namespace, deployment) "
+    "(kube_deployment_status_replicas_ready{{namespace_matcher}})",
+    "deployment_replicas_desired": "max by (namespace, deployment) "
+    "(kube_deployment_spec_replicas{{namespace_matcher}})",
     "node_unschedulable": "max by (node) (kube_node_spec_unschedulable)",
     "workflow_queue_depth": "sum(workflow_queue_depth)",
 }

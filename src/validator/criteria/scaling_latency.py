@@ -98,7 +98,8 @@ def _judge(
                     unit="seconds",
                     threshold=band,
                     advice=(
-                        f"HPA `{hpa}` is pinned at maxReplicas {s.max_replicas}: raise maxReplicas if the load is expected",
+                        f"HPA `{hpa}` is pinned at maxReplicas {s.max_replicas}: raise maxReplicas if "
+                        f"the load is expected",
                     ),
                 )
             )
@@ -129,12 +130,14 @@ def _judge(
                     spec,
                     at_most(value, limit),
                     value,
-                    f"above target at {at(start)}, desired replicas {base} -> {samples[j].desired} at {at(decided)} ({source})",
+                    f"above target at {at(start)}, desired replicas {base} -> {samples[j].desired} at "
+                    f"{at(decided)} ({source})",
                     scope=scope,
                     unit="seconds",
                     threshold=band,
                     advice=(
-                        f"HPA `{hpa}` took {secs(value)} to scale up: check the metrics pipeline and its behavior.scaleUp policy",
+                        f"HPA `{hpa}` took {secs(value)} to scale up: check the metrics pipeline and "
+                        f"its behavior.scaleUp policy",
                     ),
                 )
             )
@@ -150,7 +153,8 @@ def _judge(
                     unit="seconds",
                     threshold=band,
                     advice=(
-                        f"HPA `{hpa}` stayed above target for {secs(value)} without scaling: check its metric source and events",
+                        f"HPA `{hpa}` stayed above target for {secs(value)} without scaling: check its "
+                        f"metric source and events",
                     ),
                 )
             )

@@ -36,11 +36,16 @@ AGENT = "label_app_kubernetes_io_name"
 
 def manifest(duration: float = WINDOW, **kw: object) -> RunManifest:
     return RunManifest(
-        run_id="test-run", window=TimeWindow(start=T0, end=T0 + duration), namespaces=("agents",), **kw  # type: ignore[arg-type]
+        run_id="test-run",
+        window=TimeWindow(start=T0, end=T0 + duration),
+        namespaces=("agents",),
+        **kw,  # type: ignore[arg-type]
     )
 
 
-def steady(value: float | Callable[[float], float], start: float = 0.0, end: float = WINDOW, step: float = STEP):
+def steady(
+    value: float | Callable[[float], float], start: float = 0.0, end: float = WINDOW, step: float = STEP
+):
     """Points every `step` seconds from T0+start to T0+end inclusive; value may be f(offset)."""
     out = []
     t = start
@@ -87,7 +92,9 @@ def record(
     )
 
 
-def k8s(*records: WatchRecord, gaps: Iterable[tuple[str, float, float]] = (), partial: str = "") -> K8sEvidence:
+def k8s(
+    *records: WatchRecord, gaps: Iterable[tuple[str, float, float]] = (), partial: str = ""
+) -> K8sEvidence:
     return K8sEvidence(
         records=tuple(records),
         gaps=tuple(
@@ -150,7 +157,9 @@ def evidence(
 
 def spec(module: ModuleType, **thresholds: float) -> CriterionSpec:
     base = default_spec(module.ID)
-    return CriterionSpec(id=base.id, thresholds={**base.thresholds, **thresholds}, queries=base.queries, info=base.info)
+    return CriterionSpec(
+        id=base.id, thresholds={**base.thresholds, **thresholds}, queries=base.queries, info=base.info
+    )
 
 
 def verdicts(results: list[Result]) -> dict[str, Verdict]:

@@ -3,7 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from evidence_factory import T0, chaos, error, evidence, fault, manifest, metrics, ok, only, series, spec, steady
+from evidence_factory import (
+    T0,
+    chaos,
+    error,
+    evidence,
+    fault,
+    manifest,
+    metrics,
+    ok,
+    only,
+    series,
+    spec,
+    steady,
+)
 
 from validator.criteria import alert_accuracy as crit
 from validator.model import Verdict
@@ -24,12 +37,22 @@ CASES = [
     ("no-fault-at-all", [firing("HighLatency", 120, 180)], [], Verdict.FAIL, 1.0),
     (
         "flapping-alert-is-two-firings",
-        [series({"alertname": "AgentOOMKilled"}, steady(1, start=120, end=150) + steady(1, start=300, end=330))],
+        [
+            series(
+                {"alertname": "AgentOOMKilled"}, steady(1, start=120, end=150) + steady(1, start=300, end=330)
+            )
+        ],
         [MEMORY],
         Verdict.PASS,
         0.0,
     ),
-    ("watchdog-ignored", [firing("Watchdog", 0, 600), firing("AgentOOMKilled", 120, 150)], [MEMORY], Verdict.PASS, 0.0),
+    (
+        "watchdog-ignored",
+        [firing("Watchdog", 0, 600), firing("AgentOOMKilled", 120, 150)],
+        [MEMORY],
+        Verdict.PASS,
+        0.0,
+    ),
     (
         "overlapping-faults-either-may-expect-it",
         [firing("PDBNoDisruptionAllowed", 160, 200)],
@@ -40,17 +63,30 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("alerts", "faults", "verdict", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("alerts", "faults", "verdict", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_false_positive_rate(alerts, faults, verdict, value) -> None:
-    ev = evidence(metrics=metrics(ok("alerts_firing", *alerts)), chaos=chaos(*faults), manifest_=manifest(expected_alerts=EXPECTED))
+    ev = evidence(
+        metrics=metrics(ok("alerts_firing", *alerts)),
+        chaos=chaos(*faults),
+        manifest_=manifest(expected_alerts=EXPECTED),
+    )
     result = only(crit.evaluate(spec(crit), ev))
     assert (result.verdict, result.value) == (verdict, value), result.detail
 
 
 def test_rate_is_false_over_all() -> None:
-    alerts = [series({"alertname": "AgentOOMKilled", "pod": f"p{i}"}, steady(1, start=120, end=130)) for i in range(19)]
+    alerts = [
+        series({"alertname": "AgentOOMKilled", "pod": f"p{i}"}, steady(1, start=120, end=130))
+        for i in range(19)
+    ]
     alerts.append(firing("Noise", 400, 420))
-    ev = evidence(metrics=metrics(ok("alerts_firing", *alerts)), chaos=chaos(MEMORY), manifest_=manifest(expected_alerts=EXPECTED))
+    ev = evidence(
+        metrics=metrics(ok("alerts_firing", *alerts)),
+        chaos=chaos(MEMORY),
+        manifest_=manifest(expected_alerts=EXPECTED),
+    )
     result = only(crit.evaluate(spec(crit), ev))
     assert result.value == pytest.approx(0.05)
     assert result.verdict is Verdict.FAIL  # strictly below 5% passes
@@ -58,7 +94,11 @@ def test_rate_is_false_over_all() -> None:
 
 
 def test_no_firing_is_inconclusive_and_reports_missing_expected() -> None:
-    ev = evidence(metrics=metrics(ok("alerts_firing")), chaos=chaos(MEMORY), manifest_=manifest(expected_alerts=EXPECTED))
+    ev = evidence(
+        metrics=metrics(ok("alerts_firing")),
+        chaos=chaos(MEMORY),
+        manifest_=manifest(expected_alerts=EXPECTED),
+    )
     result = only(crit.evaluate(spec(crit), ev))
     assert result.verdict is Verdict.INCONCLUSIVE
     assert "expected but never fired: AgentOOMKilled (for memory-pressure)" in result.detail

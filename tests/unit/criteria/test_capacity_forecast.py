@@ -43,7 +43,11 @@ def test_is_info() -> None:
 
 @pytest.mark.parametrize(
     "found",
-    [None, metrics(ok("quota_used"), ok("quota_hard")), metrics(ok("quota_used", series(Q, steady(1, end=0))), ok("quota_hard", series(Q, steady(5))))],
+    [
+        None,
+        metrics(ok("quota_used"), ok("quota_hard")),
+        metrics(ok("quota_used", series(Q, steady(1, end=0))), ok("quota_hard", series(Q, steady(5)))),
+    ],
     ids=["no-prometheus", "no-quota", "single-sample"],
 )
 def test_inconclusive(found) -> None:

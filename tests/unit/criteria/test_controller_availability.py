@@ -12,15 +12,29 @@ CONTROLLER = {"app.kubernetes.io/component": "controller"}
 
 
 def dep(t: float, available: int, name: str = "controller", labels=None, type: str = "MODIFIED"):
-    state = DeploymentState(labels=labels or CONTROLLER, replicas=2, ready_replicas=available, available_replicas=available)
+    state = DeploymentState(
+        labels=labels or CONTROLLER, replicas=2, ready_replicas=available, available_replicas=available
+    )
     return record(t, "Deployment", name, state, type=type)
 
 
 CASES = [
     ("always-up", [dep(0.1, 2, type="RELIST")], [], Verdict.PASS, 1.0),
     ("down-60s-of-600", [dep(0.1, 2, type="RELIST"), dep(100, 0), dep(160, 1)], [], Verdict.FAIL, 0.9),
-    ("down-0.3s-is-within-0.999", [dep(0.1, 2, type="RELIST"), dep(100, 0), dep(100.3, 1)], [], Verdict.PASS, None),
-    ("deleted-counts-as-down", [dep(0.1, 2, type="RELIST"), dep(300, 0, type="DELETED")], [], Verdict.FAIL, 0.5),
+    (
+        "down-0.3s-is-within-0.999",
+        [dep(0.1, 2, type="RELIST"), dep(100, 0), dep(100.3, 1)],
+        [],
+        Verdict.PASS,
+        None,
+    ),
+    (
+        "deleted-counts-as-down",
+        [dep(0.1, 2, type="RELIST"), dep(300, 0, type="DELETED")],
+        [],
+        Verdict.FAIL,
+        0.5,
+    ),
     (
         "gap-that-could-hide-an-outage",
         [dep(0.1, 2, type="RELIST")],
@@ -39,7 +53,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("records", "gaps", "verdict", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("records", "gaps", "verdict", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_from_the_watch(records, gaps, verdict, value) -> None:
     result = only(crit.evaluate(spec(crit), evidence(k8s=k8s(*records, gaps=gaps))))
     assert result.verdict is verdict, result.detail
@@ -57,7 +73,9 @@ def test_only_selected_deployments_are_judged() -> None:
 def test_no_controller_matches_selector() -> None:
     watch = k8s(dep(0.1, 2, labels={"app": "x"}, type="RELIST"))
     result = only(crit.evaluate(spec(crit), evidence(k8s=watch)))
-    assert result.verdict is Verdict.INCONCLUSIVE and "app.kubernetes.io/component=controller" in result.detail
+    assert (
+        result.verdict is Verdict.INCONCLUSIVE and "app.kubernetes.io/component=controller" in result.detail
+    )
 
 
 def test_outage_advice_names_the_deployment() -> None:
@@ -71,7 +89,10 @@ DEPLOY = {"namespace": "agents", "deployment": "controller"}
 def prom(available, labels=None, **kw):
     return metrics(
         ok("deployment_replicas_available", series(DEPLOY, steady(available, **kw))),
-        ok("deployment_labels", series({**DEPLOY, **(labels or {"label_app_kubernetes_io_component": "controller"})}, steady(1))),
+        ok(
+            "deployment_labels",
+            series({**DEPLOY, **(labels or {"label_app_kubernetes_io_component": "controller"})}, steady(1)),
+        ),
     )
 
 

@@ -41,6 +41,9 @@ def test_advice_when_saving_reaches_target() -> None:
 
 def test_missing_memory_is_inconclusive_for_memory_only() -> None:
     rex = {AGENT: "rex"}
-    partial = metrics(ok("cpu_usage_by_agent", series(rex, steady(0.5))), ok("cpu_requests_by_agent", series(rex, steady(1))))
+    partial = metrics(
+        ok("cpu_usage_by_agent", series(rex, steady(0.5))),
+        ok("cpu_requests_by_agent", series(rex, steady(1))),
+    )
     results = {r.scope_text: r.verdict for r in crit.evaluate(spec(crit), evidence(metrics=partial))}
     assert results == {"agent=rex,resource=cpu": Verdict.PASS, "resource=memory": Verdict.INCONCLUSIVE}

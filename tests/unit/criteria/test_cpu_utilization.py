@@ -43,7 +43,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("used", "asked", "expected", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("used", "asked", "expected", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_band_per_agent(used, asked, expected, value) -> None:
     ev = evidence(metrics=metrics(ok("cpu_usage_by_agent", *used), ok("cpu_requests_by_agent", *asked)))
     results = crit.evaluate(spec(crit), ev)
@@ -68,17 +70,28 @@ def test_requests_change_mid_window_averages_the_ratio() -> None:
 
 BAD = [
     ("no-prometheus", None, "Prometheus evidence missing"),
-    ("query-error", metrics(error("cpu_usage_by_agent"), ok("cpu_requests_by_agent", usage("rex", 1))), "HTTP 500"),
-    ("empty-vector-is-no-data", metrics(ok("cpu_usage_by_agent"), ok("cpu_requests_by_agent", usage("rex", 1))), "no data"),
+    (
+        "query-error",
+        metrics(error("cpu_usage_by_agent"), ok("cpu_requests_by_agent", usage("rex", 1))),
+        "HTTP 500",
+    ),
+    (
+        "empty-vector-is-no-data",
+        metrics(ok("cpu_usage_by_agent"), ok("cpu_requests_by_agent", usage("rex", 1))),
+        "no data",
+    ),
     (
         "partial-window",
-        metrics(ok("cpu_usage_by_agent", usage("rex", 0.7, end=200)), ok("cpu_requests_by_agent", usage("rex", 1))),
+        metrics(
+            ok("cpu_usage_by_agent", usage("rex", 0.7, end=200)), ok("cpu_requests_by_agent", usage("rex", 1))
+        ),
         "partial data",
     ),
     (
         "no-agent-label",
         metrics(
-            ok("cpu_usage_by_agent", series({}, steady(0.7))), ok("cpu_requests_by_agent", series({}, steady(1.0)))
+            ok("cpu_usage_by_agent", series({}, steady(0.7))),
+            ok("cpu_requests_by_agent", series({}, steady(1.0))),
         ),
         "agent label",
     ),
@@ -94,12 +107,22 @@ def test_missing_or_partial_data_is_inconclusive(found, reason) -> None:
 
 
 def test_failure_carries_advice_naming_the_agent() -> None:
-    ev = evidence(metrics=metrics(ok("cpu_usage_by_agent", usage("tess", 0.3)), ok("cpu_requests_by_agent", usage("tess", 1))))
+    ev = evidence(
+        metrics=metrics(
+            ok("cpu_usage_by_agent", usage("tess", 0.3)), ok("cpu_requests_by_agent", usage("tess", 1))
+        )
+    )
     result = only(crit.evaluate(spec(crit), ev))
-    assert result.advice and "`tess`" in result.advice[0] and "lower resources.requests.cpu" in result.advice[0]
+    assert (
+        result.advice and "`tess`" in result.advice[0] and "lower resources.requests.cpu" in result.advice[0]
+    )
 
 
 def test_threshold_override_changes_the_verdict() -> None:
-    ev = evidence(metrics=metrics(ok("cpu_usage_by_agent", usage("tess", 0.5)), ok("cpu_requests_by_agent", usage("tess", 1))))
+    ev = evidence(
+        metrics=metrics(
+            ok("cpu_usage_by_agent", usage("tess", 0.5)), ok("cpu_requests_by_agent", usage("tess", 1))
+        )
+    )
     assert only(crit.evaluate(spec(crit), ev)).verdict is Verdict.FAIL
     assert only(crit.evaluate(spec(crit, min=0.4), ev)).verdict is Verdict.PASS

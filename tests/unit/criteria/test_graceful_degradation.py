@@ -29,10 +29,30 @@ def by_measure(results):
 DRAIN = fault("node-drain", 200, 300)
 
 CASES = [
-    ("unaffected", history(), [DRAIN], {"success_ratio": (Verdict.PASS, 1.0), "p95_ratio": (Verdict.PASS, 1.0)}),
-    ("two-percent-failures", history(0.02), [DRAIN], {"success_ratio": (Verdict.FAIL, 0.98), "p95_ratio": (Verdict.PASS, 1.0)}),
-    ("one-percent-edge-passes", history(0.01), [DRAIN], {"success_ratio": (Verdict.PASS, 0.99), "p95_ratio": (Verdict.PASS, 1.0)}),
-    ("latency-tripled", history(p95_in=0.6), [DRAIN], {"success_ratio": (Verdict.PASS, 1.0), "p95_ratio": (Verdict.FAIL, 3.0)}),
+    (
+        "unaffected",
+        history(),
+        [DRAIN],
+        {"success_ratio": (Verdict.PASS, 1.0), "p95_ratio": (Verdict.PASS, 1.0)},
+    ),
+    (
+        "two-percent-failures",
+        history(0.02),
+        [DRAIN],
+        {"success_ratio": (Verdict.FAIL, 0.98), "p95_ratio": (Verdict.PASS, 1.0)},
+    ),
+    (
+        "one-percent-edge-passes",
+        history(0.01),
+        [DRAIN],
+        {"success_ratio": (Verdict.PASS, 0.99), "p95_ratio": (Verdict.PASS, 1.0)},
+    ),
+    (
+        "latency-tripled",
+        history(p95_in=0.6),
+        [DRAIN],
+        {"success_ratio": (Verdict.PASS, 1.0), "p95_ratio": (Verdict.FAIL, 3.0)},
+    ),
     (
         "locust-restart-inside-fault",
         history(reset_at=250),
@@ -55,7 +75,8 @@ def test_per_fault(rows, faults, expected) -> None:
 
 def test_overlapping_faults_each_judged() -> None:
     results = crit.evaluate(
-        spec(crit), evidence(load=history(0.05, span=(200, 300)), chaos=chaos(DRAIN, fault("memory-pressure", 250, 350)))
+        spec(crit),
+        evidence(load=history(0.05, span=(200, 300)), chaos=chaos(DRAIN, fault("memory-pressure", 250, 350))),
     )
     ratios = {r.scope["fault"]: r.verdict for r in results if r.scope["measure"] == "success_ratio"}
     assert ratios == {"node-drain": Verdict.FAIL, "memory-pressure": Verdict.FAIL}
@@ -67,7 +88,10 @@ def test_overlapping_faults_each_judged() -> None:
         (evidence(load=history()), "no fault evidence"),
         (evidence(load=history(), chaos=chaos()), "no injected fault"),
         (evidence(chaos=chaos(DRAIN)), "no load evidence"),
-        (evidence(load=load([(0, 0, 0, 0.2), (150, 0, 0, 0.2), (600, 0, 0, 0.2)]), chaos=chaos(DRAIN)), "no submissions"),
+        (
+            evidence(load=load([(0, 0, 0, 0.2), (150, 0, 0, 0.2), (600, 0, 0, 0.2)]), chaos=chaos(DRAIN)),
+            "no submissions",
+        ),
     ],
     ids=["no-chaos", "no-faults", "no-load", "no-requests-during-fault"],
 )

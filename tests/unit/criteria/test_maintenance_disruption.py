@@ -23,8 +23,16 @@ def rows(fail_at: set[int] = frozenset(), reset_at: int | None = None):
 
 def workflow_failed(t: float):
     return record(
-        t, "Event", f"wf-{t}",
-        EventState(reason="WorkflowFailed", involved_kind="Workflow", involved_name="wf-1", involved_namespace="agents", time=T0 + t),
+        t,
+        "Event",
+        f"wf-{t}",
+        EventState(
+            reason="WorkflowFailed",
+            involved_kind="Workflow",
+            involved_name="wf-1",
+            involved_namespace="agents",
+            time=T0 + t,
+        ),
         type="ADDED",
     )
 
@@ -37,13 +45,29 @@ CASES = [
     ("failures-inside-drain", rows({250, 260}), WATCH, [DRAIN], Verdict.FAIL, 2),
     ("failures-outside-drain-ignored", rows({100, 400}), WATCH, [DRAIN], Verdict.PASS, 0),
     ("locust-restart-is-a-counter-reset-not-failures", rows(reset_at=250), WATCH, [DRAIN], Verdict.PASS, 0),
-    ("failure-before-a-locust-restart-still-counts", rows({240}, reset_at=250), WATCH, [DRAIN], Verdict.FAIL, 1),
+    (
+        "failure-before-a-locust-restart-still-counts",
+        rows({240}, reset_at=250),
+        WATCH,
+        [DRAIN],
+        Verdict.FAIL,
+        1,
+    ),
     ("failed-workflow-event-inside", rows(), k8s(workflow_failed(250)), [DRAIN], Verdict.FAIL, 1),
-    ("memory-fault-is-not-maintenance", rows({250}), WATCH, [fault("memory-pressure", 200, 300)], Verdict.INCONCLUSIVE, None),
+    (
+        "memory-fault-is-not-maintenance",
+        rows({250}),
+        WATCH,
+        [fault("memory-pressure", 200, 300)],
+        Verdict.INCONCLUSIVE,
+        None,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("history", "watch", "faults", "verdict", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("history", "watch", "faults", "verdict", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_failures_in_maintenance(history, watch, faults, verdict, value) -> None:
     result = only(crit.evaluate(spec(crit), evidence(load=history, k8s=watch, chaos=chaos(*faults))))
     assert (result.verdict, result.value) == (verdict, value), result.detail
@@ -61,12 +85,20 @@ def test_no_load_sample_inside_window() -> None:
 
 
 def test_without_watch_zero_is_partial_but_failures_still_fail() -> None:
-    assert only(crit.evaluate(spec(crit), evidence(load=rows(), chaos=chaos(DRAIN)))).verdict is Verdict.INCONCLUSIVE
-    assert only(crit.evaluate(spec(crit), evidence(load=rows({250}), chaos=chaos(DRAIN)))).verdict is Verdict.FAIL
+    assert (
+        only(crit.evaluate(spec(crit), evidence(load=rows(), chaos=chaos(DRAIN)))).verdict
+        is Verdict.INCONCLUSIVE
+    )
+    assert (
+        only(crit.evaluate(spec(crit), evidence(load=rows({250}), chaos=chaos(DRAIN)))).verdict
+        is Verdict.FAIL
+    )
 
 
 def test_one_result_per_drain() -> None:
-    results = crit.evaluate(spec(crit), evidence(load=rows({450}), k8s=WATCH, chaos=chaos(DRAIN, fault("node-drain", 400, 500))))
+    results = crit.evaluate(
+        spec(crit), evidence(load=rows({450}), k8s=WATCH, chaos=chaos(DRAIN, fault("node-drain", 400, 500)))
+    )
     assert [(r.scope["start"], r.verdict) for r in results] == [
         ("2025-11-20T02:03:20Z", Verdict.PASS),
         ("2025-11-20T02:06:40Z", Verdict.FAIL),

@@ -19,7 +19,13 @@ def lim(pod: str, value: float):
 
 CASES = [
     ("well-under", [ws("rex-1", "rex", 50)], [lim("rex-1", 100)], Verdict.PASS, 0.5),
-    ("peak-counts-not-mean", [ws("rex-1", "rex", lambda t: 95 if t == 300 else 10)], [lim("rex-1", 100)], Verdict.FAIL, 0.95),
+    (
+        "peak-counts-not-mean",
+        [ws("rex-1", "rex", lambda t: 95 if t == 300 else 10)],
+        [lim("rex-1", 100)],
+        Verdict.FAIL,
+        0.95,
+    ),
     ("exactly-at-limit-fails", [ws("rex-1", "rex", 90)], [lim("rex-1", 100)], Verdict.FAIL, 0.9),
     (
         "worst-pod-of-the-type",
@@ -53,9 +59,13 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("used", "limits", "verdict", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("used", "limits", "verdict", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_peak_ratio(used, limits, verdict, value) -> None:
-    ev = evidence(metrics=metrics(ok("memory_working_set_by_pod", *used), ok("memory_limits_by_pod", *limits)))
+    ev = evidence(
+        metrics=metrics(ok("memory_working_set_by_pod", *used), ok("memory_limits_by_pod", *limits))
+    )
     result = only(crit.evaluate(spec(crit), ev))
     assert result.verdict is verdict, result.detail
     assert result.scope == {"agent": "rex"}
@@ -66,7 +76,12 @@ def test_peak_ratio(used, limits, verdict, value) -> None:
 
 
 def test_fail_names_the_pod_in_advice() -> None:
-    ev = evidence(metrics=metrics(ok("memory_working_set_by_pod", ws("rex-7", "rex", 97)), ok("memory_limits_by_pod", lim("rex-7", 100))))
+    ev = evidence(
+        metrics=metrics(
+            ok("memory_working_set_by_pod", ws("rex-7", "rex", 97)),
+            ok("memory_limits_by_pod", lim("rex-7", 100)),
+        )
+    )
     result = only(crit.evaluate(spec(crit), ev))
     assert "agents/rex-7" in result.advice[0] and "resources.limits.memory" in result.advice[0]
 
@@ -76,7 +91,13 @@ def test_fail_names_the_pod_in_advice() -> None:
     [
         (None, "Prometheus evidence missing"),
         (metrics(ok("memory_working_set_by_pod"), ok("memory_limits_by_pod", lim("a", 1))), "no data"),
-        (metrics(ok("memory_working_set_by_pod", ws("rex-1", "rex", 1, end=60)), ok("memory_limits_by_pod", lim("rex-1", 2))), "partial data"),
+        (
+            metrics(
+                ok("memory_working_set_by_pod", ws("rex-1", "rex", 1, end=60)),
+                ok("memory_limits_by_pod", lim("rex-1", 2)),
+            ),
+            "partial data",
+        ),
     ],
     ids=["no-prometheus", "empty-vector", "partial-window"],
 )

@@ -3,7 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from evidence_factory import T0, chaos, error, evidence, fault, k8s, metrics, ok, only, record, series, spec, steady
+from evidence_factory import (
+    T0,
+    chaos,
+    error,
+    evidence,
+    fault,
+    k8s,
+    metrics,
+    ok,
+    only,
+    record,
+    series,
+    spec,
+    steady,
+)
 
 from validator.criteria import oom_kills as crit
 from validator.model import ContainerTermination, PodState, Verdict
@@ -11,7 +25,10 @@ from validator.model import ContainerTermination, PodState, Verdict
 
 def oom_pod(t: float, finished: float | None, name: str = "rex-1", restarts: int = 1):
     term = ContainerTermination(
-        container="agent", reason="OOMKilled", exit_code=137, finished_at=None if finished is None else T0 + finished,
+        container="agent",
+        reason="OOMKilled",
+        exit_code=137,
+        finished_at=None if finished is None else T0 + finished,
         restart_count=restarts,
     )
     return record(t, "Pod", name, PodState(phase="Running", terminations=(term,)))
@@ -37,7 +54,13 @@ WATCH_CASES = [
         Verdict.FAIL,
         1,
     ),
-    ("two-kills-of-one-container", [quiet_pod(), oom_pod(50, 49), oom_pod(400, 399, restarts=2)], [], Verdict.FAIL, 2),
+    (
+        "two-kills-of-one-container",
+        [quiet_pod(), oom_pod(50, 49), oom_pod(400, 399, restarts=2)],
+        [],
+        Verdict.FAIL,
+        2,
+    ),
     ("kill-before-the-window-ignored", [oom_pod(0.5, -100)], [], Verdict.PASS, 0),
     (
         "overlapping-memory-faults",
@@ -50,7 +73,9 @@ WATCH_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("records", "faults", "verdict", "value"), [c[1:] for c in WATCH_CASES], ids=[c[0] for c in WATCH_CASES])
+@pytest.mark.parametrize(
+    ("records", "faults", "verdict", "value"), [c[1:] for c in WATCH_CASES], ids=[c[0] for c in WATCH_CASES]
+)
 def test_from_the_watch(records, faults, verdict, value) -> None:
     result = only(crit.evaluate(spec(crit), evidence(k8s=k8s(*records), chaos=chaos(*faults))))
     assert result.verdict is verdict, result.detail
@@ -59,7 +84,9 @@ def test_from_the_watch(records, faults, verdict, value) -> None:
 
 
 def test_expected_kills_are_listed_not_counted() -> None:
-    result = only(crit.evaluate(spec(crit), evidence(k8s=k8s(quiet_pod(), oom_pod(150, 149)), chaos=chaos(MEMORY))))
+    result = only(
+        crit.evaluate(spec(crit), evidence(k8s=k8s(quiet_pod(), oom_pod(150, 149)), chaos=chaos(MEMORY)))
+    )
     assert "1 inside memory-pressure faults, expected and not counted" in result.detail
 
 
@@ -77,7 +104,11 @@ def test_truncated_watch_makes_zero_inconclusive() -> None:
 
 
 def test_unterminated_memory_fault_makes_zero_inconclusive() -> None:
-    result = only(crit.evaluate(spec(crit), evidence(k8s=k8s(quiet_pod()), chaos=chaos(fault("memory-pressure", 100, None)))))
+    result = only(
+        crit.evaluate(
+            spec(crit), evidence(k8s=k8s(quiet_pod()), chaos=chaos(fault("memory-pressure", 100, None)))
+        )
+    )
     assert result.verdict is Verdict.INCONCLUSIVE
 
 
@@ -87,15 +118,29 @@ LABELS = {"namespace": "agents", "pod": "rex-1", "container": "agent"}
 def prom(restarts, reason):
     return metrics(
         ok("container_restarts", series(LABELS, steady(restarts))),
-        ok("container_last_terminated_oom", series(LABELS, steady(reason))) if reason is not None else ok("container_last_terminated_oom"),
+        ok("container_last_terminated_oom", series(LABELS, steady(reason)))
+        if reason is not None
+        else ok("container_last_terminated_oom"),
     )
 
 
 PROM_CASES = [
     ("no-restarts", prom(0, None), [], Verdict.PASS, 0),
-    ("restart-with-oom-reason", prom(lambda t: 0 if t < 90 else 1, lambda t: 0 if t < 90 else 1), [], Verdict.FAIL, 1),
+    (
+        "restart-with-oom-reason",
+        prom(lambda t: 0 if t < 90 else 1, lambda t: 0 if t < 90 else 1),
+        [],
+        Verdict.FAIL,
+        1,
+    ),
     ("restart-for-another-reason", prom(lambda t: 0 if t < 90 else 1, None), [], Verdict.PASS, 0),
-    ("restart-inside-memory-fault", prom(lambda t: 0 if t < 150 else 1, lambda t: 0 if t < 150 else 1), [MEMORY], Verdict.PASS, 0),
+    (
+        "restart-inside-memory-fault",
+        prom(lambda t: 0 if t < 150 else 1, lambda t: 0 if t < 150 else 1),
+        [MEMORY],
+        Verdict.PASS,
+        0,
+    ),
     (
         "counter-reset-counts-new-restarts",  # pod recreated with the same name: 3 -> 0 -> 1
         prom(lambda t: 3 if t < 200 else (0 if t < 400 else 1), lambda t: 1 if t >= 400 else 0),
@@ -106,7 +151,9 @@ PROM_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("found", "faults", "verdict", "value"), [c[1:] for c in PROM_CASES], ids=[c[0] for c in PROM_CASES])
+@pytest.mark.parametrize(
+    ("found", "faults", "verdict", "value"), [c[1:] for c in PROM_CASES], ids=[c[0] for c in PROM_CASES]
+)
 def test_from_prometheus_without_watch(found, faults, verdict, value) -> None:
     result = only(crit.evaluate(spec(crit), evidence(metrics=found, chaos=chaos(*faults))))
     assert result.verdict is verdict, result.detail

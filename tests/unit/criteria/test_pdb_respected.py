@@ -13,8 +13,12 @@ SELECTOR = {"app.kubernetes.io/component": "controller"}
 
 def pdb(t: float, healthy: int, allowed: int, desired: int = 1, expected: int = 2, type: str = "MODIFIED"):
     state = PdbState(
-        selector=SELECTOR, min_available="1", current_healthy=healthy, desired_healthy=desired,
-        disruptions_allowed=allowed, expected_pods=expected,
+        selector=SELECTOR,
+        min_available="1",
+        current_healthy=healthy,
+        desired_healthy=desired,
+        disruptions_allowed=allowed,
+        expected_pods=expected,
     )
     return record(t, "PodDisruptionBudget", "controller-pdb", state, type=type)
 
@@ -60,7 +64,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("records", "faults", "verdict", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("records", "faults", "verdict", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_from_the_watch(records, faults, verdict, value) -> None:
     result = only(crit.evaluate(spec(crit), evidence(k8s=k8s(*records), chaos=chaos(*faults))))
     assert result.verdict is verdict, result.detail
@@ -87,9 +93,16 @@ def test_prometheus_fallback_can_fail_but_never_pass() -> None:
         ok("pdb_current_healthy", series(PDB, steady(lambda t: 0 if 140 <= t < 170 else 2))),
         ok("pdb_desired_healthy", series(PDB, steady(1))),
     )
-    assert only(crit.evaluate(spec(crit), evidence(metrics=breach, chaos=chaos(DRAIN)))).verdict is Verdict.FAIL
-    calm = metrics(ok("pdb_current_healthy", series(PDB, steady(2))), ok("pdb_desired_healthy", series(PDB, steady(1))))
-    assert only(crit.evaluate(spec(crit), evidence(metrics=calm, chaos=chaos(DRAIN)))).verdict is Verdict.INCONCLUSIVE
+    assert (
+        only(crit.evaluate(spec(crit), evidence(metrics=breach, chaos=chaos(DRAIN)))).verdict is Verdict.FAIL
+    )
+    calm = metrics(
+        ok("pdb_current_healthy", series(PDB, steady(2))), ok("pdb_desired_healthy", series(PDB, steady(1)))
+    )
+    assert (
+        only(crit.evaluate(spec(crit), evidence(metrics=calm, chaos=chaos(DRAIN)))).verdict
+        is Verdict.INCONCLUSIVE
+    )
 
 
 def test_nothing_at_all() -> None:

@@ -17,8 +17,18 @@ CASES = [
     ("in-band", {"data": 60}, {"data": 100}, {"pvc=agents/data": Verdict.PASS}),
     ("over-full", {"data": 85}, {"data": 100}, {"pvc=agents/data": Verdict.FAIL}),
     ("over-sized", {"data": 10}, {"data": 100}, {"pvc=agents/data": Verdict.FAIL}),
-    ("each-pvc-its-own-scope", {"a": 60, "b": 95}, {"a": 100, "b": 100}, {"pvc=agents/a": Verdict.PASS, "pvc=agents/b": Verdict.FAIL}),
-    ("no-capacity-for-one", {"a": 60, "b": 60}, {"a": 100}, {"pvc=agents/a": Verdict.PASS, "pvc=agents/b": Verdict.INCONCLUSIVE}),
+    (
+        "each-pvc-its-own-scope",
+        {"a": 60, "b": 95},
+        {"a": 100, "b": 100},
+        {"pvc=agents/a": Verdict.PASS, "pvc=agents/b": Verdict.FAIL},
+    ),
+    (
+        "no-capacity-for-one",
+        {"a": 60, "b": 60},
+        {"a": 100},
+        {"pvc=agents/a": Verdict.PASS, "pvc=agents/b": Verdict.INCONCLUSIVE},
+    ),
 ]
 
 
@@ -35,7 +45,11 @@ def test_per_pvc(used, cap, expected) -> None:
 
 
 def test_growing_volume_uses_the_mean() -> None:
-    ev = evidence(metrics=metrics(ok("pvc_used_bytes", pvc("d", lambda t: 40 + t / 20)), ok("pvc_capacity_bytes", pvc("d", 100))))
+    ev = evidence(
+        metrics=metrics(
+            ok("pvc_used_bytes", pvc("d", lambda t: 40 + t / 20)), ok("pvc_capacity_bytes", pvc("d", 100))
+        )
+    )
     result = only(crit.evaluate(spec(crit), ev))
     assert result.value == pytest.approx(0.55)  # 40% -> 70% linearly
     assert result.verdict is Verdict.PASS
@@ -43,7 +57,11 @@ def test_growing_volume_uses_the_mean() -> None:
 
 @pytest.mark.parametrize(
     "found",
-    [None, metrics(ok("pvc_used_bytes"), ok("pvc_capacity_bytes")), metrics(ok("pvc_used_bytes", pvc("d", 1, end=30)), ok("pvc_capacity_bytes", pvc("d", 2)))],
+    [
+        None,
+        metrics(ok("pvc_used_bytes"), ok("pvc_capacity_bytes")),
+        metrics(ok("pvc_used_bytes", pvc("d", 1, end=30)), ok("pvc_capacity_bytes", pvc("d", 2))),
+    ],
     ids=["no-prometheus", "no-data", "partial"],
 )
 def test_no_data_is_inconclusive(found) -> None:

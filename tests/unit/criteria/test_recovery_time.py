@@ -10,7 +10,13 @@ from validator.model import DeploymentState, NodeState, Verdict
 
 
 def dep(t: float, ready: int, name: str = "rex", replicas: int = 2, type: str = "MODIFIED"):
-    return record(t, "Deployment", name, DeploymentState(replicas=replicas, ready_replicas=ready, available_replicas=ready), type=type)
+    return record(
+        t,
+        "Deployment",
+        name,
+        DeploymentState(replicas=replicas, ready_replicas=ready, available_replicas=ready),
+        type=type,
+    )
 
 
 def node(t: float, unschedulable: bool, type: str = "MODIFIED"):
@@ -21,8 +27,18 @@ BASE = [dep(0.1, 2, type="RELIST"), node(0.1, False, type="RELIST")]
 
 CASES = [
     # id, watch lines after BASE, faults, {fault scope name: (verdict, value)}
-    ("recovers-in-60s", [dep(150, 1), dep(260, 2)], [fault("memory-pressure", 100, 200)], {"memory-pressure": (Verdict.PASS, 60)}),
-    ("already-steady-at-end", [dep(150, 1), dep(180, 2)], [fault("memory-pressure", 100, 200)], {"memory-pressure": (Verdict.PASS, 0)}),
+    (
+        "recovers-in-60s",
+        [dep(150, 1), dep(260, 2)],
+        [fault("memory-pressure", 100, 200)],
+        {"memory-pressure": (Verdict.PASS, 60)},
+    ),
+    (
+        "already-steady-at-end",
+        [dep(150, 1), dep(180, 2)],
+        [fault("memory-pressure", 100, 200)],
+        {"memory-pressure": (Verdict.PASS, 0)},
+    ),
     (
         "slow-recovery-fails",
         [dep(150, 1), dep(560, 2)],
@@ -63,31 +79,45 @@ def test_from_the_watch(lines, faults, expected) -> None:
 
 
 def test_unterminated_fault_is_inconclusive() -> None:
-    result = only(crit.evaluate(spec(crit), evidence(k8s=k8s(*BASE), chaos=chaos(fault("memory-pressure", 100, None)))))
+    result = only(
+        crit.evaluate(spec(crit), evidence(k8s=k8s(*BASE), chaos=chaos(fault("memory-pressure", 100, None))))
+    )
     assert result.verdict is Verdict.INCONCLUSIVE and "no inject_end" in result.detail
 
 
 def test_no_fault_no_result_to_judge() -> None:
-    assert only(crit.evaluate(spec(crit), evidence(k8s=k8s(*BASE), chaos=chaos()))).verdict is Verdict.INCONCLUSIVE
+    assert (
+        only(crit.evaluate(spec(crit), evidence(k8s=k8s(*BASE), chaos=chaos()))).verdict
+        is Verdict.INCONCLUSIVE
+    )
     assert only(crit.evaluate(spec(crit), evidence(k8s=k8s(*BASE)))).verdict is Verdict.INCONCLUSIVE
 
 
 def test_gap_hides_the_recovery() -> None:
     watch = k8s(*BASE, dep(150, 0), gaps=[("Deployment", 300, 400)])
-    result = only(crit.evaluate(spec(crit), evidence(k8s=watch, chaos=chaos(fault("memory-pressure", 100, 200)))))
+    result = only(
+        crit.evaluate(spec(crit), evidence(k8s=watch, chaos=chaos(fault("memory-pressure", 100, 200))))
+    )
     assert result.verdict is Verdict.INCONCLUSIVE
 
 
 def test_queue_depth_must_return_to_pre_fault_level() -> None:
     queue = metrics(ok("workflow_queue_depth", series({}, steady(lambda t: 50 if 100 <= t < 350 else 5))))
     result = only(
-        crit.evaluate(spec(crit), evidence(k8s=k8s(*BASE), metrics=queue, chaos=chaos(fault("memory-pressure", 100, 200))))
+        crit.evaluate(
+            spec(crit),
+            evidence(k8s=k8s(*BASE), metrics=queue, chaos=chaos(fault("memory-pressure", 100, 200))),
+        )
     )
     assert (result.verdict, result.value) == (Verdict.PASS, 160)  # first sample back under: t=360
 
 
 def test_unrecovered_advice_names_what_is_missing() -> None:
-    result = only(crit.evaluate(spec(crit), evidence(k8s=k8s(*BASE, dep(150, 0)), chaos=chaos(fault("memory-pressure", 100, 200)))))
+    result = only(
+        crit.evaluate(
+            spec(crit), evidence(k8s=k8s(*BASE, dep(150, 0)), chaos=chaos(fault("memory-pressure", 100, 200)))
+        )
+    )
     assert "Deployment `agents/rex` at 0/2 ready" in result.advice[0]
 
 
@@ -100,5 +130,7 @@ def test_prometheus_fallback() -> None:
         ok("deployment_replicas_desired", series(DEPLOY, steady(2))),
         ok("node_unschedulable"),
     )
-    result = only(crit.evaluate(spec(crit), evidence(metrics=found, chaos=chaos(fault("memory-pressure", 100, 200)))))
+    result = only(
+        crit.evaluate(spec(crit), evidence(metrics=found, chaos=chaos(fault("memory-pressure", 100, 200))))
+    )
     assert (result.verdict, result.value) == (Verdict.PASS, 70)  # first ready sample: t=270

@@ -10,9 +10,20 @@ from validator.criteria.promql import render_query, syntax_problems
 from validator.model import CriterionOutcome, CriterionOverride, Verdict
 
 IDS = [
-    "cpu_utilization", "memory_utilization", "oom_kills", "pvc_utilization", "scaling_latency",
-    "controller_availability", "pdb_respected", "maintenance_disruption", "recovery_time",
-    "graceful_degradation", "resource_isolation", "alert_accuracy", "capacity_forecast", "cost_efficiency",
+    "cpu_utilization",
+    "memory_utilization",
+    "oom_kills",
+    "pvc_utilization",
+    "scaling_latency",
+    "controller_availability",
+    "pdb_respected",
+    "maintenance_disruption",
+    "recovery_time",
+    "graceful_degradation",
+    "resource_isolation",
+    "alert_accuracy",
+    "capacity_forecast",
+    "cost_efficiency",
 ]
 
 
@@ -23,12 +34,14 @@ def test_all_fourteen_in_document_order() -> None:
 @pytest.mark.parametrize("cid", IDS)
 def test_module_interface(cid: str) -> None:
     module = registry.CRITERIA[cid]
-    assert module.ID == cid
+    assert cid == module.ID
     assert module.INFO is (cid in {"capacity_forecast", "cost_efficiency"})
     assert isinstance(module.PROMETHEUS_ONLY, bool)
     assert all(isinstance(v, float | int) for v in module.DEFAULTS.values())
     for key, promql in module.QUERIES.items():
-        rendered = render_query(promql, agent_label="label_app_kubernetes_io_name", namespace_matcher='namespace="agents"')
+        rendered = render_query(
+            promql, agent_label="label_app_kubernetes_io_name", namespace_matcher='namespace="agents"'
+        )
         assert "{agent_label}" not in rendered and "{namespace_matcher}" not in rendered, key
         assert syntax_problems(rendered) == [], key
         empty = render_query(promql, agent_label="label_x", namespace_matcher="")
@@ -54,21 +67,24 @@ def _outcome(cid: str, verdict: Verdict, info: bool = False) -> CriterionOutcome
     return CriterionOutcome(id=cid, verdict=verdict, info=info)
 
 
-P, F, I = Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE
+P, F, U = Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE  # U: undecided
 OVERALL = [
     ("all-pass", [(P, False), (P, False)], P),
     ("one-fail", [(P, False), (F, False)], F),
-    ("fail-beats-inconclusive", [(I, False), (F, False)], F),
-    ("inconclusive-beats-pass", [(P, False), (I, False)], I),
+    ("fail-beats-inconclusive", [(U, False), (F, False)], F),
+    ("inconclusive-beats-pass", [(P, False), (U, False)], U),
     ("info-fail-ignored", [(P, False), (F, True)], P),
-    ("info-inconclusive-ignored", [(P, False), (I, True)], P),
+    ("info-inconclusive-ignored", [(P, False), (U, True)], P),
     ("nothing-judged-is-pass-of-nothing", [], P),
 ]
 
 
 @pytest.mark.parametrize(("outcomes", "expected"), [c[1:] for c in OVERALL], ids=[c[0] for c in OVERALL])
 def test_overall_verdict(outcomes, expected) -> None:
-    assert registry.overall_verdict([_outcome(f"c{i}", v, info) for i, (v, info) in enumerate(outcomes)]) is expected
+    assert (
+        registry.overall_verdict([_outcome(f"c{i}", v, info) for i, (v, info) in enumerate(outcomes)])
+        is expected
+    )
 
 
 def test_criterion_verdict_is_worst_of_scopes(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -98,7 +114,10 @@ def test_a_crashing_criterion_is_inconclusive_not_fatal(monkeypatch: pytest.Monk
 
 def test_build_specs_layers_overrides_in_order() -> None:
     manifest_layer = {"recovery_time": CriterionOverride(thresholds={"max": 200})}
-    file_layer = {"recovery_time": CriterionOverride(thresholds={"max": 100}), "capacity_forecast": CriterionOverride(info=False)}
+    file_layer = {
+        "recovery_time": CriterionOverride(thresholds={"max": 100}),
+        "capacity_forecast": CriterionOverride(info=False),
+    }
     specs = registry.build_specs(manifest_layer, file_layer)
     assert specs["recovery_time"].thresholds["max"] == 100
     assert specs["recovery_time"].thresholds["queue_baseline_seconds"] == 300
@@ -113,6 +132,12 @@ def test_unknown_id_in_only_is_refused() -> None:
 
 def test_prometheus_only_ids() -> None:
     assert set(registry.prometheus_only_ids()) == {
-        "cpu_utilization", "memory_utilization", "oom_kills", "pvc_utilization", "scaling_latency",
-        "controller_availability", "capacity_forecast", "cost_efficiency",
+        "cpu_utilization",
+        "memory_utilization",
+        "oom_kills",
+        "pvc_utilization",
+        "scaling_latency",
+        "controller_availability",
+        "capacity_forecast",
+        "cost_efficiency",
     }

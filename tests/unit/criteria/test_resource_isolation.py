@@ -11,7 +11,9 @@ from validator.model import EventState, PodState, ReplicaSetState, Verdict
 
 def throttling(**ratios: float):
     return metrics(
-        ok("cpu_throttled_periods_by_agent", *(series({AGENT: a}, steady(r * 10)) for a, r in ratios.items())),
+        ok(
+            "cpu_throttled_periods_by_agent", *(series({AGENT: a}, steady(r * 10)) for a, r in ratios.items())
+        ),
         ok("cpu_periods_by_agent", *(series({AGENT: a}, steady(10)) for a in ratios)),
     )
 
@@ -27,7 +29,9 @@ THROTTLE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("ratios", "expected"), [c[1:] for c in THROTTLE_CASES], ids=[c[0] for c in THROTTLE_CASES])
+@pytest.mark.parametrize(
+    ("ratios", "expected"), [c[1:] for c in THROTTLE_CASES], ids=[c[0] for c in THROTTLE_CASES]
+)
 def test_throttling(ratios, expected) -> None:
     results = crit.evaluate(spec(crit), evidence(metrics=throttling(**ratios)))
     found = {k: v for k, v in by_scope(results).items() if "throttling" in k}
@@ -46,18 +50,31 @@ def test_throttling_query_error() -> None:
 
 
 def rs(name: str, agent: str):
-    return record(0.1, "ReplicaSet", name, ReplicaSetState(labels={"app.kubernetes.io/name": agent}), type="RELIST")
+    return record(
+        0.1, "ReplicaSet", name, ReplicaSetState(labels={"app.kubernetes.io/name": agent}), type="RELIST"
+    )
 
 
 def running(name: str, agent: str, t: float = 0.1):
-    return record(t, "Pod", name, PodState(labels={"app.kubernetes.io/name": agent}, phase="Running"), type="RELIST")
+    return record(
+        t, "Pod", name, PodState(labels={"app.kubernetes.io/name": agent}, phase="Running"), type="RELIST"
+    )
 
 
 def failed_create(t: float, replicaset: str, message: str):
     return record(
-        t, "Event", f"ev-{t}",
-        EventState(reason="FailedCreate", message=message, type="Warning", involved_kind="ReplicaSet",
-                   involved_name=replicaset, involved_namespace="agents", time=T0 + t),
+        t,
+        "Event",
+        f"ev-{t}",
+        EventState(
+            reason="FailedCreate",
+            message=message,
+            type="Warning",
+            involved_kind="ReplicaSet",
+            involved_name=replicaset,
+            involved_namespace="agents",
+            time=T0 + t,
+        ),
         type="ADDED",
     )
 
@@ -66,13 +83,27 @@ QUOTA = 'pods "tess-1" is forbidden: exceeded quota: agents, requested: cpu=2, u
 
 REJECT_CASES = [
     ("none", [rs("tess-rs", "tess"), running("rex-1", "rex")], (Verdict.PASS, 0)),
-    ("quota-while-rex-runs", [rs("tess-rs", "tess"), running("rex-1", "rex"), failed_create(100, "tess-rs", QUOTA)], (Verdict.FAIL, 1)),
-    ("quota-with-no-other-type-running", [rs("tess-rs", "tess"), running("tess-2", "tess"), failed_create(100, "tess-rs", QUOTA)], (Verdict.PASS, 0)),
-    ("other-failure-reasons-ignored", [rs("tess-rs", "tess"), running("rex-1", "rex"), failed_create(100, "tess-rs", "image pull backoff")], (Verdict.PASS, 0)),
+    (
+        "quota-while-rex-runs",
+        [rs("tess-rs", "tess"), running("rex-1", "rex"), failed_create(100, "tess-rs", QUOTA)],
+        (Verdict.FAIL, 1),
+    ),
+    (
+        "quota-with-no-other-type-running",
+        [rs("tess-rs", "tess"), running("tess-2", "tess"), failed_create(100, "tess-rs", QUOTA)],
+        (Verdict.PASS, 0),
+    ),
+    (
+        "other-failure-reasons-ignored",
+        [rs("tess-rs", "tess"), running("rex-1", "rex"), failed_create(100, "tess-rs", "image pull backoff")],
+        (Verdict.PASS, 0),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("records", "expected"), [c[1:] for c in REJECT_CASES], ids=[c[0] for c in REJECT_CASES])
+@pytest.mark.parametrize(
+    ("records", "expected"), [c[1:] for c in REJECT_CASES], ids=[c[0] for c in REJECT_CASES]
+)
 def test_rejections(records, expected) -> None:
     results = by_scope(crit.evaluate(spec(crit), evidence(metrics=throttling(tess=0.01), k8s=k8s(*records))))
     assert results["agent=tess,measure=rejections"] == expected

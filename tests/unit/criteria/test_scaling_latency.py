@@ -1,4 +1,4 @@
-"""scaling_latency: per HPA and rise, seconds from metric above target to the first desired-replica increase."""
+"""scaling_latency: per HPA and rise, seconds from metric above target to the first replica increase."""
 
 from __future__ import annotations
 
@@ -22,8 +22,16 @@ def hpa(t: float, current: float | None, desired: int, max_replicas: int = 10, n
 
 CASES = [
     # id, watch lines, {scope: (verdict, value)}
-    ("scaled-in-30s", [hpa(1, 30, 1), hpa(100, 90, 1), hpa(130, 60, 2)], {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.PASS, 30)}),
-    ("scaled-late", [hpa(1, 30, 1), hpa(100, 90, 1), hpa(450, 90, 2)], {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.FAIL, 350)}),
+    (
+        "scaled-in-30s",
+        [hpa(1, 30, 1), hpa(100, 90, 1), hpa(130, 60, 2)],
+        {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.PASS, 30)},
+    ),
+    (
+        "scaled-late",
+        [hpa(1, 30, 1), hpa(100, 90, 1), hpa(450, 90, 2)],
+        {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.FAIL, 350)},
+    ),
     (
         "never-scaled-counts-to-window-end",
         [hpa(1, 30, 1), hpa(100, 90, 1), hpa(200, 95, 1)],
@@ -96,7 +104,9 @@ PROM_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("found", "verdict", "value"), [c[1:] for c in PROM_CASES], ids=[c[0] for c in PROM_CASES])
+@pytest.mark.parametrize(
+    ("found", "verdict", "value"), [c[1:] for c in PROM_CASES], ids=[c[0] for c in PROM_CASES]
+)
 def test_from_prometheus_without_watch(found, verdict, value) -> None:
     result = only(crit.evaluate(spec(crit), evidence(metrics=found)))
     assert (result.verdict, result.value) == (verdict, value)
