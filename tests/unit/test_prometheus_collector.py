@@ -298,3 +298,20 @@ def test_placeholders_are_filled_with_kube_state_metrics_label_and_namespace_mat
                      namespaces=["agents"])
     assert q == 'sum by (label_app_kubernetes_io_name) (kube_pod_labels{namespace="agents"})'
     assert render_query('up{job="x",{namespace_matcher}}') == 'up{job="x",}'
+
+
+def test_unreachable_can_be_recorded_per_query_instead_of_raised(run_dir: Path) -> None:
+    """At the end of a run, an unreachable Prometheus must not lose the run: each query says why."""
+
+    def script(path: str, params: dict[str, list[str]], calls: int) -> Answer:
+        return matrix()
+
+    with FakePrometheus(script) as fake:
+        url = f"http://alice:hunter2-pass@127.0.0.1:{fake.port}"
+    collect_metrics(run_dir, url, {"a": "up", "b": "ALERTS"}, START, END, retry=FAST, show_progress=False,
+                    record_unreachable=True)
+    text = (run_dir / "evidence" / "metrics.json").read_text()
+    queries = json.loads(text)["queries"]
+    assert {q["status"] for q in queries.values()} == {"error"}
+    assert "unreachable" in queries["a"]["error"]
+    assert "hunter2-pass" not in text

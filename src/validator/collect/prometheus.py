@@ -350,10 +350,36 @@ def collect_metrics(run_dir: Path, url: str, queries: Mapping[str, str], start: 
                     *, step_seconds: float = 15.0, agent_label_key: str = DEFAULT_AGENT_LABEL,
                     namespaces: Sequence[str] = (), disable_ssl: bool = False,
                     token_env: str | None = DEFAULT_TOKEN_ENV, retry: RetryPolicy | None = None,
-                    show_progress: bool = True) -> Path:
-    """Check Prometheus answers (EvidenceUnavailable if not), run the queries, write metrics.json."""
+                    show_progress: bool = True, record_unreachable: bool = False) -> Path:
+    """Check Prometheus answers, run the queries, write metrics.json.
+
+    An unreachable Prometheus raises EvidenceUnavailable (what `validator check` wants), or with
+    `record_unreachable=True` (what the end of a run wants: the run's other evidence is still worth
+    judging) writes metrics.json with every query `status: "error"` and the reason.
+    """
     with PrometheusCollector(url, disable_ssl=disable_ssl, token_env=token_env, retry=retry) as collector:
-        collector.ping()
+        try:
+            collector.ping()
+        except EvidenceUnavailable as exc:
+            if not record_unreachable:
+                raise
+            document = {
+                "schema": METRICS_SCHEMA,
+                "prometheus_url": collector.display_url,
+                "window": {"start": _rfc3339(start), "end": _rfc3339(end)},
+                "step_seconds": step_seconds,
+                "queries": {
+                    key: QueryOutcome(
+                        key=key,
+                        promql=render_query(queries[key], agent_label_key=agent_label_key,
+                                            namespaces=namespaces),
+                        status="error",
+                        error=exc.what,
+                    ).to_json()
+                    for key in sorted(queries)
+                },
+            }
+            return write_metrics_json(run_dir, document)
         document = collector.collect(queries, start, end, step_seconds=step_seconds,
                                      agent_label_key=agent_label_key, namespaces=namespaces,
                                      show_progress=show_progress)
