@@ -16,15 +16,26 @@ CHAOS = Path(sys.executable).parent / "chaos"
 
 
 def test_the_five_experiments_exist() -> None:
-    assert {p.stem for p in EXPERIMENTS} >= {"node-drain", "memory-pressure", "pod-eviction",
-                                             "controller-failure", "node-failure"}
+    assert {p.stem for p in EXPERIMENTS} >= {
+        "node-drain",
+        "memory-pressure",
+        "pod-eviction",
+        "controller-failure",
+        "node-failure",
+    }
 
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=[p.stem for p in EXPERIMENTS])
 def test_chaos_validate(path: Path, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VALIDATOR_")}
-    proc = subprocess.run([str(CHAOS), "--no-log-file", "validate", str(path)], capture_output=True, text=True,
-                          timeout=120, env=env, cwd=tmp_path)
+    proc = subprocess.run(
+        [str(CHAOS), "--no-log-file", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

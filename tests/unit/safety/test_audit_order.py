@@ -31,7 +31,9 @@ def test_pending_line_is_written_before_the_call(tmp_path: Path) -> None:
     assert [r["result"] for r in seen[0]] == ["pending"]
     lines = read_audit(tmp_path)
     assert [(r["verb"], r["object"], r["change"], r["result"]) for r in lines] == [
-        ("patch", "node/n1", "cordon", "pending"), ("patch", "node/n1", "cordon", "ok")]
+        ("patch", "node/n1", "cordon", "pending"),
+        ("patch", "node/n1", "cordon", "ok"),
+    ]
     assert all(r["run_id"] == "run-1" and isinstance(r["ts_ms"], int) for r in lines)
 
 
@@ -62,14 +64,35 @@ def test_audit_is_append_only(tmp_path: Path) -> None:
     assert (tmp_path / "audit.jsonl").read_text().startswith(first)
 
 
-@pytest.mark.parametrize(("existing", "add", "remove", "expected_revert", "run_id_kept"), [
-    ({}, "uncordon", None, "uncordon", True),
-    ({marks.REVERT: "clear-not-ready", marks.RUN_ID: "old"}, "uncordon", None, "clear-not-ready,uncordon", True),
-    ({marks.REVERT: "uncordon", marks.RUN_ID: "run-1"}, None, "uncordon", None, False),
-    ({marks.REVERT: "uncordon,clear-not-ready", marks.RUN_ID: "run-1"}, None, "uncordon", "clear-not-ready", True),
-])
-def test_marks(tmp_path: Path, existing: dict[str, str], add: str | None, remove: str | None,
-               expected_revert: str | None, run_id_kept: bool) -> None:
+@pytest.mark.parametrize(
+    ("existing", "add", "remove", "expected_revert", "run_id_kept"),
+    [
+        ({}, "uncordon", None, "uncordon", True),
+        (
+            {marks.REVERT: "clear-not-ready", marks.RUN_ID: "old"},
+            "uncordon",
+            None,
+            "clear-not-ready,uncordon",
+            True,
+        ),
+        ({marks.REVERT: "uncordon", marks.RUN_ID: "run-1"}, None, "uncordon", None, False),
+        (
+            {marks.REVERT: "uncordon,clear-not-ready", marks.RUN_ID: "run-1"},
+            None,
+            "uncordon",
+            "clear-not-ready",
+            True,
+        ),
+    ],
+)
+def test_marks(
+    tmp_path: Path,
+    existing: dict[str, str],
+    add: str | None,
+    remove: str | None,
+    expected_revert: str | None,
+    run_id_kept: bool,
+) -> None:
     patch = mutator(tmp_path)._mark_patch({"metadata": {"annotations": existing}}, add=add, remove=remove)
     assert patch[marks.REVERT] == expected_revert
     assert (patch[marks.RUN_ID] is not None) is run_id_kept

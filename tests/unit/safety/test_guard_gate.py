@@ -58,35 +58,58 @@ def server() -> Iterator[CountingServer]:
 
 def kubeconfig(tmp_path: Path, server: str, contexts: tuple[str, ...] = ("lab", "prod")) -> Path:
     path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": server,
-                                              "certificate-authority-data": base64.b64encode(CA).decode()}}],
-        "users": [{"name": "u", "user": {"token": "s3cret-token"}}],
-        "contexts": [{"name": n, "context": {"cluster": "c", "user": "u"}} for n in contexts],
-        "current-context": "prod",
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {
+                        "name": "c",
+                        "cluster": {
+                            "server": server,
+                            "certificate-authority-data": base64.b64encode(CA).decode(),
+                        },
+                    }
+                ],
+                "users": [{"name": "u", "user": {"token": "s3cret-token"}}],
+                "contexts": [{"name": n, "context": {"cluster": "c", "user": "u"}} for n in contexts],
+                "current-context": "prod",
+            }
+        )
+    )
     return path
 
 
 def allow(tmp_path: Path, kc: Path, name: str = "lab", **overrides: str) -> Path:
     identity, _ = read_identity(name, str(kc))
     path = tmp_path / "allow.yaml"
-    save_entry(ContextEntry(name=name, server=overrides.get("server", identity.server),
-                            ca_sha256=overrides.get("ca", identity.ca_sha256), namespaces=("agents",)), path)
+    save_entry(
+        ContextEntry(
+            name=name,
+            server=overrides.get("server", identity.server),
+            ca_sha256=overrides.get("ca", identity.ca_sha256),
+            namespaces=("agents",),
+        ),
+        path,
+    )
     return path
 
 
-@pytest.mark.parametrize(("context", "setup", "message"), [
-    (None, "normal", "no kubeconfig context named"),
-    ("", "normal", "no kubeconfig context named"),
-    ("prod", "normal", "not in the allow-list"),
-    ("lab", "other-server", "but the allow-list recorded"),
-    ("lab", "other-ca", "CA fingerprint differs"),
-    ("ghost", "ghost-listed", "was not found"),
-])
-def test_refusals_make_no_api_call(tmp_path: Path, server: CountingServer, context: str | None, setup: str,
-                                   message: str) -> None:
+@pytest.mark.parametrize(
+    ("context", "setup", "message"),
+    [
+        (None, "normal", "no kubeconfig context named"),
+        ("", "normal", "no kubeconfig context named"),
+        ("prod", "normal", "not in the allow-list"),
+        ("lab", "other-server", "but the allow-list recorded"),
+        ("lab", "other-ca", "CA fingerprint differs"),
+        ("ghost", "ghost-listed", "was not found"),
+    ],
+)
+def test_refusals_make_no_api_call(
+    tmp_path: Path, server: CountingServer, context: str | None, setup: str, message: str
+) -> None:
     kc = kubeconfig(tmp_path, server.url)
     if setup == "other-server":
         al = allow(tmp_path, kc, server="https://10.0.0.1:6443")
@@ -120,8 +143,9 @@ def test_invalid_allowlist_lists_every_error(tmp_path: Path) -> None:
     assert "contexts.a" in str(err.value) and "colour" in str(err.value)
 
 
-def test_cli_unlisted_context_exits_4(tmp_path: Path, server: CountingServer,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_unlisted_context_exits_4(
+    tmp_path: Path, server: CountingServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     from validator.cli import main
 
     kc = kubeconfig(tmp_path, server.url)

@@ -16,7 +16,7 @@ import pytest
 
 CHAOS = Path(sys.executable).parent / "chaos"
 
-FAKE = '''
+FAKE = """
 import time
 from pathlib import Path
 
@@ -39,25 +39,35 @@ def rollback(marker_dir, slow=0):
     time.sleep(float(slow))
     _mark(marker_dir, "rollback-done")
     return {"targets": ["node/fake-1"]}
-'''
+"""
 
 
-def experiment(marker: Path, *, steady_slow: float = 0, inject_s: float = 30, rollback_slow: float = 0) -> dict:
+def experiment(
+    marker: Path, *, steady_slow: float = 0, inject_s: float = 30, rollback_slow: float = 0
+) -> dict:
     def act(kind: str, name: str, func: str, args: dict) -> dict:
-        return {"type": kind, "name": name,
-                "provider": {"type": "python", "module": "fake_fault", "func": func, "arguments": args}}
+        return {
+            "type": kind,
+            "name": name,
+            "provider": {"type": "python", "module": "fake_fault", "func": func, "arguments": args},
+        }
 
     steady = act("probe", "steady", "steady", {"marker_dir": str(marker), "slow": steady_slow})
     steady["tolerance"] = True
     return {
-        "version": "1.0.0", "title": "fake fault", "description": "signals",
+        "version": "1.0.0",
+        "title": "fake fault",
+        "description": "signals",
         "extensions": [{"name": "validator", "experiment": "fake", "fault": "fake"}],
         "runtime": {"rollbacks": {"strategy": "always"}},
-        "controls": [{"name": "validator", "provider": {"type": "python", "module": "validator.chaos.controls"}}],
+        "controls": [
+            {"name": "validator", "provider": {"type": "python", "module": "validator.chaos.controls"}}
+        ],
         "steady-state-hypothesis": {"title": "ok", "probes": [steady]},
         "method": [act("action", "inject-fake", "inject", {"marker_dir": str(marker), "seconds": inject_s})],
-        "rollbacks": [act("action", "rollback-fake", "rollback", {"marker_dir": str(marker),
-                                                                   "slow": rollback_slow})],
+        "rollbacks": [
+            act("action", "rollback-fake", "rollback", {"marker_dir": str(marker), "slow": rollback_slow})
+        ],
     }
 
 
@@ -66,11 +76,19 @@ def start(tmp_path: Path, exp: dict) -> subprocess.Popen[str]:
     path = tmp_path / "exp.json"
     path.write_text(json.dumps(exp))
     env = {k: v for k, v in os.environ.items() if not k.startswith("VALIDATOR_")}
-    env.update(PYTHONPATH=str(tmp_path), VALIDATOR_RUN_DIR=str(tmp_path / "run"),
-               VALIDATOR_ALLOWLIST=str(tmp_path / "none.yaml"))
-    return subprocess.Popen([str(CHAOS), "--no-log-file", "run", "--journal-path", str(tmp_path / "journal.json"),
-                             str(path)], cwd=tmp_path, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env.update(
+        PYTHONPATH=str(tmp_path),
+        VALIDATOR_RUN_DIR=str(tmp_path / "run"),
+        VALIDATOR_ALLOWLIST=str(tmp_path / "none.yaml"),
+    )
+    return subprocess.Popen(
+        [str(CHAOS), "--no-log-file", "run", "--journal-path", str(tmp_path / "journal.json"), str(path)],
+        cwd=tmp_path,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def wait_for(path: Path, timeout: float = 30) -> None:
@@ -93,8 +111,12 @@ def test_signal_during_injection_runs_rollbacks(tmp_path: Path, signum: signal.S
     out, _ = proc.communicate(timeout=60)
     assert (tmp_path / "rollback-done").exists(), out
     assert not (tmp_path / "injected").exists()
-    assert phases(tmp_path) == [("inject_start", None), ("inject_end", "failed"),
-                                ("rollback_start", None), ("rollback_end", "succeeded")], out
+    assert phases(tmp_path) == [
+        ("inject_start", None),
+        ("inject_end", "failed"),
+        ("rollback_start", None),
+        ("rollback_end", "succeeded"),
+    ], out
     assert json.loads((tmp_path / "journal.json").read_text())["status"] == "interrupted"
 
 
@@ -125,4 +147,9 @@ def test_success_runs_rollbacks(tmp_path: Path) -> None:
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
     assert (tmp_path / "rollback-done").exists()
-    assert [p for p, _ in phases(tmp_path)] == ["inject_start", "inject_end", "rollback_start", "rollback_end"]
+    assert [p for p, _ in phases(tmp_path)] == [
+        "inject_start",
+        "inject_end",
+        "rollback_start",
+        "rollback_end",
+    ]
