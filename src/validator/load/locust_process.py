@@ -367,7 +367,29 @@ def run_locust(spec: LocustSpec, run_dir: Path, *,
                 break
             outcome = load.wait(timeout=0.5)
     if outcome.stopped == "refused":
-        raise UnsafeOperation("the load profile refused to start", where=f"{spec.locustfile}",
-                              fix=outcome.detail.strip().splitlines()[-1] if outcome.detail.strip()
-                              else "see load/locust.log")
+        what, where, fix = refusal_parts(outcome.detail)
+        raise UnsafeOperation(f"the load profile refused to start: {what}",
+                              where=f"{spec.locustfile}: {where}" if where else str(spec.locustfile),
+                              fix=fix or f"see {outcome.load_dir / (CSV_PREFIX + '.log')}")
     return outcome
+
+
+REFUSAL_MARK = "validator load profile refused to start: "
+
+
+def refusal_parts(output: str) -> tuple[str, str, str]:
+    """(what, where, fix) of the refusal a locustfile printed (loadprofiles/workflow_users.py)."""
+    lines = output.splitlines()
+    for index, line in enumerate(lines):
+        if REFUSAL_MARK in line:
+            what = line.split(REFUSAL_MARK, 1)[1].strip()
+            where = fix = ""
+            for follow in lines[index + 1:index + 3]:
+                text = follow.strip()
+                if text.startswith("where:"):
+                    where = text.removeprefix("where:").strip()
+                elif text.startswith("fix:"):
+                    fix = text.removeprefix("fix:").strip()
+            return what, where, fix
+    last = next((line for line in reversed(lines) if line.strip()), "no output")
+    return last.strip(), "", ""

@@ -1,0 +1,230 @@
+"""The simulated platform without a cluster: submissions, the queue, /metrics, pod manifests, usage."""
+
+from __future__ import annotations
+
+import json
+import random
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from validator.errors import UnsafeOperation
+from validator.sandbox.simulated_platform.agent_pods import (
+    PROFILES,
+    agent_pod,
+    complete_after,
+    controller_usage,
+    differs_enough,
+    sample_usage,
+)
+from validator.sandbox.simulated_platform.submission_api import SubmissionApi
+from validator.sandbox.simulated_platform.workflow_book import (
+    QueueFull,
+    SubmissionInvalid,
+    WorkflowBook,
+    parse_submission,
+)
+from validator.sandbox.usage import parse_quantity
+
+STAGES = [{"agent": "blaze", "duration_s": 60}, {"agent": "cleo", "duration_s": 30},
+          {"agent": "tess", "duration_s": 45}]
+
+
+@pytest.fixture
+def api() -> Iterator[tuple[str, WorkflowBook]]:
+    book = WorkflowBook(capacity=3)
+    server = SubmissionApi(book)
+    server.start()
+    yield server.url, book
+    server.stop()
+
+
+def _call(url: str, method: str = "GET", body: Any = None) -> tuple[int, dict[str, str], bytes]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def _metrics(url: str) -> dict[str, float]:
+    status, headers, body = _call(f"{url}/metrics")
+    assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    values = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    return values
+
+
+def test_submissions_queue_until_full_then_429(api: tuple[str, WorkflowBook]) -> None:
+    url, _ = api
+    ids = []
+    for _ in range(3):
+        status, _, body = _call(f"{url}/workflows", "POST", {"size": "single-file-change", "stages": STAGES})
+        assert status == 202
+        ids.append(json.loads(body)["id"])
+    status, headers, _ = _call(f"{url}/workflows", "POST", {"size": "single-file-change"})
+    assert status == 429 and headers["Retry-After"] == "5"
+    metrics = _metrics(url)
+    assert metrics["workflow_queue_depth"] == 3
+    assert metrics["workflow_submitted_total"] == 3
+    assert metrics['workflow_rejected_total{reason="queue_full"}'] == 1
+    status, _, body = _call(f"{url}/workflows/{ids[0]}")
+    workflow = json.loads(body)
+    assert status == 200 and workflow["state"] == "queued"
+    assert [s["agent"] for s in workflow["stages"]] == ["blaze", "cleo", "tess"]
+
+
+def test_dispatch_moves_workflows_in_flight_and_observes_latency(api: tuple[str, WorkflowBook]) -> None:
+    url, book = api
+    _call(f"{url}/workflows", "POST", {"size": "s", "stages": STAGES})
+    workflow = book.take_next()
+    assert workflow is not None
+    book.pod_created(workflow.id, 0, "blaze-x")
+    book.pod_running(workflow.id, "blaze-x")
+    metrics = _metrics(url)
+    assert metrics["workflow_queue_depth"] == 0
+    assert metrics['workflow_in_flight{agent="blaze",phase="running",stage="implementation"}'] == 1
+    assert metrics["workflow_dispatch_latency_seconds_count"] == 1
+    assert metrics['workflow_dispatch_latency_seconds_bucket{le="+Inf"}'] == 1
+    assert book.stage_succeeded(workflow.id, "blaze-x") == 1
+    book.pod_created(workflow.id, 1, "cleo-x")
+    assert book.stage_lost(workflow.id, "cleo-old", "deleted") is None, "events of other pods are ignored"
+    assert book.stage_lost(workflow.id, "cleo-x", "Evicted") == 1
+    book.pod_created(workflow.id, 1, "cleo-y")
+    assert book.stage_succeeded(workflow.id, "cleo-y") == 2
+    book.pod_created(workflow.id, 2, "tess-x")
+    assert book.stage_succeeded(workflow.id, "tess-x") is None
+    metrics = _metrics(url)
+    assert metrics["workflow_completed_total"] == 1 and metrics["workflow_stage_retries_total"] == 1
+
+
+def test_a_stage_that_keeps_losing_pods_fails_the_workflow() -> None:
+    book = WorkflowBook(capacity=5)
+    size, stages = parse_submission({"size": "s", "stages": STAGES})
+    workflow = book.submit(size, stages)
+    book.take_next()
+    for attempt in range(3):
+        book.pod_created(workflow.id, 0, f"p{attempt}")
+        retry = book.stage_lost(workflow.id, f"p{attempt}", "Failed")
+    assert retry is None
+    snapshot = book.get(workflow.id)
+    assert snapshot is not None and snapshot["state"] == "failed" and "lost 3 pods" in snapshot["reason"]
+    assert book.failed == 1
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ([], "JSON object"),
+    ({"stages": STAGES}, "'size'"),
+    ({"size": "unknown-size"}, "no default stages"),
+    ({"size": "s", "stages": STAGES[:2]}, "must list 3 stages"),
+    ({"size": "s", "stages": [STAGES[1], STAGES[0], STAGES[2]]}, "stages[0].agent"),
+    ({"size": "s", "stages": [{"agent": "rex", "duration_s": -1}, *STAGES[1:]]}, "duration_s"),
+    ({"size": "s", "stages": [{"agent": "rex", "duration_s": True}, *STAGES[1:]]}, "duration_s"),
+])
+def test_invalid_submissions_say_which_field(body: Any, message: str) -> None:
+    with pytest.raises(SubmissionInvalid, match=message.replace("[", r"\[").replace("]", r"\]")):
+        parse_submission(body)
+
+
+def test_invalid_body_is_400_and_counted(api: tuple[str, WorkflowBook]) -> None:
+    url, _ = api
+    status, _, body = _call(f"{url}/workflows", "POST", {"size": 3})
+    assert status == 400 and "size" in json.loads(body)["error"]
+    assert _metrics(url)['workflow_rejected_total{reason="invalid"}'] == 1
+    assert _call(f"{url}/nothing")[0] == 404
+    assert _call(f"{url}/healthz")[0] == 200
+
+
+def test_size_only_submissions_get_default_stages() -> None:
+    size, stages = parse_submission({"size": "service-refactor"})
+    assert size == "service-refactor"
+    assert stages[0].agent in ("rex", "blaze") and [s.agent for s in stages[1:]] == ["cleo", "tess"]
+
+
+def test_shutting_down_answers_503(api: tuple[str, WorkflowBook]) -> None:
+    url, book = api
+    book.accepting = False
+    assert _call(f"{url}/workflows", "POST", {"size": "single-file-change"})[0] == 503
+
+
+def test_queue_full_is_raised_by_the_book() -> None:
+    book = WorkflowBook(capacity=1)
+    book.submit("s", ())
+    with pytest.raises(QueueFull, match="capacity 1"):
+        book.submit("s", ())
+
+
+def test_the_api_binds_loopback_only() -> None:
+    with pytest.raises(UnsafeOperation, match="loopback"):
+        SubmissionApi(WorkflowBook(capacity=1), host="0.0.0.0")
+
+
+@pytest.mark.parametrize(("agent", "agent_class", "pool", "requests", "limits", "priority"), [
+    ("rex", "implementation", "implementation", ("2", "8Gi"), ("4", "16Gi"), "agent-high-priority"),
+    ("blaze", "implementation", "implementation", ("2", "8Gi"), ("4", "16Gi"), "agent-high-priority"),
+    ("cleo", "quality", "quality", ("1", "4Gi"), ("2", "8Gi"), "agent-standard-priority"),
+    ("tess", "testing", "testing", ("2", "8Gi"), ("4", "16Gi"), "agent-high-priority"),
+])
+def test_agent_pods_carry_the_brief_profile(agent: str, agent_class: str, pool: str,
+                                            requests: tuple[str, str], limits: tuple[str, str],
+                                            priority: str) -> None:
+    pod = agent_pod(workflow_id="wf-1", agent=agent, agent_class=agent_class, stage_index=0, attempt=1,
+                    duration_s=600, time_factor=20, namespace="agents", rng=random.Random(1),
+                    with_priority_class=True)
+    labels = pod["metadata"]["labels"]
+    assert labels["app.kubernetes.io/name"] == agent and labels["app.kubernetes.io/component"] == "agent"
+    assert labels["workflow-id"] == "wf-1"
+    assert labels["app.kubernetes.io/managed-by"] == "validator-simulated-platform"
+    assert pod["spec"]["nodeSelector"] == {"node-pool": pool}
+    resources = pod["spec"]["containers"][0]["resources"]
+    assert (resources["requests"]["cpu"], resources["requests"]["memory"]) == requests
+    assert (resources["limits"]["cpu"], resources["limits"]["memory"]) == limits
+    assert pod["spec"]["priorityClassName"] == priority
+    annotations = pod["metadata"]["annotations"]
+    assert annotations["sim.validator.io/complete-after"] == "30s"
+    assert parse_quantity(annotations["sim.validator.io/memory"]) < parse_quantity(limits[1])
+
+
+def test_complete_after_is_compressed_to_whole_seconds() -> None:
+    assert complete_after(600, 1) == "600s"
+    assert complete_after(600, 7) == "86s"
+    assert complete_after(0.2, 100) == "1s"
+
+
+@pytest.mark.parametrize("agent_class", sorted(PROFILES))
+def test_usage_follows_the_profile_with_noise_and_never_reaches_the_limit(agent_class: str) -> None:
+    profile = PROFILES[agent_class]
+    rng = random.Random(5)
+    cpus, memories = [], []
+    for _ in range(500):
+        cpu, memory = sample_usage(profile, rng)
+        cpus.append(parse_quantity(cpu) / parse_quantity(profile.cpu_request))
+        memories.append(parse_quantity(memory))
+    mean = sum(cpus) / len(cpus)
+    assert abs(mean - profile.cpu_use) < 0.02 and 0.6 <= mean <= 0.8  # the brief's efficiency band
+    assert len(set(cpus)) > 50, "noisy"
+    assert max(memories) <= 0.9 * parse_quantity(profile.memory_limit)
+
+
+def test_controller_cpu_follows_queue_depth_per_ready_replica() -> None:
+    cpu = [parse_quantity(controller_usage(depth, 2)[0]) for depth in (0, 10, 20, 40, 1000)]
+    assert cpu == sorted(cpu) and cpu[0] == pytest.approx(0.1) and cpu[-1] == pytest.approx(1.0)
+    assert parse_quantity(controller_usage(20, 4)[0]) < parse_quantity(controller_usage(20, 2)[0])
+    assert parse_quantity(controller_usage(5, 0)[0]) == parse_quantity(controller_usage(5, 1)[0])
+    # crosses the HPA's 70% of a 500m request at about six queued workflows per replica
+    assert parse_quantity(controller_usage(12, 2)[0]) < 0.35 < parse_quantity(controller_usage(14, 2)[0])
+
+
+def test_usage_writes_only_when_the_value_moved() -> None:
+    assert differs_enough(None, "100m")
+    assert not differs_enough("100m", "104m")
+    assert differs_enough("100m", "110m")
