@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import LOADPROFILES
 
 from validator.errors import ConfigError, UnsafeOperation
 from validator.load.locust_process import (
@@ -26,6 +25,8 @@ from validator.load.locust_process import (
 from validator.sandbox.simulated_platform.offline_drain import OfflineDrain
 from validator.sandbox.simulated_platform.submission_api import SubmissionApi
 from validator.sandbox.simulated_platform.workflow_book import WorkflowBook
+
+LOADPROFILES = Path(__file__).resolve().parents[3] / "loadprofiles"
 
 
 @pytest.fixture

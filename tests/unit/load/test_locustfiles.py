@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from conftest import LOADPROFILES
 
 LOCUST = str(Path(sys.executable).parent / "locust")
 
@@ -43,6 +42,8 @@ users = [c for c in vars(module).values() if isinstance(c, type) and getattr(c, 
          and c.__name__ == "WorkflowUser"]
 print(json.dumps({"shape": shape_cls.__name__, "ticks": ticks, "users": len(users)}))
 """
+
+LOADPROFILES = Path(__file__).resolve().parents[3] / "loadprofiles"
 
 
 def _ticks(profile: str, time_factor: str) -> dict[str, object]:
