@@ -1,4 +1,4 @@
-"""The one exception tree. Every message says what went wrong, where (file and key, object), and how to fix it.
+"""The one exception tree. Every message says what went wrong, where (file and key), and how to fix it.
 
 The CLI maps each class to an exit code of criteria.md; nothing else calls sys.exit.
 """

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openmetrics_fixtures import (
+from tests.unit.openmetrics_fixtures import (
     HPA_DECISION_AT,
     HPA_RISE_AT,
     LEAD,

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from synthetic_run import summary_and_evidence
+from tests.unit.synthetic_run import summary_and_evidence
 
 from validator.report.html import write_report_html
 

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from synthetic_run import SECRET_URL, summary_and_evidence
+from tests.unit.synthetic_run import SECRET_URL, summary_and_evidence
 
 from validator.model import Verdict
 from validator.report.html import (

@@ -204,9 +204,7 @@ def _run_go(args: Sequence[str], cwd: Path, what: str) -> str:
             where="sandbox toolchain",
             fix=f"install Go 1.26+, or set {BIN_DIR_ENV} to a directory holding prebuilt binaries",
         )
-    proc = subprocess.run(
-        [go, *args], cwd=cwd, env=_go_env(), capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run([go, *args], cwd=cwd, env=_go_env(), capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
         raise SandboxError(
@@ -221,8 +219,11 @@ def _staging_replaces(component: Component, workdir: Path) -> list[str]:
     """`replace` lines mapping the module's local staging replaces to published versions."""
     assert component.replace_staging_with is not None
     info = json.loads(
-        _run_go(["mod", "download", "-json", f"{component.module}@{component.version}"], workdir,
-                f"downloading {component.module}")
+        _run_go(
+            ["mod", "download", "-json", f"{component.module}@{component.version}"],
+            workdir,
+            f"downloading {component.module}",
+        )
     )
     gomod = Path(info["GoMod"]).read_text()
     lines = []
@@ -265,6 +266,14 @@ def _count_packages(component: Component, workdir: Path) -> int:
     return max(1, len(out.splitlines()))
 
 
+def _default_binary_name(pkg: str) -> str:
+    """The name `go build -o DIR/` gives a main package: its last element, skipping a /vN suffix."""
+    parts = pkg.rstrip("/").split("/")
+    if len(parts) > 1 and re.fullmatch(r"v[0-9]+", parts[-1]):
+        return parts[-2]
+    return parts[-1]
+
+
 def build_component(component: Component, progress: ProgressCallback) -> None:
     workdir = _write_wrapper(component)
     total = _count_packages(component, workdir)
@@ -277,9 +286,7 @@ def build_component(component: Component, progress: ProgressCallback) -> None:
     args += ["-ldflags", " ".join(ldflags)]
     pkgs = [pkg for pkg, _ in component.binaries]
     go = shutil.which("go") or "go"
-    proc = subprocess.Popen(
-        [go, *args, *pkgs], cwd=workdir, env=_go_env(), stderr=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen([go, *args, *pkgs], cwd=workdir, env=_go_env(), stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     done = 0
     tail: list[str] = []
@@ -299,12 +306,13 @@ def build_component(component: Component, progress: ProgressCallback) -> None:
         )
     # rename binaries whose package name differs from the wanted binary name
     for pkg, name in component.binaries:
-        produced = out_dir / pkg.rstrip("/").split("/")[-1]
+        produced = out_dir / _default_binary_name(pkg)
         if produced.name != name and produced.exists():
             produced.rename(out_dir / name)
         if not (out_dir / name).exists():
-            raise SandboxError(f"go build produced no {name}", where=str(out_dir),
-                               fix="rerun `validator sandbox build`")
+            raise SandboxError(
+                f"go build produced no {name}", where=str(out_dir), fix="rerun `validator sandbox build`"
+            )
     progress(component.name, total, total)
     _stamp(component).write_text(json.dumps({"version": component.version, "built": time.time()}))
 
@@ -341,8 +349,9 @@ def main() -> int:
     for name, seconds in spent.items():
         print(f"[sandbox build] {name} built in {seconds:.0f}s", file=sys.stderr)
     if not spent:
-        print("[sandbox build] every binary is cached under " + str(cache_root() / "sandbox"),
-              file=sys.stderr)
+        print(
+            "[sandbox build] every binary is cached under " + str(cache_root() / "sandbox"), file=sys.stderr
+        )
     return 0
 
 

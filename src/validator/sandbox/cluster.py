@@ -1,0 +1,712 @@
+"""The sandbox's lifecycle: a real local control plane with kwok nodes, on 127.0.0.1 only.
+
+`up` starts (kwokctl, binary runtime) etcd, kube-apiserver, kube-controller-manager,
+kube-scheduler, kwok and metrics-server; then, as processes of our own, kube-state-metrics and
+Prometheus; then creates the fake nodes of every pool. Everything lives under one state
+directory, which `down` removes after stopping every process. Names, labels and annotations
+other code may rely on are in docs/sandbox-contract.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from validator.errors import SandboxError
+from validator.sandbox import toolchain
+from validator.sandbox.node_pools import POOL_LABEL, node_manifests, plan_pools
+
+DEFAULT_NAME = "validator-sandbox"
+STATE_DIR_ENV = "VALIDATOR_SANDBOX_DIR"
+KWOK_DIR = Path(__file__).parent / "kwok"
+Timing = Literal["compressed", "production"]
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SandboxOptions:
+    name: str = DEFAULT_NAME
+    nodes: int = 10
+    timing: Timing = "compressed"
+    ready_timeout_s: float = 180.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProcessRecord:
+    pid: int
+    binary: str
+    log: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SandboxInfo:
+    """What `up` started and where; persisted as `<state>/sandbox.json`."""
+
+    name: str
+    state_dir: str
+    kubeconfig: str
+    context: str
+    apiserver_url: str
+    prometheus_url: str
+    kube_state_metrics_url: str
+    timing: Timing
+    nodes: int
+    ports: dict[str, int] = field(default_factory=dict)
+    processes: dict[str, ProcessRecord] = field(default_factory=dict)
+
+    @property
+    def rules_dir(self) -> Path:
+        """Prometheus loads every `*.yaml` rule file here (after `reload_prometheus`)."""
+        return Path(self.state_dir) / "prometheus" / "rules"
+
+    @property
+    def targets_dir(self) -> Path:
+        """File-based service discovery: a `<job>.json` here adds scrape targets, no reload needed."""
+        return Path(self.state_dir) / "prometheus" / "targets"
+
+    @property
+    def kubectl(self) -> str:
+        return str(Path(self.state_dir) / "bin" / "kubectl")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @staticmethod
+    def from_json(text: str) -> SandboxInfo:
+        raw = json.loads(text)
+        raw["processes"] = {k: ProcessRecord(**v) for k, v in raw.get("processes", {}).items()}
+        return SandboxInfo(**raw)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SandboxStatus:
+    info: SandboxInfo
+    apiserver_ready: bool
+    prometheus_ready: bool
+    processes_alive: dict[str, bool]
+    nodes_ready: dict[str, tuple[int, int]]  # pool -> (ready, total)
+
+    @property
+    def healthy(self) -> bool:
+        return (
+            self.apiserver_ready
+            and self.prometheus_ready
+            and all(self.processes_alive.values())
+            and all(ready == total and total > 0 for ready, total in self.nodes_ready.values())
+        )
+
+
+def state_root() -> Path:
+    explicit = os.environ.get(STATE_DIR_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_STATE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "state"
+    return base / "validator" / "sandbox"
+
+
+def state_dir(name: str) -> Path:
+    return state_root() / name
+
+
+def _info_path(name: str) -> Path:
+    return state_dir(name) / "sandbox.json"
+
+
+def load_info(name: str = DEFAULT_NAME) -> SandboxInfo | None:
+    path = _info_path(name)
+    if not path.exists():
+        return None
+    return SandboxInfo.from_json(path.read_text())
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _pid_alive(record: ProcessRecord) -> bool:
+    """Alive and still the binary we started (guards against pid reuse)."""
+    try:
+        cmdline = Path(f"/proc/{record.pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return cmdline.split(b"\0", 1)[0].decode(errors="replace") == record.binary
+
+
+def _start_process(binary: Path, args: list[str], log: Path) -> ProcessRecord:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [str(binary), *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # survives our exit; `down` stops it
+        )
+    return ProcessRecord(pid=proc.pid, binary=str(binary), log=str(log))
+
+
+def _stop_process(record: ProcessRecord, timeout_s: float = 10.0) -> None:
+    if not _pid_alive(record):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(record.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not _pid_alive(record):
+            return
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(record.pid, os.WNOHANG)
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(record.pid, signal.SIGKILL)
+
+
+def _wait_for(what: str, check: Callable[[], bool], timeout_s: float, fix: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if check():
+                return
+        time.sleep(0.5)
+    raise SandboxError(
+        f"timed out after {timeout_s:.0f}s waiting for {what}", where="validator sandbox up", fix=fix
+    )
+
+
+def _http_ok(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return 200 <= int(resp.status) < 300
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+# --------------------------------------------------------------------------- kwokctl
+
+
+def _kwok_module_dir() -> Path:
+    """kwok's own module source (default stages and Metric), from the Go module cache."""
+    out = subprocess.run(
+        ["go", "mod", "download", "-json", f"sigs.k8s.io/kwok@{toolchain.KWOK_VERSION}"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=state_root(),
+    )
+    if out.returncode != 0:
+        raise SandboxError(
+            "could not locate kwok's module source (its default stages live there)",
+            where=f"go mod download sigs.k8s.io/kwok@{toolchain.KWOK_VERSION}",
+            fix="check that the Go module proxy is reachable, or run `make toolchain` first",
+        )
+    return Path(json.loads(out.stdout)["Dir"])
+
+
+def _kwokctl_config(options: SandboxOptions, bins: dict[str, Path]) -> dict[str, Any]:
+    compressed = options.timing == "compressed"
+    kcm_args: list[dict[str, str]] = []
+    apiserver_args: list[dict[str, str]] = []
+    if compressed:
+        kcm_args = [
+            {"key": "horizontal-pod-autoscaler-sync-period", "value": "5s"},
+            {"key": "horizontal-pod-autoscaler-downscale-stabilization", "value": "30s"},
+            {"key": "horizontal-pod-autoscaler-initial-readiness-delay", "value": "5s"},
+            {"key": "horizontal-pod-autoscaler-cpu-initialization-period", "value": "30s"},
+        ]
+        apiserver_args = [
+            {"key": "default-not-ready-toleration-seconds", "value": "30"},
+            {"key": "default-unreachable-toleration-seconds", "value": "30"},
+        ]
+    apiserver_args.append({"key": "advertise-address", "value": "127.0.0.1"})
+    opts: dict[str, Any] = {
+        "runtime": "binary",
+        "bindAddress": "127.0.0.1",
+        "kubeVersion": toolchain.KUBERNETES_VERSION,
+        "kubeApiserverBinary": str(bins["kube-apiserver"]),
+        "kubeControllerManagerBinary": str(bins["kube-controller-manager"]),
+        "kubeSchedulerBinary": str(bins["kube-scheduler"]),
+        "kubectlBinary": str(bins["kubectl"]),
+        "etcdBinary": str(bins["etcd"]),
+        "kwokControllerBinary": str(bins["kwok"]),
+        "metricsServerBinary": str(bins["metrics-server"]),
+        "metricsServerManifests": [str(KWOK_DIR / "metrics-server")],
+        "enable": ["metrics-server"],
+        "heartbeatFactor": 1.0 if compressed else 5.0,
+        "quietPull": True,
+    }
+    if compressed:
+        opts["kubeControllerManagerNodeMonitorPeriodMilliseconds"] = 1000
+        opts["kubeControllerManagerNodeMonitorGracePeriodMilliseconds"] = 10000
+    return {
+        "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
+        "kind": "KwokctlConfiguration",
+        "options": opts,
+        "componentsPatches": [
+            {"name": "kube-controller-manager", "extraArgs": kcm_args},
+            {"name": "kube-apiserver", "extraArgs": apiserver_args},
+        ],
+    }
+
+
+def _kwok_env(state: Path, bins: dict[str, Path]) -> dict[str, str]:
+    env = dict(os.environ)
+    env["KWOK_WORKDIR"] = str(state / "kwok")
+    # kwokctl runs `kubectl` from PATH: put the sandbox's own (same version as the apiserver) first.
+    env["PATH"] = f"{state / 'bin'}:{env.get('PATH', '')}"
+    env.pop("KUBECONFIG", None)
+    return env
+
+
+def _kwokctl(args: list[str], state: Path, bins: dict[str, Path], what: str, timeout_s: float = 600) -> str:
+    proc = subprocess.run(
+        [str(bins["kwokctl"]), *args],
+        env=_kwok_env(state, bins),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout_s,
+    )
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-12:])
+        raise SandboxError(
+            f"{what} failed:\n{tail}",
+            where=f"kwokctl {' '.join(args[:3])}",
+            fix=f"see the logs under {state / 'kwok'}; `validator sandbox down` cleans up",
+        )
+    return proc.stdout
+
+
+def _kwok_components(state: Path, name: str) -> list[dict[str, Any]]:
+    saved = state / "kwok" / "clusters" / name / "kwok.yaml"
+    for doc in yaml.safe_load_all(saved.read_text()):
+        if isinstance(doc, dict) and doc.get("kind") == "KwokctlConfiguration":
+            return list(doc.get("components") or [])
+    raise SandboxError(
+        "kwokctl saved no component list", where=str(saved), fix="`validator sandbox down` then `up` again"
+    )
+
+
+# --------------------------------------------------------------------------- Prometheus
+
+
+def _prometheus_config(
+    components: list[dict[str, Any]], ksm_port: int, timing: Timing, rules_dir: Path, targets_dir: Path
+) -> dict[str, Any]:
+    """kwokctl's component scrape jobs (as kwokctl itself builds them) plus ours."""
+    jobs: list[dict[str, Any]] = []
+    for comp in components:
+        discovery = comp.get("metricsDiscovery")
+        if discovery:
+            jobs.append(
+                {
+                    "job_name": f"{comp['name']}-metrics-discovery",
+                    "http_sd_configs": [
+                        {
+                            "url": f"{discovery['scheme']}://{discovery['host']}{discovery['path']}",
+                            "refresh_interval": "5s",  # nodes come and go during a run
+                        }
+                    ],
+                }
+            )
+        metric = comp.get("metric")
+        if metric:
+            job: dict[str, Any] = {
+                "job_name": comp["name"],
+                "scheme": metric["scheme"],
+                "metrics_path": metric["path"],
+                "static_configs": [{"targets": [metric["host"]]}],
+            }
+            if metric["scheme"] == "https":
+                job["tls_config"] = {
+                    "cert_file": metric.get("certPath", ""),
+                    "key_file": metric.get("keyPath", ""),
+                    "insecure_skip_verify": True,
+                }
+            jobs.append(job)
+    jobs.append(
+        {
+            "job_name": "kube-state-metrics",
+            "honor_labels": True,
+            "static_configs": [{"targets": [f"127.0.0.1:{ksm_port}"]}],
+        }
+    )
+    jobs.append(
+        {
+            "job_name": "sandbox-targets",
+            "file_sd_configs": [{"files": [str(targets_dir / "*.json")], "refresh_interval": "5s"}],
+        }
+    )
+    interval = "5s" if timing == "compressed" else "15s"
+    return {
+        "global": {"scrape_interval": interval, "evaluation_interval": interval, "scrape_timeout": "4s"},
+        "rule_files": [str(rules_dir / "*.yaml")],
+        "scrape_configs": jobs,
+    }
+
+
+WATCHDOG_RULES = """\
+# Always firing: proves rule evaluation and ALERTS work in the sandbox (as kube-prometheus' Watchdog).
+groups:
+- name: sandbox
+  rules:
+  - alert: Watchdog
+    expr: vector(1)
+    labels:
+      severity: none
+    annotations:
+      summary: The sandbox's alerting pipeline works; this alert always fires.
+"""
+
+
+def reload_prometheus(info: SandboxInfo) -> None:
+    """Make the sandbox's Prometheus re-read its configuration and rule files."""
+    req = urllib.request.Request(f"{info.prometheus_url}/-/reload", method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            if resp.status != 200:
+                raise SandboxError(
+                    f"Prometheus refused to reload: HTTP {resp.status}",
+                    where=info.prometheus_url,
+                    fix="check its log under the state directory",
+                )
+    except urllib.error.HTTPError as exc:
+        body = exc.read().decode(errors="replace")[:500]
+        raise SandboxError(
+            f"Prometheus could not reload its configuration: {body}",
+            where=f"{info.prometheus_url}/-/reload",
+            fix=f"fix the rule files in {info.rules_dir}",
+        ) from exc
+
+
+# --------------------------------------------------------------------------- Kubernetes
+
+
+def api_client(info: SandboxInfo) -> Any:
+    from kubernetes import config
+
+    return config.new_client_from_config(
+        config_file=info.kubeconfig, context=info.context, persist_config=False
+    )
+
+
+def _node_readiness(info: SandboxInfo) -> dict[str, tuple[int, int]]:
+    from kubernetes import client
+
+    with api_client(info) as api:
+        nodes = client.CoreV1Api(api).list_node(_request_timeout=5).items
+    counts: dict[str, list[int]] = {}
+    for node in nodes:
+        pool = (node.metadata.labels or {}).get(POOL_LABEL, "(none)")
+        ready = any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
+        entry = counts.setdefault(pool, [0, 0])
+        entry[0] += int(ready)
+        entry[1] += 1
+    return {pool: (r, t) for pool, (r, t) in sorted(counts.items())}
+
+
+def _create_nodes(info: SandboxInfo, count: int) -> None:
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    with api_client(info) as api:
+        core = client.CoreV1Api(api)
+        for manifest in node_manifests(plan_pools(count)):
+            try:
+                core.create_node(manifest)
+            except ApiException as exc:
+                if exc.status != 409:  # already there: `up` is idempotent
+                    raise
+
+
+def _metrics_api_available(info: SandboxInfo) -> bool:
+    from kubernetes import client
+
+    with api_client(info) as api:
+        svc = client.ApiregistrationV1Api(api).read_api_service("v1beta1.metrics.k8s.io", _request_timeout=5)
+    return any(c.type == "Available" and c.status == "True" for c in (svc.status.conditions or []))
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def status(name: str = DEFAULT_NAME) -> SandboxStatus | None:
+    info = load_info(name)
+    if info is None:
+        return None
+    alive = {proc: _pid_alive(rec) for proc, rec in info.processes.items()}
+    apiserver = False
+    nodes: dict[str, tuple[int, int]] = {}
+    with contextlib.suppress(Exception):
+        nodes = _node_readiness(info)
+        apiserver = True
+    return SandboxStatus(
+        info=info,
+        apiserver_ready=apiserver,
+        prometheus_ready=_http_ok(f"{info.prometheus_url}/-/ready"),
+        processes_alive=alive,
+        nodes_ready=nodes,
+    )
+
+
+def up(options: SandboxOptions | None = None, progress: Progress = _quiet) -> SandboxInfo:
+    """Start the sandbox; on a running, healthy sandbox change nothing and return its info."""
+    options = options or SandboxOptions()
+    plan_pools(options.nodes)  # validates the node count before anything starts
+    current = status(options.name)
+    if current is not None:
+        if current.healthy:
+            progress(f"sandbox {options.name!r} is already up: nothing to do")
+            return current.info
+        raise SandboxError(
+            f"sandbox {options.name!r} exists but is not healthy "
+            f"(apiserver ready: {current.apiserver_ready}, Prometheus ready: {current.prometheus_ready}, "
+            f"processes: {current.processes_alive})",
+            where=str(state_dir(options.name)),
+            fix="run `validator sandbox down` and then `validator sandbox up`",
+        )
+
+    missing = toolchain.missing_components()
+    if missing:
+        progress(f"building {', '.join(c.name for c in missing)} (first time only; cached afterwards)")
+        toolchain.build_all()
+    bins = toolchain.binary_paths()
+    needed = [
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kubectl",
+        "etcd",
+        "kwok",
+        "kwokctl",
+        "metrics-server",
+        "kube-state-metrics",
+        "prometheus",
+    ]
+    absent = [b for b in needed if b not in bins]
+    if absent:
+        raise SandboxError(
+            f"missing binaries: {', '.join(absent)}",
+            where="sandbox toolchain",
+            fix="run `make toolchain` (Go builds) and `make debian` (Prometheus)",
+        )
+
+    state = state_dir(options.name)
+    state.mkdir(parents=True, exist_ok=True)
+    try:
+        return _start(options, state, bins, progress)
+    except BaseException:
+        progress("start failed: stopping what was started")
+        with contextlib.suppress(Exception):
+            down(options.name, progress=progress)
+        raise
+
+
+def _start(options: SandboxOptions, state: Path, bins: dict[str, Path], progress: Progress) -> SandboxInfo:
+    name = options.name
+    (state / "bin").mkdir(exist_ok=True)
+    kubectl_link = state / "bin" / "kubectl"
+    if not kubectl_link.exists():
+        kubectl_link.symlink_to(bins["kubectl"])
+
+    kwok_src = _kwok_module_dir()
+    config_docs = [_kwokctl_config(options, bins)]
+    config_path = state / "kwokctl.yaml"
+    config_path.write_text(yaml.safe_dump_all(config_docs, sort_keys=False))
+    # kwok's own default stages (passing any Stage replaces them all; node-initialize is ours),
+    # then ours; its metrics-resource
+    # Metric (for metrics-server), then ours (for Prometheus); our usage-from-annotations.
+    extra_configs = [
+        kwok_src / "kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+        kwok_src / "kustomize/stage/pod/fast/pod-ready.yaml",
+        kwok_src / "kustomize/stage/pod/fast/pod-complete.yaml",
+        kwok_src / "kustomize/stage/pod/fast/pod-delete.yaml",
+        KWOK_DIR / "stages.yaml",
+        kwok_src / "kustomize/metrics/resource/metrics-resource.yaml",
+        KWOK_DIR / "metrics-cadvisor.yaml",
+        KWOK_DIR / "usage.yaml",
+    ]
+    kubeconfig = state / "kubeconfig.yaml"
+    args = [
+        "create",
+        "cluster",
+        "--name",
+        name,
+        "--kubeconfig",
+        str(kubeconfig),
+        "--wait",
+        "3m",
+        "-c",
+        str(config_path),
+    ]
+    for extra in extra_configs:
+        args += ["-c", str(extra)]
+    progress("starting etcd, kube-apiserver, controller-manager, scheduler, kwok, metrics-server (kwokctl)")
+    _kwokctl(args, state, bins, "creating the cluster")
+
+    context = f"kwok-{name}"
+    kubecfg = yaml.safe_load(kubeconfig.read_text())
+    cluster_entry = next(c for c in kubecfg["clusters"] if c["name"] == context)
+    apiserver_url = cluster_entry["cluster"]["server"]
+
+    ports = {
+        "kube-state-metrics": _free_port(),
+        "kube-state-metrics-telemetry": _free_port(),
+        "prometheus": _free_port(),
+    }
+    processes: dict[str, ProcessRecord] = {}
+    progress("starting kube-state-metrics")
+    processes["kube-state-metrics"] = _start_process(
+        bins["kube-state-metrics"],
+        [
+            f"--kubeconfig={kubeconfig}",
+            "--host=127.0.0.1",
+            f"--port={ports['kube-state-metrics']}",
+            "--telemetry-host=127.0.0.1",
+            f"--telemetry-port={ports['kube-state-metrics-telemetry']}",
+            "--metric-labels-allowlist=pods=[app.kubernetes.io/name,app.kubernetes.io/component],"
+            "deployments=[app.kubernetes.io/name,app.kubernetes.io/component]",
+        ],
+        state / "logs" / "kube-state-metrics.log",
+    )
+
+    prom_dir = state / "prometheus"
+    rules_dir = prom_dir / "rules"
+    targets_dir = prom_dir / "targets"
+    for d in (rules_dir, targets_dir, prom_dir / "data"):
+        d.mkdir(parents=True, exist_ok=True)
+    (rules_dir / "sandbox-watchdog.yaml").write_text(WATCHDOG_RULES)
+    prom_config = _prometheus_config(
+        _kwok_components(state, name), ports["kube-state-metrics"], options.timing, rules_dir, targets_dir
+    )
+    (prom_dir / "prometheus.yml").write_text(yaml.safe_dump(prom_config, sort_keys=False))
+    progress("starting Prometheus")
+    processes["prometheus"] = _start_process(
+        bins["prometheus"],
+        [
+            f"--config.file={prom_dir / 'prometheus.yml'}",
+            f"--storage.tsdb.path={prom_dir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{ports['prometheus']}",
+            "--web.enable-lifecycle",
+            "--storage.tsdb.retention.time=7d",
+            "--log.level=warn",
+        ],
+        state / "logs" / "prometheus.log",
+    )
+    info = SandboxInfo(
+        name=name,
+        state_dir=str(state),
+        kubeconfig=str(kubeconfig),
+        context=context,
+        apiserver_url=apiserver_url,
+        prometheus_url=f"http://127.0.0.1:{ports['prometheus']}",
+        kube_state_metrics_url=f"http://127.0.0.1:{ports['kube-state-metrics']}",
+        timing=options.timing,
+        nodes=options.nodes,
+        ports=ports,
+        processes=processes,
+    )
+    _info_path(name).write_text(info.to_json())
+
+    progress(f"creating {options.nodes} fake nodes in pools implementation, quality, testing, system")
+    _create_nodes(info, options.nodes)
+    _wait_for(
+        "every node Ready",
+        lambda: all(r == t for r, t in _node_readiness(info).values()),
+        options.ready_timeout_s,
+        "see kwok's log under the state directory",
+    )
+    _wait_for(
+        "Prometheus ready",
+        lambda: _http_ok(f"{info.prometheus_url}/-/ready"),
+        options.ready_timeout_s,
+        f"see {state / 'logs' / 'prometheus.log'}",
+    )
+    _wait_for(
+        "kube-state-metrics",
+        lambda: _http_ok(f"{info.kube_state_metrics_url}/healthz"),
+        options.ready_timeout_s,
+        f"see {state / 'logs' / 'kube-state-metrics.log'}",
+    )
+    _wait_for(
+        "the metrics API (metrics-server)",
+        lambda: _metrics_api_available(info),
+        options.ready_timeout_s,
+        "see metrics-server's log under the state directory",
+    )
+    progress("sandbox is up")
+    return info
+
+
+def down(name: str = DEFAULT_NAME, progress: Progress = _quiet) -> bool:
+    """Stop every process and remove every file the sandbox created. Returns False if none existed."""
+    state = state_dir(name)
+    if not state.exists():
+        return False
+    info = load_info(name)
+    if info is not None:
+        for proc_name, record in info.processes.items():
+            progress(f"stopping {proc_name}")
+            _stop_process(record)
+    bins = toolchain.binary_paths()
+    if (state / "kwok" / "clusters" / name).exists() and "kwokctl" in bins:
+        progress("stopping the control plane (kwokctl delete cluster)")
+        _kwokctl(
+            ["delete", "cluster", "--name", name, "--kubeconfig", str(state / "kubeconfig.yaml")],
+            state,
+            bins,
+            "deleting the cluster",
+            timeout_s=120,
+        )
+    for leftover in _processes_under(state):
+        _stop_process(leftover)
+    shutil.rmtree(state, ignore_errors=False)
+    progress(f"removed {state}")
+    return True
+
+
+def _processes_under(state: Path) -> Iterator[ProcessRecord]:
+    """Any process still running a command that names the state directory (a safety net for `down`)."""
+    marker = str(state).encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker in cmdline:
+            binary = cmdline.split(b"\0", 1)[0].decode(errors="replace")
+            yield ProcessRecord(pid=int(entry.name), binary=binary, log="")
+
+
+def env_exports(info: SandboxInfo) -> list[str]:
+    return [
+        f"export KUBECONFIG={info.kubeconfig}",
+        f"export VALIDATOR_CONTEXT={info.context}",
+        f"export VALIDATOR_PROMETHEUS_URL={info.prometheus_url}",
+        f"export PATH={Path(info.state_dir) / 'bin'}:$PATH",
+    ]

@@ -1,0 +1,55 @@
+"""Simulated usage of a sandbox pod: the patch that sets it (docs/sandbox-contract.md).
+
+kwok does not enforce memory limits, so raising a pod's simulated memory to or past a
+container's limit also asks the OOM stage to kill it, as the kubelet's OOM killer would.
+Pure: returns a merge patch; the caller applies it through its own (gated) client.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CPU = "sim.validator.io/cpu"
+MEMORY = "sim.validator.io/memory"
+OOM_KILL = "sim.validator.io/oom-kill"
+COMPLETE_AFTER = "sim.validator.io/complete-after"
+NOT_READY = "sim.validator.io/not-ready"
+NOT_READY_CONDITION = "sim.validator.io/not-ready-condition"
+
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {"n": 1e-9, "u": 1e-6, "m": 1e-3, "": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15,
+            "E": 1e18}
+
+
+def parse_quantity(text: str) -> float:
+    """A Kubernetes resource Quantity ("1500m", "6Gi", "2", "1e3") as a float in base units."""
+    value = text.strip()
+    for suffix, factor in _BINARY.items():
+        if value.endswith(suffix):
+            return float(value[: -len(suffix)]) * factor
+    if value and value[-1] in _DECIMAL and not value[-1].isdigit():
+        return float(value[:-1]) * _DECIMAL[value[-1]]
+    return float(value)
+
+
+def _memory_limits(pod: dict[str, Any]) -> list[float]:
+    limits = []
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        raw = ((container.get("resources") or {}).get("limits") or {}).get("memory")
+        if raw is not None:
+            limits.append(parse_quantity(str(raw)))
+    return limits
+
+
+def usage_patch(pod: dict[str, Any], cpu: str | None = None, memory: str | None = None) -> dict[str, Any]:
+    """Merge patch setting a pod's simulated usage; adds the OOM trigger where memory reaches a limit."""
+    annotations: dict[str, Any] = {}
+    if cpu is not None:
+        parse_quantity(cpu)  # reject garbage before it reaches kwok's CEL
+        annotations[CPU] = cpu
+    if memory is not None:
+        used = parse_quantity(memory)
+        annotations[MEMORY] = memory
+        if any(used >= limit for limit in _memory_limits(pod)):
+            annotations[OOM_KILL] = "memory-limit"
+    return {"metadata": {"annotations": annotations}}

@@ -1,0 +1,89 @@
+"""Fixtures for tests against the real local control plane.
+
+One sandbox per test session: reused when one is already up (a developer's, or another session's
+that keeps it), else started here and stopped at the end. Tests isolate by namespace.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from validator.sandbox import cluster
+
+
+@dataclass
+class Sandbox:
+    info: cluster.SandboxInfo
+    api: Any
+
+    @property
+    def kubeconfig(self) -> Path:
+        return Path(self.info.kubeconfig)
+
+    @property
+    def context(self) -> str:
+        return self.info.context
+
+    @property
+    def prometheus_url(self) -> str:
+        return self.info.prometheus_url
+
+    @property
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self.api)
+
+    @property
+    def apps(self) -> client.AppsV1Api:
+        return client.AppsV1Api(self.api)
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    current = cluster.status(cluster.DEFAULT_NAME)
+    started_here = False
+    if current is not None and current.healthy:
+        info = current.info
+    else:
+        if current is not None:
+            cluster.down(cluster.DEFAULT_NAME)
+        info = cluster.up(cluster.SandboxOptions(), progress=lambda m: print(f"[sandbox] {m}", flush=True))
+        started_here = True
+    api = cluster.api_client(info)
+    try:
+        yield Sandbox(info=info, api=api)
+    finally:
+        api.close()
+        if started_here:
+            cluster.down(cluster.DEFAULT_NAME)
+
+
+@pytest.fixture
+def namespace(sandbox: Sandbox) -> Iterator[str]:
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    sandbox.core.create_namespace(
+        client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={"validator-test": "1"}))
+    )
+    try:
+        yield name
+    finally:
+        sandbox.core.delete_namespace(name, grace_period_seconds=0)
+
+
+def wait_until(what: str, check: Any, timeout_s: float = 60.0, interval_s: float = 0.5) -> Any:
+    """Poll `check()` until it returns a truthy value; fail with `what` after the deadline."""
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval_s)
+    pytest.fail(f"timed out after {timeout_s:.0f}s waiting for {what} (last: {last!r})")

@@ -1,0 +1,101 @@
+"""`validator sandbox up | status | env | down` on a cluster of its own (not the shared one)."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from validator.cli import main
+from validator.sandbox import cluster
+
+pytestmark = pytest.mark.sandbox
+
+
+def _listening(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _live_processes_naming(path: Path) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if str(path).encode() in cmdline and state != "Z":  # zombies are dead, just unreaped
+            found.append(f"{entry.name}: {cmdline[:120]!r}")
+    return found
+
+
+def _kwok_ports(info: cluster.SandboxInfo) -> list[int]:
+    saved = Path(info.state_dir) / "kwok" / "clusters" / info.name / "kwok.yaml"
+    doc = next(
+        d for d in yaml.safe_load_all(saved.read_text()) if d and d.get("kind") == "KwokctlConfiguration"
+    )
+    return [int(v) for k, v in doc["options"].items() if k.endswith("Port") and isinstance(v, int) and v > 0]
+
+
+def test_up_is_idempotent_and_down_leaves_no_process_port_or_file(capsys: pytest.CaptureFixture[str]) -> None:
+    name = f"lifecycle-{uuid.uuid4().hex[:6]}"
+    user_kubeconfig = Path.home() / ".kube" / "config"
+    before = user_kubeconfig.read_bytes() if user_kubeconfig.exists() else None
+    try:
+        assert main(["sandbox", "up", "--name", name, "--nodes", "8"]) == 0
+        info = cluster.load_info(name)
+        assert info is not None
+        state = Path(info.state_dir)
+        ports = [*info.ports.values(), *_kwok_ports(info)]
+        assert all(_listening(p) for p in info.ports.values())
+        status = cluster.status(name)
+        assert status is not None and status.healthy
+        assert status.nodes_ready == {
+            "implementation": (2, 2),
+            "quality": (2, 2),
+            "system": (2, 2),
+            "testing": (2, 2),
+        }
+        # every component listens on loopback only
+        assert info.apiserver_url.startswith("https://127.0.0.1:")
+        assert info.prometheus_url.startswith("http://127.0.0.1:")
+
+        # up again: nothing changes
+        assert main(["sandbox", "up", "--name", name, "--nodes", "8"]) == 0
+        again = cluster.load_info(name)
+        assert again == info
+        assert all(cluster._pid_alive(rec) for rec in info.processes.values())
+
+        capsys.readouterr()
+        assert main(["sandbox", "env", "--name", name]) == 0
+        exports = capsys.readouterr().out
+        assert f"export KUBECONFIG={info.kubeconfig}" in exports
+        assert f"export VALIDATOR_PROMETHEUS_URL={info.prometheus_url}" in exports
+        assert main(["sandbox", "status", "--name", name]) == 0
+
+        # the user's kubeconfig was never touched
+        after = user_kubeconfig.read_bytes() if user_kubeconfig.exists() else None
+        assert after == before
+    finally:
+        assert main(["sandbox", "down", "--name", name]) == 0
+
+    assert not state.exists()
+    assert _live_processes_naming(state) == []
+    assert [p for p in ports if _listening(p)] == []
+    assert main(["sandbox", "status", "--name", name]) == 3  # nothing there: inconclusive, not an error
+    assert main(["sandbox", "down", "--name", name]) == 0  # down twice is harmless
+
+
+def test_too_few_nodes_is_refused_before_anything_starts(capsys: pytest.CaptureFixture[str]) -> None:
+    name = f"few-{uuid.uuid4().hex[:6]}"
+    assert main(["sandbox", "up", "--name", name, "--nodes", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "--nodes 3 is too few" in err and "--nodes 8" in err
+    assert not cluster.state_dir(name).exists()
