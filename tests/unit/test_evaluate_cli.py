@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from run_directory_builder import healthy_metrics, manifest, write_run_directory
 
+from tests.unit.run_directory_builder import healthy_metrics, manifest, write_run_directory
 from validator.cli import main
 
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from run_directory_builder import T0, hpa, line, manifest, pod, write_run_directory
 
+from tests.unit.run_directory_builder import T0, hpa, line, manifest, pod, write_run_directory
 from validator.collect.evidence_files import load_k8s, load_run_directory, parse_quantity
 from validator.errors import ConfigError
 from validator.model import HpaState, PdbState, PodState, QueryStatus, SourceName
@@ -55,6 +55,7 @@ def test_truncated_last_watch_line_is_partial_not_fatal(tmp_path: Path) -> None:
     ev = load_run_directory(run_dir)
     assert ev.k8s is not None
     assert "last line 11 is truncated" in ev.k8s.partial
+    assert ev.k8s.cut_off_ms == max(r.received_ms for r in ev.k8s.records)
     assert len(ev.k8s.records) == 10
 
 

@@ -223,6 +223,7 @@ def load_k8s(path: Path) -> K8sEvidence:
     records: list[WatchRecord] = []
     gaps: list[WatchGap] = []
     problems: list[str] = []
+    cut_off_ms: int | None = None
     for number, line, last in _lines(path):
         try:
             raw = json.loads(line)
@@ -231,6 +232,7 @@ def load_k8s(path: Path) -> K8sEvidence:
         except ValueError as exc:
             if last and not line.endswith("\n"):
                 problems.append(f"{K8S}: last line {number} is truncated (the recorder stopped mid-write)")
+                cut_off_ms = max((r.received_ms for r in records), default=0)
             else:
                 problems.append(f"{K8S}:{number}: unreadable line skipped ({exc})")
             continue
@@ -277,7 +279,10 @@ def load_k8s(path: Path) -> K8sEvidence:
     records = _deletions_during_gaps(records)
     partial = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
     return K8sEvidence(
-        records=tuple(r for r in records if r.type != "GAP"), gaps=tuple(gaps), partial=partial
+        records=tuple(r for r in records if r.type != "GAP"),
+        gaps=tuple(gaps),
+        partial=partial,
+        cut_off_ms=cut_off_ms,
     )
 
 

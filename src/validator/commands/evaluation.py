@@ -55,6 +55,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def evaluate_run(run_dir: Path, criteria_file: Path | None = None) -> tuple[Summary, Evidence]:
     """Load, judge and write summary.json + junit.xml + report.html. Raises ConfigError on bad input."""
     file_overrides: dict[str, CriterionOverride] = load_criteria_file(criteria_file) if criteria_file else {}
+    rewritten = sorted(cid for cid, o in file_overrides.items() if o.queries)
+    if rewritten:
+        print(
+            f"validator: note: query overrides ({', '.join(rewritten)}) take effect when metrics are "
+            f"collected "
+            "(`validator run` / `check`); `evaluate` reads evidence/metrics.json as it was collected"
+        )
     evidence = load_run_directory(run_dir)
     specs = build_specs(evidence.manifest.criteria, file_overrides)
     summary = evaluate_all(specs, evidence)

@@ -107,7 +107,16 @@ def _judge(
 ) -> Result:
     band = spec.band("max")
     scope = fault_windows.fault_scope(fault)
-    unmet, candidates, note = (_watch_state if use_watch else _prometheus_state)(evidence, fault)
+    unmet, candidates, note, checked = (_watch_state if use_watch else _prometheus_state)(evidence, fault)
+    if not checked:
+        return inconclusive(
+            spec,
+            "no Deployment or node to judge the steady state on (none targeted, none in the run's "
+            "namespaces)",
+            scope=scope,
+            unit="seconds",
+            threshold=band,
+        )
     queue_unmet, queue_times, queue_note = _queue_state(spec, evidence, window)
     end = evidence.window.end
     times = sorted({origin, *[t for t in candidates + queue_times if origin <= t <= end]})
@@ -175,7 +184,7 @@ def _targets(fault: FaultWindow, prefix: str) -> list[str]:
     return [t.split("/", 1)[1] for t in fault.targets if t.lower().startswith(prefix + "/")]
 
 
-def _watch_state(evidence: Evidence, fault: FaultWindow) -> tuple[Unmet, list[float], str]:
+def _watch_state(evidence: Evidence, fault: FaultWindow) -> tuple[Unmet, list[float], str, int]:
     assert evidence.k8s is not None
     nodes = timelines(evidence.k8s, "Node", NodeState)
     deployments = timelines(evidence.k8s, "Deployment", DeploymentState)
@@ -204,10 +213,10 @@ def _watch_state(evidence: Evidence, fault: FaultWindow) -> tuple[Unmet, list[fl
 
     times = [t for line in chosen.values() for t, _ in line]
     times += [t for n in node_targets for t, _ in nodes.get(n, [])]
-    return unmet, times, note
+    return unmet, times, note, len(chosen) + len(node_targets)
 
 
-def _prometheus_state(evidence: Evidence, fault: FaultWindow) -> tuple[Unmet, list[float], str]:
+def _prometheus_state(evidence: Evidence, fault: FaultWindow) -> tuple[Unmet, list[float], str, int]:
     assert evidence.metrics is not None
     ready = max_by(evidence.metrics.get("deployment_replicas_ready"), "namespace", "deployment")
     desired = max_by(evidence.metrics.get("deployment_replicas_desired"), "namespace", "deployment")
@@ -237,7 +246,8 @@ def _prometheus_state(evidence: Evidence, fault: FaultWindow) -> tuple[Unmet, li
         return out
 
     times = [t for points in chosen.values() for t, _ in points]
-    return unmet, times, "" if wanted else f"steady state over all {len(chosen)} Deployment(s)"
+    note = "" if wanted else f"steady state over all {len(chosen)} Deployment(s)"
+    return unmet, times, note, len(chosen) + len(node_targets)
 
 
 def _queue_state(

@@ -43,8 +43,11 @@ def gap_windows(k8s: K8sEvidence, kind: str) -> list[TimeWindow]:
 
 
 def blind_spans(k8s: K8sEvidence, kind: str, window: TimeWindow) -> list[TimeWindow]:
-    """Parts of `window` the recorder did not see for `kind`: before its first line, and its GAPs."""
+    """Parts of `window` the recorder did not see for `kind`: before its first line, its GAPs, and
+    everything after the last whole line of a file that ends truncated (the recorder crashed)."""
     spans: list[TimeWindow] = []
+    if k8s.cut_off_ms is not None and k8s.cut_off_ms / 1000.0 < window.end:
+        spans.append(TimeWindow(start=max(window.start, k8s.cut_off_ms / 1000.0), end=window.end))
     records = k8s.of_kind(kind)
     first = min((r.received for r in records), default=None)
     if first is None:

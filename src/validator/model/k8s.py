@@ -146,6 +146,9 @@ class K8sEvidence:
     records: tuple[WatchRecord, ...] = ()
     gaps: tuple[WatchGap, ...] = ()
     partial: str = ""  # empty when the file was read whole
+    # received_ms of the last whole line when the file ends in a truncated line (the recorder crashed):
+    # nothing after it was seen.
+    cut_off_ms: int | None = None
 
     def of_kind(self, kind: str) -> tuple[WatchRecord, ...]:
         return tuple(r for r in self.records if r.kind == kind)

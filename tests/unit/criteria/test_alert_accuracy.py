@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from evidence_factory import (
+
+from tests.unit.criteria.evidence_factory import (
     T0,
     chaos,
     error,
@@ -17,7 +18,6 @@ from evidence_factory import (
     spec,
     steady,
 )
-
 from validator.criteria import alert_accuracy as crit
 from validator.model import Verdict
 

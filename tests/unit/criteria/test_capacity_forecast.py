@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from evidence_factory import evidence, metrics, ok, only, series, spec, steady
 
+from tests.unit.criteria.evidence_factory import evidence, metrics, ok, only, series, spec, steady
 from validator.criteria import capacity_forecast as crit
 from validator.model import Verdict
 

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from evidence_factory import AGENT, evidence, k8s, metrics, ok, only, record, series, spec, steady
 
+from tests.unit.criteria.evidence_factory import (
+    AGENT,
+    T0,
+    evidence,
+    k8s,
+    metrics,
+    ok,
+    only,
+    record,
+    series,
+    spec,
+    steady,
+)
 from validator.criteria import controller_availability as crit
 from validator.model import DeploymentState, Verdict
 
@@ -111,3 +123,11 @@ def test_from_prometheus(found, verdict) -> None:
 def test_prometheus_without_controller_label() -> None:
     result = only(crit.evaluate(spec(crit), evidence(metrics=prom(2, labels={"label_app": "x"}))))
     assert result.verdict is Verdict.INCONCLUSIVE
+
+
+def test_recorder_crash_leaves_the_rest_of_the_window_unseen() -> None:
+    from dataclasses import replace
+
+    crashed = replace(k8s(dep(0.1, 2, type="RELIST")), cut_off_ms=int((T0 + 300) * 1000), partial="truncated")
+    result = only(crit.evaluate(spec(crit), evidence(k8s=crashed)))
+    assert result.verdict is Verdict.INCONCLUSIVE and "300 s (5.0 min) not observed" in result.detail

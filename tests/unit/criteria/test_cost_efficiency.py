@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from evidence_factory import AGENT, evidence, metrics, ok, series, spec, steady
 
+from tests.unit.criteria.evidence_factory import AGENT, evidence, metrics, ok, series, spec, steady
 from validator.criteria import cost_efficiency as crit
 from validator.model import Verdict
 

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from evidence_factory import AGENT, error, evidence, metrics, ok, only, series, spec, steady
 
+from tests.unit.criteria.evidence_factory import (
+    AGENT,
+    error,
+    evidence,
+    metrics,
+    ok,
+    only,
+    series,
+    spec,
+    steady,
+)
 from validator.criteria import cpu_utilization as crit
 from validator.model import Verdict
 

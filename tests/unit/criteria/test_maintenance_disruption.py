@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from evidence_factory import T0, chaos, evidence, fault, k8s, load, only, record, spec
 
+from tests.unit.criteria.evidence_factory import T0, chaos, evidence, fault, k8s, load, only, record, spec
 from validator.criteria import maintenance_disruption as crit
 from validator.model import EventState, PodState, Verdict
 

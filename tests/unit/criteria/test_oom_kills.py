@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from evidence_factory import (
+
+from tests.unit.criteria.evidence_factory import (
     T0,
     chaos,
     error,
@@ -18,7 +19,6 @@ from evidence_factory import (
     spec,
     steady,
 )
-
 from validator.criteria import oom_kills as crit
 from validator.model import ContainerTermination, PodState, Verdict
 

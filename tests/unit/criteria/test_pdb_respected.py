@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from evidence_factory import T0, chaos, evidence, fault, k8s, metrics, ok, only, record, series, spec, steady
 
+from tests.unit.criteria.evidence_factory import (
+    T0,
+    chaos,
+    evidence,
+    fault,
+    k8s,
+    metrics,
+    ok,
+    only,
+    record,
+    series,
+    spec,
+    steady,
+)
 from validator.criteria import pdb_respected as crit
 from validator.model import PdbState, PodState, Verdict
 

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from evidence_factory import chaos, evidence, fault, k8s, metrics, ok, only, record, series, spec, steady
 
+from tests.unit.criteria.evidence_factory import (
+    chaos,
+    evidence,
+    fault,
+    k8s,
+    metrics,
+    ok,
+    only,
+    record,
+    series,
+    spec,
+    steady,
+)
 from validator.criteria import recovery_time as crit
 from validator.model import DeploymentState, NodeState, Verdict
 
@@ -134,3 +146,12 @@ def test_prometheus_fallback() -> None:
         crit.evaluate(spec(crit), evidence(metrics=found, chaos=chaos(fault("memory-pressure", 100, 200))))
     )
     assert (result.verdict, result.value) == (Verdict.PASS, 70)  # first ready sample: t=270
+
+
+def test_nothing_to_judge_the_steady_state_on() -> None:
+    watch = k8s(dep(0.1, 2, type="RELIST", name="elsewhere"))
+    ev = evidence(
+        k8s=watch, chaos=chaos(fault("memory-pressure", 100, 200, targets=["deployment/agents/rex"]))
+    )
+    result = only(crit.evaluate(spec(crit), ev))
+    assert result.verdict is Verdict.INCONCLUSIVE and "no Deployment or node" in result.detail

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from evidence_factory import evidence
 
+from tests.unit.criteria.evidence_factory import evidence
 from validator.criteria import registry
 from validator.criteria.promql import render_query, syntax_problems
 from validator.model import CriterionOutcome, CriterionOverride, Verdict

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from evidence_factory import AGENT, T0, error, evidence, k8s, metrics, ok, record, series, spec, steady
 
+from tests.unit.criteria.evidence_factory import (
+    AGENT,
+    T0,
+    error,
+    evidence,
+    k8s,
+    metrics,
+    ok,
+    record,
+    series,
+    spec,
+    steady,
+)
 from validator.criteria import resource_isolation as crit
 from validator.model import EventState, PodState, ReplicaSetState, Verdict
 

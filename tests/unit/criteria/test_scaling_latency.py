@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from evidence_factory import T0, evidence, k8s, metrics, ok, only, record, series, spec, steady
 
+from tests.unit.criteria.evidence_factory import (
+    T0,
+    evidence,
+    k8s,
+    metrics,
+    ok,
+    only,
+    record,
+    series,
+    spec,
+    steady,
+)
 from validator.criteria import scaling_latency as crit
 from validator.model import HpaMetric, HpaState, Verdict
 
