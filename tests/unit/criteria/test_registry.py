@@ -141,3 +141,30 @@ def test_prometheus_only_ids() -> None:
         "capacity_forecast",
         "cost_efficiency",
     }
+
+
+def test_every_query_parses_in_promtool(tmp_path) -> None:
+    """Prometheus's own parser (promtool, a Debian package `make test-unit` installs) accepts every query,
+    with a namespace matcher and with an empty one (trailing comma)."""
+    import shutil
+    import subprocess
+
+    import yaml
+
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool not found: run `make debian` (Debian package prometheus)"
+    rules = [
+        {
+            "record": f"{key}_{i}",
+            "expr": render_query(promql, agent_label="label_app_kubernetes_io_name", namespace_matcher=m),
+        }
+        for key, promql in registry.all_queries().items()
+        for i, m in enumerate(('namespace=~"agents|tools"', ""))
+    ]
+    path = tmp_path / "queries.yaml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "criteria", "rules": rules}]}), encoding="utf-8")
+    done = subprocess.run(
+        [promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"SUCCESS: {len(rules)} rules found" in done.stdout

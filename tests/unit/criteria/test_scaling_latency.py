@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.criteria.evidence_factory import (
-    T0,
     evidence,
     k8s,
     metrics,
@@ -127,7 +126,3 @@ def test_from_prometheus_without_watch(found, verdict, value) -> None:
 def test_no_watch_no_prometheus() -> None:
     result = only(crit.evaluate(spec(crit), evidence()))
     assert result.verdict is Verdict.INCONCLUSIVE and "Prometheus evidence missing" in result.detail
-
-
-def test_t0_is_the_window_start() -> None:
-    assert T0 == 1763604000.0
