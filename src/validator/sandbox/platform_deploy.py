@@ -1,0 +1,399 @@
+"""Deploy the reference platform (`platform/overlays/<overlay>`) to a cluster, CRDs first.
+
+Steps, each reported through `progress`:
+ 1. the CRDs Kubernetes lacks -- the VPA's and prometheus-operator's PrometheusRule and
+    ServiceMonitor -- taken from their own Go modules (`go mod download -json`), never copied
+    into the repo; server-side applied, then waited for until Established;
+ 2. `kubectl kustomize` of the overlay, server-side applied (field manager `validator-platform`);
+ 3. a wait until the platform is healthy: Deployments available at their HPA minimum,
+    StatefulSets ready, PodDisruptionBudgets observed; a timeout names what is not ready and why;
+ 4. the plain Prometheus rule file copied into `rules_dir` (the caller reloads Prometheus).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from validator.errors import SandboxError
+
+VPA_MODULE = "k8s.io/autoscaler/vertical-pod-autoscaler"
+VPA_VERSION = "v1.8.1"
+PROMETHEUS_OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator"
+PROMETHEUS_OPERATOR_VERSION = "v0.85.0"
+FIELD_MANAGER = "validator-platform"
+RULE_FILE = Path("alerts") / "generated" / "agent-platform.rules.yaml"
+REPO_PLATFORM_DIR = Path(__file__).resolve().parents[3] / "platform"
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CrdSource:
+    """CRD files inside one Go module."""
+
+    module: str
+    version: str
+    files: tuple[str, ...]
+
+
+CRD_SOURCES = (
+    CrdSource(module=VPA_MODULE, version=VPA_VERSION, files=("deploy/vpa-v1-crd-gen.yaml",)),
+    CrdSource(
+        module=PROMETHEUS_OPERATOR_MODULE,
+        version=PROMETHEUS_OPERATOR_VERSION,
+        files=(
+            "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml",
+            "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml",
+        ),
+    ),
+)
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+# --- locating things ------------------------------------------------------------------------
+
+
+def resolve_overlay(overlay: str) -> Path:
+    """An overlay name (under ./platform/overlays or the repo's platform/overlays) or a directory."""
+    candidate = Path(overlay)
+    if candidate.is_dir() and (candidate / "kustomization.yaml").is_file():
+        return candidate.resolve()
+    for platform_dir in (Path.cwd() / "platform", REPO_PLATFORM_DIR):
+        path = platform_dir / "overlays" / overlay
+        if (path / "kustomization.yaml").is_file():
+            return path.resolve()
+    overlays = REPO_PLATFORM_DIR / "overlays"
+    names = "none"
+    if overlays.is_dir():
+        names = ", ".join(sorted(p.name for p in overlays.iterdir() if p.is_dir()))
+    raise SandboxError(
+        f"no platform overlay {overlay!r}",
+        where=str(overlays),
+        fix=f"use one of: {names}, or the path of a kustomization directory",
+    )
+
+
+def rule_file_for(overlay_dir: Path) -> Path:
+    """The plain rule file of the platform the overlay belongs to (platform/alerts/generated/...)."""
+    for parent in overlay_dir.parents:
+        if (parent / RULE_FILE).is_file():
+            return parent / RULE_FILE
+    return REPO_PLATFORM_DIR / RULE_FILE
+
+
+def default_kubectl() -> Path:
+    """The sandbox's own kubectl (same minor as its apiserver) when built, else kubectl on PATH."""
+    from validator.sandbox.toolchain import binary_paths
+
+    built = binary_paths().get("kubectl")
+    if built is not None:
+        return built
+    found = shutil.which("kubectl")
+    if found is None:
+        raise SandboxError(
+            "kubectl not found",
+            where="sandbox deploy",
+            fix="run `validator sandbox build` (it builds kubectl) or put kubectl on PATH",
+        )
+    return Path(found)
+
+
+# --- CRDs from Go modules -------------------------------------------------------------------
+
+
+def module_dir(module: str, version: str) -> Path:
+    """Download a Go module (or find it in the module cache) and return its directory."""
+    go = shutil.which("go")
+    if go is None:
+        raise SandboxError(
+            "the Go toolchain is not on PATH; it fetches the VPA and prometheus-operator CRDs",
+            where="sandbox deploy",
+            fix="install Go 1.26+ (the sandbox build needs it too)",
+        )
+    env = dict(os.environ)
+    env.setdefault("GOPROXY", "https://proxy.golang.org,direct")
+    env["GOFLAGS"] = "-mod=mod"
+    env["GO111MODULE"] = "on"
+    try:
+        proc = subprocess.run(
+            [go, "mod", "download", "-json", f"{module}@{version}"],
+            capture_output=True, text=True, check=False, env=env, cwd=Path.home(), timeout=600,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise SandboxError(
+            f"downloading {module}@{version} took over 10 minutes",
+            where="go mod download", fix="check the Go module proxy is reachable (GOPROXY)",
+        ) from exc
+    try:
+        info = json.loads(proc.stdout) if proc.stdout.strip() else {}
+    except json.JSONDecodeError:
+        info = {}
+    directory = info.get("Dir")
+    if proc.returncode != 0 or not directory or info.get("Error"):
+        detail = info.get("Error") or proc.stderr.strip()
+        raise SandboxError(
+            f"cannot download {module}@{version}: {detail}",
+            where="go mod download",
+            fix="check the Go module proxy is reachable (GOPROXY) and the version exists",
+        )
+    return Path(directory)
+
+
+def crd_files(progress: Progress = _quiet) -> list[Path]:
+    files: list[Path] = []
+    for source in CRD_SOURCES:
+        progress(f"fetching CRDs from {source.module}@{source.version}")
+        directory = module_dir(source.module, source.version)
+        for relative in source.files:
+            path = directory / relative
+            if not path.is_file():
+                raise SandboxError(
+                    f"{source.module}@{source.version} has no {relative}",
+                    where=str(directory),
+                    fix="the module's layout changed: update CRD_SOURCES in "
+                    "validator/sandbox/platform_deploy.py",
+                )
+            files.append(path)
+    return files
+
+
+def _crd_names(path: Path) -> list[str]:
+    names = []
+    for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+        if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+            names.append(str(doc["metadata"]["name"]))
+    return names
+
+
+# --- kubectl --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Kubectl:
+    binary: Path
+    kubeconfig: Path
+    context: str
+
+    def run(self, args: Sequence[str], *, stdin: str | None = None, what: str, timeout: float = 300) -> str:
+        command = [str(self.binary), "--kubeconfig", str(self.kubeconfig), "--context", self.context, *args]
+        try:
+            proc = subprocess.run(
+                command, input=stdin, capture_output=True, text=True, check=False, timeout=timeout
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise SandboxError(
+                f"{what}: kubectl did not finish in {timeout:.0f}s",
+                where=" ".join(args[:3]),
+                fix="check the apiserver is up: `validator sandbox status`",
+            ) from exc
+        if proc.returncode != 0:
+            raise SandboxError(
+                f"{what} failed: {proc.stderr.strip() or proc.stdout.strip()}",
+                where=f"kubectl {' '.join(args[:3])} (context {self.context})",
+                fix="check the sandbox is up (`validator sandbox status`) and the manifests are valid "
+                "(`validator lint platform/`)",
+            )
+        return proc.stdout
+
+
+def build_overlay(kubectl: Path, overlay_dir: Path) -> str:
+    proc = subprocess.run(
+        [str(kubectl), "kustomize", str(overlay_dir)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )
+    if proc.returncode != 0:
+        raise SandboxError(
+            f"kustomize build failed: {proc.stderr.strip()}",
+            where=str(overlay_dir / "kustomization.yaml"),
+            fix="run `kubectl kustomize` on the overlay to see the error, then fix the kustomization",
+        )
+    return proc.stdout
+
+
+def apply_crds(client: Kubectl, progress: Progress) -> None:
+    names: list[str] = []
+    for path in crd_files(progress):
+        client.run(["apply", "--server-side", "--force-conflicts", f"--field-manager={FIELD_MANAGER}",
+                    "-f", str(path)], what=f"applying CRDs from {path.name}")
+        names.extend(_crd_names(path))
+    progress(f"waiting for {len(names)} CRDs to be Established")
+    client.run(["wait", "--for=condition=Established", "--timeout=120s", *(f"crd/{n}" for n in names)],
+               what="waiting for the CRDs", timeout=150)
+
+
+# --- health ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Workload:
+    kind: str
+    namespace: str
+    name: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}/{self.namespace}/{self.name}"
+
+
+def _watched(objects: list[dict[str, Any]]) -> tuple[list[Workload], dict[tuple[str, str], int]]:
+    """Deployments, StatefulSets and PDBs to wait for; and minReplicas of HPA targets."""
+    watched = []
+    hpa_minimum: dict[tuple[str, str], int] = {}
+    for obj in objects:
+        kind = obj.get("kind")
+        meta = obj.get("metadata") or {}
+        if kind in {"Deployment", "StatefulSet", "PodDisruptionBudget"}:
+            watched.append(Workload(kind=str(kind), namespace=str(meta.get("namespace", "default")),
+                                    name=str(meta["name"])))
+        if kind == "HorizontalPodAutoscaler":
+            spec = obj.get("spec") or {}
+            target = spec.get("scaleTargetRef") or {}
+            key = (f"{target.get('kind')}/{meta.get('namespace', 'default')}", str(target.get("name")))
+            hpa_minimum[key] = int(spec.get("minReplicas", 1))
+    return watched, hpa_minimum
+
+
+def not_ready_reason(
+    item: Workload, obj: dict[str, Any], hpa_minimum: dict[tuple[str, str], int]
+) -> str | None:
+    """None when healthy, else why not (pure: works on the object as read from the API)."""
+    meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
+    if status.get("observedGeneration", 0) < meta.get("generation", 1):
+        return "not yet observed by its controller"
+    if item.kind == "PodDisruptionBudget":
+        return None
+    if item.kind == "Deployment":
+        floor = hpa_minimum.get((f"Deployment/{item.namespace}", item.name), 0)
+        wanted = max(int(spec.get("replicas", 1)), floor)
+        available = int(status.get("availableReplicas", 0))
+        if available < wanted:
+            return f"{available}/{wanted} replicas available"
+        return None
+    wanted = int(spec.get("replicas", 1))
+    ready = int(status.get("readyReplicas", 0))
+    if ready < wanted:
+        return f"{ready}/{wanted} replicas ready"
+    return None
+
+
+_RESOURCE = {"Deployment": "deployments.apps", "StatefulSet": "statefulsets.apps",
+             "PodDisruptionBudget": "poddisruptionbudgets.policy"}
+
+
+def _read_state(client: Kubectl, watched: list[Workload]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for namespace in sorted({w.namespace for w in watched}):
+        kinds = ",".join(sorted({_RESOURCE[w.kind] for w in watched if w.namespace == namespace}))
+        listing = json.loads(client.run(["get", kinds, "-n", namespace, "-o", "json"],
+                                        what=f"reading workloads in {namespace}"))
+        for obj in listing.get("items", []):
+            out[f"{obj['kind']}/{namespace}/{obj['metadata']['name']}"] = obj
+    return out
+
+
+def _pod_problems(client: Kubectl, namespaces: set[str]) -> list[str]:
+    """Why pods in these namespaces are not Ready (scheduling failures, waiting reasons)."""
+    problems = []
+    for namespace in sorted(namespaces):
+        try:
+            pods = json.loads(client.run(["get", "pods", "-n", namespace, "-o", "json"], what="reading pods"))
+        except SandboxError:
+            continue
+        for pod in pods.get("items", []):
+            conditions = {c.get("type"): c for c in (pod.get("status") or {}).get("conditions") or []}
+            if conditions.get("Ready", {}).get("status") == "True":
+                continue
+            reason = ""
+            scheduled = conditions.get("PodScheduled")
+            if scheduled and scheduled.get("status") == "False":
+                reason = f"unschedulable: {scheduled.get('message', scheduled.get('reason', ''))}"
+            else:
+                reason = f"phase {(pod.get('status') or {}).get('phase', '?')}"
+            problems.append(f"pod {namespace}/{pod['metadata']['name']} not Ready ({reason})")
+    return problems
+
+
+def wait_healthy(client: Kubectl, objects: list[dict[str, Any]], timeout: float, progress: Progress,
+                 poll: float = 2.0) -> None:
+    watched, hpa_minimum = _watched(objects)
+    deadline = time.monotonic() + timeout
+    last_report = ""
+    last_time = 0.0
+    while True:
+        state = _read_state(client, watched)
+        pending = {}
+        for item in watched:
+            obj = state.get(item.ref)
+            reason = "not found" if obj is None else not_ready_reason(item, obj, hpa_minimum)
+            if reason is not None:
+                pending[item.ref] = reason
+        if not pending:
+            progress(f"healthy: {len(watched)} Deployments, StatefulSets and PDBs")
+            return
+        report = ", ".join(f"{ref} ({why})" for ref, why in sorted(pending.items()))
+        now = time.monotonic()
+        if report != last_report or now - last_time > 15:
+            progress(f"waiting for {len(pending)}/{len(watched)}: {report}")
+            last_report, last_time = report, now
+        if now > deadline:
+            pods = _pod_problems(client, {ref.split("/")[1] for ref in pending})
+            raise SandboxError(
+                f"the platform is not healthy after {timeout:.0f}s; not ready:\n  "
+                + "\n  ".join(f"{ref}: {why}" for ref, why in sorted(pending.items()))
+                + ("\n  " + "\n  ".join(pods[:20]) if pods else ""),
+                where=f"context {client.context}",
+                fix="look at the reasons above (`kubectl describe` the objects); unschedulable pods "
+                "need nodes of their node-pool and bound workspaces",
+            )
+        time.sleep(poll)
+
+
+# --- the entry point ------------------------------------------------------------------------
+
+
+def deploy(
+    kubeconfig: Path,
+    context: str,
+    overlay: str,
+    rules_dir: Path | None,
+    progress: Progress | None = None,
+    *,
+    kubectl: Path | None = None,
+    timeout: float = 300.0,
+    install_crds: bool = True,
+) -> None:
+    """Apply the platform overlay (a name under platform/overlays, or a directory) and wait until healthy.
+
+    Raises SandboxError naming the step, the object and the fix when something fails.
+    """
+    say = progress or _quiet
+    overlay_dir = resolve_overlay(overlay)
+    binary = kubectl or default_kubectl()
+    client = Kubectl(binary=binary, kubeconfig=Path(kubeconfig), context=context)
+    if install_crds:
+        apply_crds(client, say)
+    say(f"building {overlay_dir}")
+    manifests = build_overlay(binary, overlay_dir)
+    objects = [d for d in yaml.safe_load_all(manifests) if isinstance(d, dict)]
+    say(f"applying {len(objects)} objects (server-side, field manager {FIELD_MANAGER})")
+    client.run(["apply", "--server-side", "--force-conflicts", f"--field-manager={FIELD_MANAGER}", "-f", "-"],
+               stdin=manifests, what=f"applying overlay {overlay}")
+    wait_healthy(client, objects, timeout, say)
+    if rules_dir is not None:
+        source = rule_file_for(overlay_dir)
+        rules_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, rules_dir / source.name)
+        say(f"alert rules copied to {rules_dir / source.name}")
