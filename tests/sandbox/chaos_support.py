@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -279,7 +280,5 @@ def empty_namespace(sandbox: Any, namespace: str, timeout: float = 30) -> None:
     for d in apps.list_namespaced_deployment(namespace).items:
         apps.delete_namespaced_deployment(d.metadata.name, namespace)
     core.delete_collection_namespaced_pod(namespace, grace_period_seconds=0)
-    try:
+    with contextlib.suppress(AssertionError):
         wait(f"pods of {namespace} gone", lambda: not core.list_namespaced_pod(namespace).items, timeout)
-    except AssertionError:
-        pass

@@ -146,7 +146,7 @@ def test_node_hosting_pods_outside_the_allow_list_is_refused(rig: Rig) -> None:
     deployment(rig.sandbox, rig.decoy_ns, "decoy", replicas=1, node_selector={"kubernetes.io/hostname": node})
     wait("decoy ready", lambda: ready_count(rig.sandbox, rig.decoy_ns) == 1)
     decoys = decoy_state(rig.sandbox, rig.decoy_ns)
-    journal, out = chaos_run(
+    journal, _out = chaos_run(
         EXPERIMENTS / "node-drain.json",
         rig.env(VALIDATOR_DRAIN_NODE_SELECTOR=f"kubernetes.io/hostname={node}"),
         rig.tmp / "journal.json",

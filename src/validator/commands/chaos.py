@@ -195,7 +195,7 @@ def _allow(args: argparse.Namespace) -> int:
     if not args.context:
         raise UnsafeOperation("no context named", where="--context", fix="name the context to allow")
     identity, path = read_identity(args.context, args.kubeconfig)
-    api = config.new_client_from_config(config_file=str(path), context=args.context)  # type: ignore[no-untyped-call]
+    api = config.new_client_from_config(config_file=str(path), context=args.context)  # type: ignore[no-untyped-call,unused-ignore]
     try:
         meta = client.CoreV1Api(api).read_namespace("kube-system").metadata
         uid = str(meta.uid) if meta and meta.uid else ""

@@ -238,7 +238,7 @@ def open_guard(context: str | None, kubeconfig: str | None = None,
         )
     from kubernetes import client, config
 
-    api = config.new_client_from_config(config_file=str(path), context=context)  # type: ignore[no-untyped-call]
+    api = config.new_client_from_config(config_file=str(path), context=context)  # type: ignore[no-untyped-call,unused-ignore]
     if entry.kube_system_uid:
         meta = client.CoreV1Api(api).read_namespace("kube-system").metadata
         uid = meta.uid if meta else None
