@@ -1,0 +1,217 @@
+"""The Kubernetes recorder against the real sandbox apiserver: what it writes, in what order, and
+how it recovers from a real `410 Gone`."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from tests.sandbox.watch_recording import Follow, pod_manifest, pod_ready, recording
+from validator.collect.recorder import KINDS, WatchedResource, api_client_from_kubeconfig, watched_resources
+
+pytestmark = pytest.mark.sandbox
+
+REQUIRED = {"received_ms", "kind", "type", "namespace", "name", "uid", "resource_version", "object"}
+
+
+def test_pod_created_modified_deleted_appear_in_order(sandbox: Any, namespace: str, tmp_path: Path) -> None:
+    core = client.CoreV1Api(sandbox.api)
+    out = tmp_path / "k8s.jsonl"
+    with recording(sandbox, namespace, out) as (recorder, follow):
+        before = int(time.time() * 1000)
+        core.create_namespaced_pod(namespace, pod_manifest("lifecycle"))
+        follow.wait("pod lifecycle Ready", lambda f: pod_ready(f.get("Pod", "lifecycle")))
+        core.patch_namespaced_pod(
+            "lifecycle", namespace, {"metadata": {"annotations": {"sim.validator.io/cpu": "300m"}}}
+        )
+        follow.wait(
+            "the usage annotation on pod lifecycle",
+            lambda f: (
+                (f.get("Pod", "lifecycle").get("metadata") or {})
+                .get("annotations", {})
+                .get("sim.validator.io/cpu")
+                == "300m"
+            ),
+        )
+        core.delete_namespaced_pod("lifecycle", namespace, grace_period_seconds=0)
+        follow.wait(
+            "pod lifecycle DELETED", lambda f: any(r["type"] == "DELETED" for r in f.of("Pod", "lifecycle"))
+        )
+        stats = recorder.stop()
+
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    pod_lines = [r for r in lines if r["kind"] == "Pod" and r["name"] == "lifecycle"]
+    types = [r["type"] for r in pod_lines]
+    assert types[0] == "ADDED", types
+    assert types[-1] == "DELETED", types
+    assert set(types[1:-1]) == {"MODIFIED"}, types
+    versions = [int(r["resource_version"]) for r in pod_lines]
+    assert versions == sorted(versions) and len(set(versions)) == len(versions), versions
+    received = [r["received_ms"] for r in pod_lines]
+    assert received == sorted(received)
+    assert received[0] >= before - 1
+    # the pod's phases through the watch: Pending -> Running, the usage patch, then deletion
+    assert any(pod_ready(r["object"]) for r in pod_lines)
+    annotated = [
+        i
+        for i, r in enumerate(pod_lines)
+        if r["object"]["metadata"].get("annotations", {}).get("sim.validator.io/cpu")
+    ]
+    assert annotated and annotated[0] > next(i for i, r in enumerate(pod_lines) if pod_ready(r["object"]))
+
+    for record in lines:
+        if record["type"] == "GAP":
+            continue
+        assert record.keys() >= REQUIRED, record.keys()
+        assert record["kind"] in KINDS
+        assert "managedFields" not in record["object"]["metadata"]
+        if record["kind"] != "Node":
+            assert record["namespace"] == namespace
+    # the scheduler's event about the pod arrives as an Event line
+    scheduled = [
+        r
+        for r in lines
+        if r["kind"] == "Event" and r["object"].get("involvedObject", {}).get("name") == "lifecycle"
+    ]
+    assert any(r["object"].get("reason") == "Scheduled" for r in scheduled), [
+        r["object"].get("reason") for r in scheduled
+    ]
+    assert stats.gaps == 0
+    # the initial list of every kind that has objects is written as RELIST, before any watch event
+    assert {r["kind"] for r in lines if r["type"] == "RELIST"} >= {"Node"}
+
+
+def test_node_patch_appears(sandbox: Any, namespace: str, tmp_path: Path) -> None:
+    core = client.CoreV1Api(sandbox.api)
+    node = core.list_node(label_selector="type=kwok").items[0].metadata.name
+    token = f"t{time.time_ns()}"
+    key = "recorder-test.validator.io/token"
+    with recording(sandbox, namespace, tmp_path / "k8s.jsonl", kinds=("Node",)) as (_, follow):
+        try:
+            core.patch_node(node, {"metadata": {"labels": {key: token}}})
+            follow.wait(
+                f"label {key}={token} on node {node}",
+                lambda f: any(
+                    r["type"] == "MODIFIED" and r["object"]["metadata"].get("labels", {}).get(key) == token
+                    for r in f.of("Node", node)
+                ),
+            )
+        finally:
+            core.patch_node(node, {"metadata": {"labels": {key: None}}})
+    relisted = {r["name"] for r in follow.lines if r["type"] == "RELIST"}
+    assert node in relisted  # the cluster-wide initial list
+    assert all(r["namespace"] == "" for r in follow.of("Node") if r["type"] != "GAP")
+
+
+class ExpireFirstWatch:
+    """Wraps a real list/watch call; the first watch asks for resourceVersion 1, long compacted away,
+    so the real apiserver answers `410 Gone`. Everything after is untouched."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+        self._lock = threading.Lock()
+        self.forced = False
+
+    def __call__(self, **kwargs: Any) -> Any:
+        with self._lock:
+            if kwargs.get("watch") and not self.forced:
+                self.forced = True
+                kwargs["resource_version"] = "1"
+        return self._call(**kwargs)
+
+
+def version_one_expired(core: client.CoreV1Api, namespace: str) -> bool:
+    """Does the apiserver answer a Pod watch from resourceVersion 1 with `410 Gone`?"""
+    response = core.list_namespaced_pod(
+        namespace, watch=True, resource_version="1", timeout_seconds=1, _preload_content=False
+    )
+    try:
+        return b'"code":410' in response.read()
+    finally:
+        response.release_conn()
+
+
+def make_version_one_expire(core: client.CoreV1Api, namespace: str) -> None:
+    """The watch cache keeps recent history in a ring that evicts events older than ~75 s once full;
+    churn a pod's annotation until resourceVersion 1 has left it. Skip when that cannot be had quickly."""
+    deadline = time.monotonic() + 25
+    i = 0
+    while not version_one_expired(core, namespace):
+        if time.monotonic() > deadline:
+            pytest.skip(
+                "cannot provoke 410 Gone on demand: the apiserver's watch cache still serves "
+                f"resourceVersion 1 after {i} pod updates (a young sandbox keeps its whole history)"
+            )
+        for _ in range(100):
+            i += 1
+            core.patch_namespaced_pod(
+                "before-gap", namespace, {"metadata": {"annotations": {"churn": str(i)}}}
+            )
+
+
+def test_a_real_410_is_survived_with_a_gap_and_a_relist(sandbox: Any, namespace: str, tmp_path: Path) -> None:
+    core = client.CoreV1Api(sandbox.api)
+    core.create_namespaced_pod(namespace, pod_manifest("before-gap"))
+    make_version_one_expire(core, namespace)
+    api = api_client_from_kubeconfig(sandbox.kubeconfig, sandbox.context)
+    (pods,) = watched_resources(api, [namespace], kinds=("Pod",))
+    expiring = ExpireFirstWatch(pods.list_call)
+    resources = [WatchedResource(kind="Pod", namespace=namespace, list_call=expiring)]
+    out = tmp_path / "k8s.jsonl"
+    try:
+        with recording(sandbox, namespace, out, resources=resources) as (recorder, follow):
+            follow.wait("the GAP after the forced 410", lambda f: any(r["type"] == "GAP" for r in f.lines))
+            core.create_namespaced_pod(namespace, pod_manifest("after-gap"))
+            follow.wait(
+                "pod after-gap ADDED", lambda f: any(r["type"] == "ADDED" for r in f.of("Pod", "after-gap"))
+            )
+            stats = recorder.stop()
+    finally:
+        api.close()
+
+    assert expiring.forced
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    summary = [(r["type"], r.get("name", "")) for r in lines]
+    gap_at = summary.index(("GAP", ""))
+    gap = lines[gap_at]
+    assert "410" in gap["reason"], gap["reason"]
+    assert gap["kind"] == "Pod" and gap["namespace"] == namespace
+    assert gap["from_ms"] <= gap["to_ms"]
+    # before the gap: the first list; after it: the relist of the same pod, then live events
+    assert summary[:gap_at] == [("RELIST", "before-gap")]
+    assert summary[gap_at + 1] == ("RELIST", "before-gap")
+    assert ("ADDED", "after-gap") in summary[gap_at + 2 :]
+    assert stats.relists == 1 and stats.gaps == 1
+
+
+def test_stop_is_prompt_and_leaves_a_complete_file(sandbox: Any, namespace: str, tmp_path: Path) -> None:
+    core = client.CoreV1Api(sandbox.api)
+    out = tmp_path / "k8s.jsonl"
+    with recording(sandbox, namespace, out) as (recorder, follow):
+        for i in range(5):
+            core.create_namespaced_pod(namespace, pod_manifest(f"burst-{i}"))
+        follow.wait(
+            "5 pods Ready", lambda f: sum(pod_ready(f.get("Pod", f"burst-{i}")) for i in range(5)) == 5
+        )
+        began = time.monotonic()
+        stats = recorder.stop()
+        took = time.monotonic() - began
+    assert took < 2.0, f"stop() took {took:.2f} s with {len(KINDS)} open watches"
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("recorder-")]
+    text = out.read_text()
+    assert text.endswith("\n")
+    lines = [json.loads(line) for line in text.splitlines()]  # every line whole
+    assert len(lines) == stats.lines
+    assert stats.dropped_after_stop == 0
+    # nothing written after stop()
+    size = out.stat().st_size
+    core.delete_namespaced_pod("burst-0", namespace, grace_period_seconds=0)
+    time.sleep(0.5)
+    assert out.stat().st_size == size
+    assert Follow(out).poll() == lines
