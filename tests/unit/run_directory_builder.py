@@ -242,6 +242,14 @@ def journal() -> dict[str, Any]:
                 "end": "2025-11-20T02:06:00.000000",
             }
         ],
+        "rollbacks": [
+            {
+                "activity": {"name": "uncordon", "type": "action"},
+                "status": "succeeded",
+                "start": "2025-11-20T02:06:02.000000",
+                "end": "2025-11-20T02:06:10.000000",
+            }
+        ],
     }
 
 

@@ -217,7 +217,10 @@ def test_journal_alone_gives_fault_windows(tmp_path: Path) -> None:
     (run_dir / "chaos" / "faults.jsonl").unlink()
     chaos = load_run_directory(run_dir).chaos
     assert chaos is not None
-    assert [(f.fault, f.start, f.end) for f in chaos.faults] == [("drain-one-agent-node", T0 + 300, T0 + 360)]
+    assert [(f.fault, f.start, f.end, f.rollback_end) for f in chaos.faults] == [
+        ("drain-one-agent-node", T0 + 300, T0 + 360, T0 + 370)
+    ]
+    assert chaos.faults[0].is_maintenance and chaos.faults[0].recovery_from == T0 + 370
     assert "fault windows taken from the journals" in chaos.partial
 
 
@@ -262,3 +265,14 @@ def test_manifest_not_json(tmp_path: Path) -> None:
     (run_dir / "manifest.json").write_text("{", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"manifest\.json:1:2: not valid JSON"):
         load_run_directory(run_dir)
+
+
+def test_failed_rollback_is_reported(tmp_path: Path) -> None:
+    run_dir = write_run_directory(tmp_path / "run")
+    path = run_dir / "chaos" / "journal.json"
+    doc = json.loads(path.read_text())
+    doc["rollbacks"][0]["status"] = "failed"
+    path.write_text(json.dumps(doc))
+    chaos = load_run_directory(run_dir).chaos
+    assert chaos is not None and "rollback `uncordon` failed" in chaos.partial
+    assert chaos.runs[0].rollbacks[0].status == "failed"

@@ -680,6 +680,7 @@ def load_chaos(faults_path: Path, journals: list[Path]) -> ChaosEvidence:
                 start=a.start,
                 end=a.end,
                 status=a.status,
+                rollback_end=max((b.end for b in r.rollbacks if b.end is not None), default=None),
             )
             for r in runs
             for a in r.activities
@@ -693,6 +694,12 @@ def load_chaos(faults_path: Path, journals: list[Path]) -> ChaosEvidence:
                 f"experiment `{run.experiment}`: activity `{activity.name}` "
                 f"{activity.status or 'did not finish'}"
             )
+        for rollback in run.rollbacks:
+            if rollback.status != "succeeded":
+                problems.append(
+                    f"experiment `{run.experiment}`: rollback `{rollback.name}` "
+                    f"{rollback.status or 'did not finish'}"
+                )
         if run.dry:
             problems.append(f"experiment `{run.experiment}` was a dry run: nothing was injected")
     return ChaosEvidence(
@@ -790,24 +797,27 @@ def _journal(path: Path) -> ChaosRun:
     experiment = _map(raw.get("experiment"))
     before = _map(_map(raw.get("steady_states")).get("before"))
     met = before.get("steady_state_met")
-    activities = []
-    for entry in _list(raw.get("run")):
-        entry = _map(entry)
-        activity = _map(entry.get("activity"))
-        activities.append(
-            ActivityRun(
-                name=str(activity.get("name", "") or ""),
-                type=str(activity.get("type", "") or ""),
-                status=str(entry.get("status", "") or ""),
-                start=_time(entry.get("start")),
-                end=_time(entry.get("end")),
-            )
-        )
+    activities = tuple(_activity(entry) for entry in _list(raw.get("run")))
+    rollbacks = tuple(_activity(entry) for entry in _list(raw.get("rollbacks")))
     return ChaosRun(
         experiment=str(experiment.get("title", "") or path.stem),
         source=path.name,
         status=str(raw.get("status", "") or ""),
         steady_state_before_met=met if isinstance(met, bool) else None,
-        activities=tuple(activities),
+        activities=activities,
+        rollbacks=rollbacks,
         dry=bool(raw.get("dry")),
+    )
+
+
+def _activity(entry: object) -> ActivityRun:
+    """One run or rollback entry of a journal: its own status, never the experiment's."""
+    item = _map(entry)
+    activity = _map(item.get("activity"))
+    return ActivityRun(
+        name=str(activity.get("name", "") or ""),
+        type=str(activity.get("type", "") or ""),
+        status=str(item.get("status", "") or ""),
+        start=_time(item.get("start")),
+        end=_time(item.get("end")),
     )

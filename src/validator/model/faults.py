@@ -68,6 +68,7 @@ class ChaosRun:
     status: str = ""  # top-level status, kept for display only
     steady_state_before_met: bool | None = None
     activities: tuple[ActivityRun, ...] = ()
+    rollbacks: tuple[ActivityRun, ...] = ()
     dry: bool = False
 
     @property
