@@ -56,7 +56,7 @@ def test_format_rfc3339(epoch: float, text: str) -> None:
 
 
 def test_window_refuses_end_before_start() -> None:
-    with pytest.raises(ValueError, match="ends .* before it starts"):
+    with pytest.raises(ValueError, match=r"ends .* before it starts"):
         TimeWindow(start=T0, end=T0 - 1)
 
 
