@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         check_context(args.context, args.allow_context)
         from kubernetes import config
 
-        api_client = config.new_client_from_config(config_file=args.kubeconfig,  # type: ignore[no-untyped-call]
+        api_client = config.new_client_from_config(config_file=args.kubeconfig,  # type: ignore[no-untyped-call, unused-ignore]
                                                    context=args.context)
         stopper = ClusterDriver(book, api_client, DriverOptions(
             namespace=args.namespace, controller_namespace=args.controller_namespace,

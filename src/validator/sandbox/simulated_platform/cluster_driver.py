@@ -10,6 +10,10 @@
   running agent pods' from their profile with noise; at most `max_writes_per_s` usage patches per
   second, and a controller pod only when its value moved by more than 5%.
 
+kwok restarts a pod's `complete-after` delay whenever the pod changes, so a usage patch on an agent
+pod also rewrites `complete-after` to the time that pod has left (its stage still ends when it
+should), and a pod in the last stretch of its stage is not patched at all.
+
 One worker thread makes every write; watch threads only hand it events. No polling of the API.
 """
 
@@ -19,6 +23,7 @@ import heapq
 import itertools
 import json
 import logging
+import math
 import queue
 import random
 import threading
@@ -41,7 +46,7 @@ from validator.sandbox.simulated_platform.agent_pods import (
     sample_usage,
 )
 from validator.sandbox.simulated_platform.workflow_book import WorkflowBook
-from validator.sandbox.usage import CPU, MEMORY, parse_quantity
+from validator.sandbox.usage import COMPLETE_AFTER, CPU, MEMORY, parse_quantity
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +95,17 @@ def _ready(pod: dict[str, Any]) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
 
 
+@dataclass(slots=True)
+class _RunningAgent:
+    agent_class: str
+    ends_at: float  # monotonic: when kwok should complete it (Ready + complete-after)
+
+
+def _seconds(duration: str) -> float:
+    """A complete-after value as written by agent_pods.complete_after ("86s")."""
+    return float(duration.removesuffix("s")) if duration.endswith("s") else 0.0
+
+
 class ClusterDriver:
     def __init__(self, book: WorkflowBook, api_client: client.ApiClient, options: DriverOptions,
                  on_error: Callable[[str], None] | None = None) -> None:
@@ -107,7 +123,7 @@ class ClusterDriver:
         self._deployment_ready: dict[str, int] = {}
         self._controller_pods: dict[str, dict[str, Any]] = {}
         self._controller_written: dict[str, tuple[str, str]] = {}
-        self._running_agents: dict[str, str] = {}  # pod name -> agent class
+        self._running_agents: dict[str, _RunningAgent] = {}
         self._usage_order: list[str] = []
         self._timers: list[tuple[float, int, str, tuple[Any, ...]]] = []
         self._timer_ids = itertools.count()
@@ -147,7 +163,7 @@ class ClusterDriver:
         self._stop.set()
         self._actions.put(("stop", {}))
         for w in list(self._watches):
-            w.stop()  # type: ignore[no-untyped-call]
+            w.stop()  # type: ignore[no-untyped-call, unused-ignore]
         deadline = time.monotonic() + timeout_s
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -169,10 +185,10 @@ class ClusterDriver:
                     listing = json.loads(response.data)
                     resource_version = listing["metadata"]["resourceVersion"]
                     on_list(listing.get("items") or [])
-                w = watch.Watch()  # type: ignore[no-untyped-call]
+                w = watch.Watch()  # type: ignore[no-untyped-call, unused-ignore]
                 self._watches.append(w)
                 try:
-                    events = w.stream(list_fn, **kwargs, resource_version=resource_version,  # type: ignore[no-untyped-call]
+                    events = w.stream(list_fn, **kwargs, resource_version=resource_version,  # type: ignore[no-untyped-call, unused-ignore]
                                       timeout_seconds=WATCH_TIMEOUT_S, allow_watch_bookmarks=True)
                     for event in events:
                         if self._stop.is_set():
@@ -300,7 +316,7 @@ class ClusterDriver:
                          rng=self._rng, with_priority_class=self._with_priority)
         name = body["metadata"]["name"]
         try:
-            self.core.create_namespaced_pod(self.options.namespace, body)  # type: ignore[arg-type]
+            self.core.create_namespaced_pod(self.options.namespace, body)  # type: ignore[arg-type, unused-ignore]
         except ApiException as error:
             if error.status != 409:  # 409: created by an earlier try whose answer was lost
                 quota = error.status == 403 and "quota" in str(error.body)
@@ -327,7 +343,9 @@ class ClusterDriver:
         if _ready(pod) and kind != "DELETED":
             agent_class = (meta.get("labels") or {}).get("agent-platform.io/agent-class", "")
             if agent_class in PROFILES and name not in self._running_agents:
-                self._running_agents[name] = agent_class
+                stage_s = _seconds(str((meta.get("annotations") or {}).get(COMPLETE_AFTER, "")))
+                self._running_agents[name] = _RunningAgent(agent_class=agent_class,
+                                                           ends_at=time.monotonic() + stage_s)
                 self._usage_order.append(name)
             self.book.pod_running(workflow_id, name)
         else:
@@ -370,10 +388,14 @@ class ClusterDriver:
                 self._on_error(f"deleting finished pod {name}: HTTP {error.status} {error.reason}")
 
     # ------------------------------------------------------------------ simulated usage
-    def _patch_usage(self, namespace: str, name: str, cpu: str, memory: str) -> bool:
+    def _patch_usage(self, namespace: str, name: str, cpu: str, memory: str,
+                     complete_after: str | None = None) -> bool:
         if not self._bucket.take():
             return False
-        body = {"metadata": {"annotations": {CPU: cpu, MEMORY: memory}}}
+        annotations = {CPU: cpu, MEMORY: memory}
+        if complete_after is not None:
+            annotations[COMPLETE_AFTER] = complete_after
+        body = {"metadata": {"annotations": annotations}}
         try:
             self.core.patch_namespaced_pod(name, namespace, body)
         except ApiException as error:
@@ -398,9 +420,14 @@ class ClusterDriver:
 
     def _write_agent_usage(self) -> None:
         budget = int(self.options.max_writes_per_s * self.options.usage_interval_s)
+        now = time.monotonic()
         for name in list(self._usage_order[:budget]):
-            cpu, memory = sample_usage(PROFILES[self._running_agents[name]], self._rng)
-            if not self._patch_usage(self.options.namespace, name, cpu, memory):
+            agent = self._running_agents[name]
+            remaining = agent.ends_at - now
+            if remaining < max(3.0, 2 * self.options.usage_interval_s):
+                continue  # its last stretch: a patch now would only postpone its completion
+            cpu, memory = sample_usage(PROFILES[agent.agent_class], self._rng)
+            if not self._patch_usage(self.options.namespace, name, cpu, memory, f"{math.ceil(remaining)}s"):
                 break
             self._usage_order.remove(name)  # round robin: updated pods go to the back
             self._usage_order.append(name)
