@@ -24,9 +24,10 @@ from validator.errors import ConfigError, UnsafeOperation, ValidatorError
 from validator.safety.allowlist import ContextEntry, Limits, default_path, read_identity, save_entry
 from validator.safety.audit import AuditLog
 from validator.safety.guard import open_guard
-from validator.safety.mutator import Mutator
+from validator.safety.mutator import Mutator, error_text
+from validator.safety.rbac import missing_verbs, run_needs
 from validator.safety.recover import recover
-from validator.safety.session import planning
+from validator.safety.session import exact_namespaces, planning
 
 
 def register(sub: Any) -> None:
@@ -93,6 +94,7 @@ def _experiments_of(target: Path) -> list[Path]:
 def plan_experiment(path: Path, mutator: Mutator) -> dict[str, Any]:
     """Every step of one experiment with the writes it would make (plan-mode mutator: nothing written)."""
     from chaoslib.configuration import load_configuration
+    from kubernetes.client.exceptions import ApiException
 
     experiment = json.loads(path.read_text())
     configuration = load_configuration(experiment.get("configuration", {}))
@@ -128,6 +130,9 @@ def plan_experiment(path: Path, mutator: Mutator) -> dict[str, Any]:
             except ValidatorError as exc:
                 step["result"] = "error"
                 step["reason"] = exc.what
+            except ApiException as exc:
+                step["result"] = "error"
+                step["reason"] = f"the apiserver answered {error_text(exc)}"
             step["writes"] = [{"verb": p.verb, "object": p.object, "change": p.change, "note": p.note}
                               for p in mutator.planned[before:]]
             steps.append(step)
@@ -145,13 +150,26 @@ def _plan(args: argparse.Namespace) -> int:
     experiments = _experiments_of(Path(args.target))
     guard = open_guard(args.context, args.kubeconfig, args.allowlist)
     mutator = Mutator(guard=guard, audit=AuditLog(Path(os.devnull), "plan"), plan_mode=True)
+    needs = run_needs(exact_namespaces(guard.entry.namespaces))
+    missing = [n.describe() for n in missing_verbs(guard.api, needs)]
+    if missing:
+        if args.json:
+            doc: dict[str, Any] = {"context": guard.context, "missing_permissions": missing, "plans": []}
+            print(json.dumps(doc, indent=2))
+        else:
+            print("missing permissions (SelfSubjectAccessReview):\n    " + "\n    ".join(missing))
+        print(f"validator: the identity of context {guard.context} lacks {len(missing)} permission(s) a "
+              "run needs; bind the validator-runner role (platform/base/rbac-validator-runner.yaml)",
+              file=sys.stderr)
+        return 4
     plans = []
     with planning(mutator):
         for path in experiments:
             plans.append(plan_experiment(path, mutator))
     refused = [s for p in plans for s in p["steps"] if s.get("result") in ("refused", "error")]
     if args.json:
-        print(json.dumps({"context": guard.context, "plans": plans}, indent=2))
+        doc = {"context": guard.context, "missing_permissions": missing, "plans": plans}
+        print(json.dumps(doc, indent=2))
     else:
         for p in plans:
             print(f"{p['experiment']}  ({p['title']})")

@@ -240,7 +240,19 @@ def open_guard(context: str | None, kubeconfig: str | None = None,
 
     api = config.new_client_from_config(config_file=str(path), context=context)  # type: ignore[no-untyped-call,unused-ignore]
     if entry.kube_system_uid:
-        meta = client.CoreV1Api(api).read_namespace("kube-system").metadata
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            meta = client.CoreV1Api(api).read_namespace("kube-system").metadata
+        except ApiException as exc:
+            api.close()
+            raise UnsafeOperation(
+                f"cannot verify the identity of context {context!r}: reading namespace kube-system "
+                f"answered HTTP {exc.status}",
+                where=f"context {context}",
+                fix="the runner needs `get namespaces` (ClusterRole validator-runner) and a reachable "
+                "apiserver",
+            ) from None
         uid = meta.uid if meta else None
         if uid != entry.kube_system_uid:
             api.close()

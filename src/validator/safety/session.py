@@ -28,6 +28,7 @@ from typing import Any
 from validator.safety.audit import AuditLog
 from validator.safety.guard import open_guard
 from validator.safety.mutator import Mutator
+from validator.safety.rbac import preflight, run_needs
 
 DEFAULT_RUN_DIR = "./reports/adhoc"
 _KEYS = {
@@ -82,9 +83,15 @@ def mutator_for(configuration: Mapping[str, Any] | None) -> Mutator:
     cached = _cache.get(settings)
     if cached is None:
         guard = open_guard(settings.context, settings.kubeconfig, settings.allowlist)
+        preflight(guard.api, run_needs(exact_namespaces(guard.entry.namespaces)), context=guard.context)
         cached = Mutator(guard=guard, audit=AuditLog(settings.run_dir, settings.run_id))
         _cache[settings] = cached
     return cached
+
+
+def exact_namespaces(patterns: tuple[str, ...]) -> list[str]:
+    """The allow-list's namespaces that are names, not patterns (access reviews need names)."""
+    return [p for p in patterns if not any(c in p for c in "*?[")]
 
 
 @contextmanager
