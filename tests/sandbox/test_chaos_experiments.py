@@ -201,7 +201,7 @@ def test_node_failure_sandbox_mechanism(rig: Rig) -> None:
 
     poller = threading.Thread(target=watch, daemon=True)
     poller.start()
-    exp = experiment_copy("node-failure", rig.tmp, **{"fail-one-agent-node": {"after": 4}})
+    exp = experiment_copy("node-failure", rig.tmp, **{"fail-one-agent-node": {"after": 2}})
     try:
         journal, out = chaos_run(
             exp,
