@@ -146,6 +146,13 @@ class Mutator:
                     revert_data: dict[str, Any] | None = None) -> dict[str, Any]:
         annotations = _meta(obj).get("annotations") or {}
         reverts = marks.parse_reverts(annotations.get(marks.REVERT))
+        owner = annotations.get(marks.RUN_ID)
+        if add and reverts and owner and owner != self.run_id:
+            raise UnsafeOperation(
+                f"{_meta(obj).get('name')} still carries changes of run {owner} ({', '.join(reverts)})",
+                where=f"context {self.guard.context}",
+                fix=f"revert them first: validator recover --context {self.guard.context} --run-id {owner}",
+            )
         if add and add not in reverts:
             reverts.append(add)
         if remove and remove in reverts:

@@ -69,12 +69,13 @@ def test_audit_is_append_only(tmp_path: Path) -> None:
     [
         ({}, "uncordon", None, "uncordon", True),
         (
-            {marks.REVERT: "clear-not-ready", marks.RUN_ID: "old"},
+            {marks.REVERT: "clear-not-ready", marks.RUN_ID: "run-1"},
             "uncordon",
             None,
             "clear-not-ready,uncordon",
             True,
         ),
+        ({marks.REVERT: "clear-not-ready", marks.RUN_ID: "old"}, None, "clear-not-ready", None, False),
         ({marks.REVERT: "uncordon", marks.RUN_ID: "run-1"}, None, "uncordon", None, False),
         (
             {marks.REVERT: "uncordon,clear-not-ready", marks.RUN_ID: "run-1"},
@@ -96,3 +97,11 @@ def test_marks(
     patch = mutator(tmp_path)._mark_patch({"metadata": {"annotations": existing}}, add=add, remove=remove)
     assert patch[marks.REVERT] == expected_revert
     assert (patch[marks.RUN_ID] is not None) is run_id_kept
+
+
+def test_objects_owing_another_runs_revert_are_refused(tmp_path: Path) -> None:
+    from validator.errors import UnsafeOperation
+
+    node = {"metadata": {"name": "n1", "annotations": {marks.REVERT: "uncordon", marks.RUN_ID: "other-run"}}}
+    with pytest.raises(UnsafeOperation, match="still carries changes of run other-run"):
+        mutator(tmp_path)._mark_patch(node, add="clear-not-ready")
