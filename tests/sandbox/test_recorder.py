@@ -140,7 +140,7 @@ def version_one_expired(core: client.CoreV1Api, namespace: str) -> bool:
 def make_version_one_expire(core: client.CoreV1Api, namespace: str) -> None:
     """The watch cache keeps recent history in a ring that evicts events older than ~75 s once full;
     churn a pod's annotation until resourceVersion 1 has left it. Skip when that cannot be had quickly."""
-    deadline = time.monotonic() + 25
+    deadline = time.monotonic() + 10
     i = 0
     while not version_one_expired(core, namespace):
         if time.monotonic() > deadline:

@@ -336,3 +336,72 @@ def test_stop_is_prompt_closes_an_open_gap_and_leaves_whole_lines(tmp_path: Path
     assert gaps[0]["from_ms"] == recorder.started_ms
     assert stats.gaps == 1
     assert stats.dropped_after_stop == 0
+
+
+def test_an_unreadable_line_is_a_gap_and_the_watch_resumes(tmp_path: Path) -> None:
+    script = ScriptedListWatch(
+        lists=[page([pod("a", 10)], 10)],
+        watches=[
+            FakeResponse(chunks=[event("MODIFIED", pod("a", 11)), b'{"type": "MODIFIED", "object": {tru\n']),
+            FakeResponse(chunks=[event("MODIFIED", pod("a", 12))], hold=True),
+        ],
+    )
+    lines = record(tmp_path, script, lambda ls: any(r.get("resource_version") == "12" for r in ls))
+
+    assert [r["type"] for r in lines] == ["RELIST", "MODIFIED", "GAP", "MODIFIED"]
+    assert "unreadable response" in lines[2]["reason"]
+    assert script.watch_versions[:2] == ["10", "11"]
+
+
+def test_a_line_split_across_chunks_is_one_record(tmp_path: Path) -> None:
+    whole = event("MODIFIED", pod("a", 11))
+    script = ScriptedListWatch(
+        lists=[page([pod("a", 10)], 10)],
+        watches=[FakeResponse(chunks=[whole[:7], whole[7:30], whole[30:]], hold=True)],
+    )
+    lines = record(tmp_path, script, lambda ls: len(ls) >= 2)
+
+    assert summary(lines) == [("RELIST", "a", "10"), ("MODIFIED", "a", "11")]
+
+
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: "https://127.0.0.1:6443"}
+users:
+- name: u
+  user: {token: "s3cr3t-token-value"}
+contexts:
+- name: right
+  context: {cluster: c, user: u}
+current-context: right
+"""
+
+
+def test_kubeconfig_errors_name_the_file_and_context_but_never_its_contents(tmp_path: Path) -> None:
+    from validator.collect.recorder import api_client_from_kubeconfig
+    from validator.errors import ConfigError
+
+    path = tmp_path / "kubeconfig.yaml"
+    path.write_text(KUBECONFIG)
+    with pytest.raises(ConfigError) as missing:
+        api_client_from_kubeconfig(tmp_path / "absent.yaml", "right")
+    assert "absent.yaml" in str(missing.value)
+    with pytest.raises(ConfigError) as wrong:
+        api_client_from_kubeconfig(path, "wrong")
+    assert "wrong" in str(wrong.value) and str(path) in str(wrong.value)
+    with pytest.raises(ConfigError, match="no kubeconfig context"):
+        api_client_from_kubeconfig(path, "")
+    path.write_text(KUBECONFIG.replace("kind: Config", "kind: [Config"))
+    with pytest.raises(ConfigError) as broken:
+        api_client_from_kubeconfig(path, "right")
+    for error in (missing, wrong, broken):
+        assert "s3cr3t" not in str(error.value)
+
+    path.write_text(KUBECONFIG)
+    api = api_client_from_kubeconfig(path, "right")
+    try:
+        assert api.configuration.host == "https://127.0.0.1:6443"
+    finally:
+        api.close()
