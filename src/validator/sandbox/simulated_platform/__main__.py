@@ -78,7 +78,7 @@ def check_context(context: str | None, allowed: list[str]) -> None:
 
 def _register_scrape_target(directory: Path, port: int, namespace: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{SCRAPE_JOB}.json"
+    path = directory / f"{SCRAPE_JOB}-{port}.json"  # one file per platform: several may run at once
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps([{"targets": [f"127.0.0.1:{port}"],
                                 "labels": {"job": SCRAPE_JOB, "namespace": namespace}}]))

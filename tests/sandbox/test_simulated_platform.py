@@ -1,0 +1,244 @@
+"""The simulated platform (the stand-in for the user's agent platform) against the real sandbox:
+submissions become agent pods in order on their pools and complete; the queue depth shows on
+/metrics and in Prometheus; the drain rate follows the controller's ready replicas; the controller
+pods' simulated CPU follows the queue depth. Each test runs its own platform process and its own
+controller Deployment in a fresh namespace, and stops both."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from tests.sandbox.conftest import wait_until
+from validator.sandbox.simulated_platform.agent_pods import controller_usage
+from validator.sandbox.usage import CPU, parse_quantity
+
+pytestmark = pytest.mark.sandbox
+
+CONTROLLER_LABELS = {"app.kubernetes.io/name": "workflow-controller",
+                     "app.kubernetes.io/component": "controller"}
+POOL_OF = {"rex": "implementation", "blaze": "implementation", "cleo": "quality", "tess": "testing"}
+
+
+def _controller(namespace: str, replicas: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "workflow-controller", "namespace": namespace, "labels": CONTROLLER_LABELS},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": CONTROLLER_LABELS},
+            "template": {
+                "metadata": {"labels": CONTROLLER_LABELS},
+                "spec": {"nodeSelector": {"node-pool": "system"}, "containers": [{
+                    "name": "controller", "image": "ghcr.io/agent-platform/workflow-controller:1.8.2",
+                    "resources": {"requests": {"cpu": "500m", "memory": "1Gi"},
+                                  "limits": {"cpu": "1", "memory": "2Gi"}}}]},
+            },
+        },
+    }
+
+
+@dataclass
+class Platform:
+    url: str
+    port: int
+    process: subprocess.Popen[str]
+
+    def submit(self, stages: list[tuple[str, float]]) -> str:
+        body = json.dumps({"size": "single-file-change",
+                           "stages": [{"agent": a, "duration_s": d} for a, d in stages]}).encode()
+        request = urllib.request.Request(f"{self.url}/workflows", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 202
+            return str(json.loads(response.read())["id"])
+
+    def workflow(self, workflow_id: str) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.url}/workflows/{workflow_id}", timeout=5) as response:
+            return json.loads(response.read())  # type: ignore[no-any-return]
+
+    def metrics(self) -> dict[str, float]:
+        with urllib.request.urlopen(f"{self.url}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines() if line and not line.startswith("#")}
+
+
+@contextmanager
+def running_platform(sandbox: Any, namespace: str, *extra: str) -> Iterator[Platform]:
+    command = [sys.executable, "-m", "validator.sandbox.simulated_platform",
+               "--kubeconfig", str(sandbox.kubeconfig), "--context", sandbox.context,
+               "--namespace", namespace, "--controller-namespace", namespace, "--port", "0",
+               "--usage-interval", "1", "--controller-interval", "1", "--keep-finished", "600", *extra]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            error = process.stderr.read() if process.stderr else ""
+            pytest.fail(f"the simulated platform did not start: {error}")
+        ready = json.loads(line)
+        yield Platform(url=ready["url"], port=ready["port"], process=process)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail("the simulated platform did not stop within 20 s of SIGINT")
+    assert process.returncode == 0, process.stderr.read() if process.stderr else ""
+
+
+def _scale(sandbox: Any, namespace: str, replicas: int) -> None:
+    client.AppsV1Api(sandbox.api).patch_namespaced_deployment_scale(
+        "workflow-controller", namespace, {"spec": {"replicas": replicas}})
+
+
+def _ready_replicas(sandbox: Any, namespace: str) -> int:
+    deployment = client.AppsV1Api(sandbox.api).read_namespaced_deployment("workflow-controller", namespace)
+    return int(deployment.status.ready_replicas or 0)
+
+
+def test_submissions_become_agent_pods_in_order_on_their_pools(sandbox: Any, namespace: str) -> None:
+    apps, core = client.AppsV1Api(sandbox.api), client.CoreV1Api(sandbox.api)
+    apps.create_namespaced_deployment(namespace, _controller(namespace, 1))
+    wait_until("one ready controller", lambda: _ready_replicas(sandbox, namespace) == 1)
+    # time factor 10: stages of 3 s, 2 s, 2 s
+    with running_platform(sandbox, namespace, "--time-factor", "10",
+                          "--dispatch-rate-per-replica", "1") as platform:
+        ids = [platform.submit([("rex", 30), ("cleo", 20), ("tess", 20)]),
+               platform.submit([("blaze", 30), ("cleo", 20), ("tess", 20)])]
+        done = wait_until("both workflows completed",
+                          lambda: all(platform.workflow(i)["state"] == "completed" for i in ids) and
+                          [platform.workflow(i) for i in ids], timeout_s=150)
+        metrics = platform.metrics()
+    assert metrics["workflow_completed_total"] == 2 and metrics["workflow_failed_total"] == 0
+    for workflow, implementer in zip(done, ("rex", "blaze"), strict=True):
+        history = workflow["history"]
+        assert [h["agent"] for h in history] == [implementer, "cleo", "tess"]
+        for before, after in itertools.pairwise(history):
+            assert before["succeeded_at"] <= after["created_at"], "a stage starts once the previous succeeded"
+        pods = {p.metadata.name: p for p in core.list_namespaced_pod(
+            namespace, label_selector=f"workflow-id={workflow['id']}").items}
+        assert set(pods) == {h["pod"] for h in history}
+        for pod in pods.values():
+            agent = pod.metadata.labels["app.kubernetes.io/name"]
+            assert pod.metadata.labels["app.kubernetes.io/component"] == "agent"
+            assert pod.status.phase == "Succeeded"
+            node = core.read_node(pod.spec.node_name)
+            assert node.metadata.labels["node-pool"] == POOL_OF[agent] == pod.spec.node_selector["node-pool"]
+            requests = pod.spec.containers[0].resources.requests
+            expected = {"cpu": "1", "memory": "4Gi"} if agent == "cleo" else {"cpu": "2", "memory": "8Gi"}
+            assert requests == expected
+
+
+def test_queue_depth_on_metrics_and_in_prometheus(sandbox: Any, namespace: str) -> None:
+    client.AppsV1Api(sandbox.api).create_namespaced_deployment(namespace, _controller(namespace, 0))
+    targets = sandbox.info.targets_dir
+    with running_platform(sandbox, namespace, "--scrape-targets-dir", str(targets)) as platform:
+        for _ in range(4):
+            platform.submit([("rex", 600), ("cleo", 60), ("tess", 60)])
+        time.sleep(2.0)
+        assert platform.metrics()["workflow_queue_depth"] == 4, "no ready controller: nothing drains"
+        assert platform.metrics()["workflow_controller_ready_replicas"] == 0
+        promql = f'workflow_queue_depth{{instance="127.0.0.1:{platform.port}"}}'
+        query = urllib.parse.urlencode({"query": promql})
+
+        def scraped() -> float | None:
+            url = f"{sandbox.prometheus_url}/api/v1/query?{query}"
+            with urllib.request.urlopen(url, timeout=5) as response:
+                result = json.loads(response.read())["data"]["result"]
+            return float(result[0]["value"][1]) if result else None
+
+        assert wait_until("Prometheus to scrape workflow_queue_depth", scraped, timeout_s=60) == 4
+    assert not (targets / f"workflow-platform-{platform.port}.json").exists(), "target removed on shutdown"
+
+
+def _drain_rate(platform: Platform, seconds: float) -> tuple[float, set[float]]:
+    """Workflows dispatched per second over `seconds`, and the ready replicas seen meanwhile."""
+    start, seen = platform.metrics(), set()
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        seen.add(platform.metrics()["workflow_controller_ready_replicas"])
+        time.sleep(0.25)
+    end = platform.metrics()
+    elapsed = time.monotonic() - started
+    key = "workflow_dispatch_latency_seconds_count"
+    return (end[key] - start[key]) / elapsed, seen
+
+
+def test_drain_rate_follows_ready_controller_replicas(sandbox: Any, namespace: str) -> None:
+    client.AppsV1Api(sandbox.api).create_namespaced_deployment(namespace, _controller(namespace, 0))
+    # 1 workflow/s per ready replica (0.1 x time factor 10); stages long enough to stay running
+    with running_platform(sandbox, namespace, "--time-factor", "10", "--dispatch-rate-per-replica", "0.1",
+                          "--queue-capacity", "100") as platform:
+        for _ in range(40):
+            platform.submit([("rex", 3000), ("cleo", 600), ("tess", 600)])
+        idle, seen = _drain_rate(platform, 3.0)
+        assert idle == 0 and seen == {0.0}
+
+        _scale(sandbox, namespace, 1)
+        wait_until("one ready replica seen by the platform",
+                   lambda: platform.metrics()["workflow_controller_ready_replicas"] == 1)
+        one, seen_one = _drain_rate(platform, 6.0)
+
+        _scale(sandbox, namespace, 3)
+        wait_until("three ready replicas seen by the platform",
+                   lambda: platform.metrics()["workflow_controller_ready_replicas"] == 3)
+        three, seen_three = _drain_rate(platform, 5.0)
+    assert seen_one == {1.0} and seen_three == {3.0}, "sandbox nodes flapped NotReady during the test"
+    assert 0.5 <= one <= 1.6
+    assert 2.0 <= three <= 4.2
+    assert three > 2 * one
+
+
+def test_controller_cpu_annotation_follows_queue_depth(sandbox: Any, namespace: str) -> None:
+    core = client.CoreV1Api(sandbox.api)
+    client.AppsV1Api(sandbox.api).create_namespaced_deployment(namespace, _controller(namespace, 1))
+    wait_until("one ready controller", lambda: _ready_replicas(sandbox, namespace) == 1)
+
+    def controller_cpu() -> str | None:
+        selector = "app.kubernetes.io/component=controller"
+        pods = core.list_namespaced_pod(namespace, label_selector=selector).items
+        values = {(p.metadata.annotations or {}).get(CPU) for p in pods if p.status.phase == "Running"}
+        return values.pop() if len(values) == 1 else None
+
+    # a drain so slow that the queue stays put (one workflow per 1000 s)
+    with running_platform(sandbox, namespace, "--dispatch-rate-per-replica", "0.001") as platform:
+        idle = controller_usage(0, 1)[0]
+        assert wait_until(f"controller cpu {idle} with an empty queue", lambda: controller_cpu() == idle)
+        for _ in range(15):
+            platform.submit([("rex", 600), ("cleo", 60), ("tess", 60)])
+        busy = controller_usage(15, 1)[0]
+        assert wait_until(f"controller cpu {busy} with 15 queued", lambda: controller_cpu() == busy,
+                          timeout_s=30)
+        assert platform.metrics()["workflow_queue_depth"] == 15
+    assert parse_quantity(busy) > 0.7 * 0.5, "above the HPA's 70% of the 500m request"
+
+
+def test_a_deleted_agent_pod_is_recreated(sandbox: Any, namespace: str) -> None:
+    core = client.CoreV1Api(sandbox.api)
+    client.AppsV1Api(sandbox.api).create_namespaced_deployment(namespace, _controller(namespace, 1))
+    wait_until("one ready controller", lambda: _ready_replicas(sandbox, namespace) == 1)
+    with running_platform(sandbox, namespace, "--dispatch-rate-per-replica", "1") as platform:
+        workflow_id = platform.submit([("rex", 3000), ("cleo", 60), ("tess", 60)])
+        first = wait_until("the rex pod", lambda: platform.workflow(workflow_id)["pod"])
+        core.delete_namespaced_pod(first, namespace, grace_period_seconds=0)
+        second = wait_until("a new rex pod",
+                            lambda: (p := platform.workflow(workflow_id)["pod"]) != first and p)
+        assert second.endswith("-s0-a2")
+        assert platform.metrics()["workflow_stage_retries_total"] == 1
+        assert platform.workflow(workflow_id)["state"] == "running"
