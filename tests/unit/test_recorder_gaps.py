@@ -405,3 +405,16 @@ def test_kubeconfig_errors_name_the_file_and_context_but_never_its_contents(tmp_
         assert api.configuration.host == "https://127.0.0.1:6443"
     finally:
         api.close()
+
+
+def test_an_apiserver_that_ends_every_watch_at_once_is_not_hammered(tmp_path: Path) -> None:
+    script = ScriptedListWatch(lists=[page([pod("a", 10)], 10)], watches=[FakeResponse() for _ in range(200)])
+    out = tmp_path / "k8s.jsonl"
+    recorder = KubernetesRecorder(
+        out, [WatchedResource(kind="Pod", namespace="agents", list_call=script)], tuning=FAST
+    )
+    with recorder:
+        time.sleep(0.5)
+    # FAST backs off 10..50 ms: without the guard this would be thousands of calls
+    assert len(script.watch_versions) < 60, len(script.watch_versions)
+    assert set(script.watch_versions) == {"10"}

@@ -175,7 +175,7 @@ def api_client_from_kubeconfig(kubeconfig: Path | str, context: str) -> k8s_clie
         )
     try:
         configuration = k8s_client.Configuration()
-        k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+        k8s_config.load_kube_config(  # type: ignore[no-untyped-call,unused-ignore]
             config_file=str(path), context=context, client_configuration=configuration, persist_config=False
         )
     except ConfigException as exc:
@@ -377,12 +377,20 @@ class _ResourceWatcher:
 
     def run(self) -> None:
         attempt = 0
+        empty_ends = 0
         while not self._stopping.is_set():
             try:
                 if self._resource_version is None:
                     self._list()
-                self._watch()
+                began = time.monotonic()
+                lines = self._watch()
                 attempt = 0
+                if lines == 0 and time.monotonic() - began < 1.0 and not self._stopping.is_set():
+                    # the apiserver ended an empty watch at once: do not spin on it
+                    empty_ends += 1
+                    self._stopping.wait(self._tuning.backoff(empty_ends))
+                else:
+                    empty_ends = 0
             except _Gone as exc:
                 self._note_failure(f"resourceVersion expired (410 Gone: {exc}); relisted")
                 self._resource_version = None
@@ -486,8 +494,10 @@ class _ResourceWatcher:
             self.relists += 1
         self.synced.set()
 
-    def _watch(self) -> None:
+    def _watch(self) -> int:
+        """Watch from the current resourceVersion until the apiserver ends it; the lines handled."""
         tuning = self._tuning
+        handled = 0
         try:
             response = self._watch_call(tuning)
         except ApiException as exc:
@@ -504,10 +514,12 @@ class _ResourceWatcher:
                 received = now_ms()
                 self._last_alive_ms = received
                 if self._stopping.is_set():
-                    return
+                    break
                 self._handle(received, line)
+                handled += 1
         finally:
             self._release(response)
+        return handled
 
     def _watch_call(self, tuning: RecorderTuning) -> Any:
         return self._call(
@@ -690,7 +702,7 @@ class KubernetesRecorder:
             self._writer.close()
         if self._api_client is not None:
             with contextlib.suppress(Exception):
-                self._api_client.close()  # type: ignore[no-untyped-call]
+                self._api_client.close()  # type: ignore[no-untyped-call,unused-ignore]
         return self.stats()
 
     def stats(self) -> RecorderStats:
