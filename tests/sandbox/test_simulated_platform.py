@@ -242,3 +242,29 @@ def test_a_deleted_agent_pod_is_recreated(sandbox: Any, namespace: str) -> None:
         assert second.endswith("-s0-a2")
         assert platform.metrics()["workflow_stage_retries_total"] == 1
         assert platform.workflow(workflow_id)["state"] == "running"
+
+
+def test_agent_usage_moves_and_the_stage_still_ends_on_time(sandbox: Any, namespace: str) -> None:
+    """kwok restarts complete-after on every change of the pod: the platform's usage patches must
+    not postpone the end of a stage."""
+    core = client.CoreV1Api(sandbox.api)
+    client.AppsV1Api(sandbox.api).create_namespaced_deployment(namespace, _controller(namespace, 1))
+    wait_until("one ready controller", lambda: _ready_replicas(sandbox, namespace) == 1)
+    with running_platform(sandbox, namespace, "--time-factor", "10",
+                          "--dispatch-rate-per-replica", "1") as platform:
+        workflow_id = platform.submit([("rex", 120), ("cleo", 10), ("tess", 10)])  # a 12 s first stage
+        pod = wait_until("the first stage's pod", lambda: platform.workflow(workflow_id)["pod"])
+        seen: set[str] = set()
+
+        def first_stage_done() -> bool:
+            current = core.read_namespaced_pod(pod, namespace)
+            seen.add((current.metadata.annotations or {}).get(CPU, ""))
+            return bool(current.status.phase == "Succeeded")
+
+        wait_until("the first stage to succeed", first_stage_done, timeout_s=40, interval_s=0.5)
+        history = platform.workflow(workflow_id)["history"]
+    took = history[0]["succeeded_at"] - history[0]["created_at"]
+    assert len(seen - {""}) >= 3, "usage was updated while the stage ran"
+    for value in seen - {""}:
+        assert 0.2 * 2 <= parse_quantity(value) <= 4.0
+    assert 11.0 <= took <= 22.0, f"a 12 s stage took {took:.1f}s"
