@@ -322,6 +322,7 @@ def test_stop_is_prompt_closes_an_open_gap_and_leaves_whole_lines(tmp_path: Path
     ):
         recorder.wait_until_synced(timeout=0.3)
 
+    assert recorder.synced_ms is None  # the PDBs were never listed: no window is fully seen
     began = time.monotonic()
     stats = recorder.stop()
     assert time.monotonic() - began < 2.0
@@ -418,3 +419,16 @@ def test_an_apiserver_that_ends_every_watch_at_once_is_not_hammered(tmp_path: Pa
     # FAST backs off 10..50 ms: without the guard this would be thousands of calls
     assert len(script.watch_versions) < 60, len(script.watch_versions)
     assert set(script.watch_versions) == {"10"}
+
+
+def test_synced_ms_bounds_the_fully_seen_window(tmp_path: Path) -> None:
+    script = ScriptedListWatch(lists=[page([pod("a", 10)], 10)], watches=[])
+    out = tmp_path / "k8s.jsonl"
+    recorder = KubernetesRecorder(
+        out, [WatchedResource(kind="Pod", namespace="agents", list_call=script)], tuning=FAST
+    )
+    with recorder:
+        assert recorder.synced_ms is not None
+        assert recorder.started_ms is not None
+        assert recorder.started_ms <= recorder.synced_ms <= read_lines(out)[0]["received_ms"] + 50
+    assert recorder.stopped_ms is not None and recorder.stopped_ms >= recorder.synced_ms

@@ -349,6 +349,7 @@ class _ResourceWatcher:
         self._response: Any = None
         self._response_lock = threading.Lock()
         self.synced = threading.Event()
+        self.synced_ms: int | None = None
         self.last_error = ""
         self.watch_events = 0
         self.relisted_objects = 0
@@ -492,7 +493,9 @@ class _ResourceWatcher:
         self.relisted_objects += count
         if relisting:
             self.relists += 1
-        self.synced.set()
+        if not self.synced.is_set():
+            self.synced_ms = now_ms()
+            self.synced.set()
 
     def _watch(self) -> int:
         """Watch from the current resourceVersion until the apiserver ends it; the lines handled."""
@@ -680,6 +683,17 @@ class KubernetesRecorder:
     @property
     def synced(self) -> bool:
         return bool(self._watchers) and all(w.synced.is_set() for w in self._watchers)
+
+    @property
+    def synced_ms(self) -> int | None:
+        """When the last resource's first list was written: the earliest start of a fully seen window.
+
+        A run's window should lie within [synced_ms, stopped_ms]: before it some kinds were not yet
+        seen, and after stop() nothing is."""
+        times = [w.synced_ms for w in self._watchers]
+        if not times or any(t is None for t in times):
+            return None
+        return max(t for t in times if t is not None)
 
     def stop(self, timeout: float = 3.0) -> RecorderStats:
         """End every thread (within about `timeout` s), write the open gaps, close the file."""
