@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import tempfile
 import time
@@ -174,7 +175,7 @@ def percentile(values: list[int], q: float) -> float:
     return float(ordered[rank - 1])
 
 
-def distribution(values: list[int], *, resolution_ms: int, clock: str, meaning: str) -> dict[str, Any]:
+def distribution(values: list[int], *, resolution_ms: float, clock: str, meaning: str) -> dict[str, Any]:
     if not values:
         return {"n": 0, "resolution_ms": resolution_ms, "clock": clock, "meaning": meaning}
     return {
@@ -213,6 +214,7 @@ def pod_manifest(name: str) -> dict[str, Any]:
 
 
 def run(kubeconfig: str, context: str, pods: int, timeout: float) -> dict[str, Any]:
+    load_before = round(os.getloadavg()[0], 2)
     api = api_client_from_kubeconfig(kubeconfig, context)
     core = client.CoreV1Api(api)
     namespace = f"bench-recorder-{int(time.time())}"
@@ -270,6 +272,8 @@ def run(kubeconfig: str, context: str, pods: int, timeout: float) -> dict[str, A
         "schema": "validator.bench.recorder_timing/v1",
         "measured_at": datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "pods": pods,
+        "cpus": os.cpu_count(),
+        "load_average_1m_before_after": [load_before, round(os.getloadavg()[0], 2)],
         "lines": len(lines),
         "gaps": stats.gaps,
         "measures": {
@@ -281,7 +285,7 @@ def run(kubeconfig: str, context: str, pods: int, timeout: float) -> dict[str, A
             ),
             "event_time_to_receipt": distribution(
                 event_delays(lines, started),
-                resolution_ms=0,
+                resolution_ms=0.001,
                 clock="Event.eventTime (MicroTime) set by the reporting component",
                 meaning="includes the reporting component's event batching",
             ),
@@ -309,7 +313,7 @@ def table(result: dict[str, Any]) -> str:
             continue
         rows.append(
             f"{name:34} {m['n']:>5} {m['min_ms']:>7.0f}ms {m['p50_ms']:>6.0f}ms {m['p95_ms']:>6.0f}ms "
-            f"{m['max_ms']:>6.0f}ms {m['resolution_ms']:>9}ms"
+            f"{m['max_ms']:>6.0f}ms {m['resolution_ms']:>9g}ms"
         )
     return "\n".join(rows)
 
@@ -336,6 +340,10 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(table(result))
+    print(
+        f"load average (1 min) before/after: {result['load_average_1m_before_after']} "
+        f"on {result['cpus']} CPUs"
+    )
     print(f"written: {args.output}")
     return 0
 

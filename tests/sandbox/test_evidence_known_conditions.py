@@ -12,7 +12,7 @@ In one namespace of the sandbox, while the Kubernetes recorder writes a run dire
 Then `validator evaluate RUN_DIR` must report oom_kills == 2, the HPA's scale-up latency as the
 recorder saw it, and the controller's availability matching the outage measured by the objects'
 own clock (the Deployment's `Available` condition, 1 s resolution) within that resolution plus the
-recorder's receipt error (benchmarks/recorder_timing.py: p95 ~15 ms, max ~30 ms; 100 ms allowed).
+recorder's receipt error (benchmarks/recorder_timing.py: max 22-113 ms over runs; 250 ms allowed).
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ from validator.cli import main as validator_main
 
 pytestmark = pytest.mark.sandbox
 
-RECEIPT_ERROR_S = 0.1  # recorder receipt delay, measured p95 ~0.015 s, max ~0.03 s (benchmark)
+# Recorder receipt delay (benchmarks/recorder_timing.py, 2 loaded CPUs): p95 12-55 ms, max 22-113 ms.
+RECEIPT_ERROR_S = 0.25
 OBJECT_CLOCK_RESOLUTION_S = 1.0  # metav1.Time is serialised in whole seconds
 OUTAGE_S = 20.0
 OOM = "sim.validator.io/oom-kill"
