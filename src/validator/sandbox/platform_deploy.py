@@ -234,6 +234,33 @@ def apply_crds(client: Kubectl, progress: Progress) -> None:
                what="waiting for the CRDs", timeout=150)
 
 
+def release_static_volumes(client: Kubectl, objects: list[dict[str, Any]], progress: Progress) -> None:
+    """Make the overlay's pre-created PersistentVolumes bindable again after their claims were deleted.
+
+    A PV reserved for a claim (claimRef by namespace and name) keeps the old claim's uid once that
+    claim is gone (status Released), and then never binds the re-created claim of the same name.
+    Clearing the uid returns it to "reserved for that name". Only PVs of the overlay are touched.
+    """
+    for obj in objects:
+        if obj.get("kind") != "PersistentVolume":
+            continue
+        name = str((obj.get("metadata") or {}).get("name"))
+        try:
+            current = json.loads(client.run(["get", "pv", name, "-o", "json"], what=f"reading PV {name}"))
+        except SandboxError:
+            continue  # not created yet
+        if (current.get("status") or {}).get("phase") != "Released":
+            continue
+        claim = (current.get("spec") or {}).get("claimRef") or {}
+        patch = [{"op": "remove", "path": f"/spec/claimRef/{key}"}
+                 for key in ("uid", "resourceVersion") if key in claim]
+        if patch:
+            where = f"{claim.get('namespace')}/{claim.get('name')}"
+            progress(f"re-arming released workspace volume {name} for {where}")
+            client.run(["patch", "pv", name, "--type=json", "-p", json.dumps(patch)],
+                       what=f"re-arming PV {name}")
+
+
 # --- health ---------------------------------------------------------------------------------
 
 
@@ -321,7 +348,13 @@ def _pod_problems(client: Kubectl, namespaces: set[str]) -> list[str]:
             if scheduled and scheduled.get("status") == "False":
                 reason = f"unschedulable: {scheduled.get('message', scheduled.get('reason', ''))}"
             else:
+                ready = conditions.get("Ready", {})
                 reason = f"phase {(pod.get('status') or {}).get('phase', '?')}"
+                if ready.get("reason") or ready.get("message"):
+                    reason += f", Ready: {ready.get('reason', '')} {ready.get('message', '')}".rstrip()
+                node = (pod.get("spec") or {}).get("nodeName")
+                if node:
+                    reason += f", on node {node}"
             problems.append(f"pod {namespace}/{pod['metadata']['name']} not Ready ({reason})")
     return problems
 
@@ -388,6 +421,7 @@ def deploy(
     say(f"building {overlay_dir}")
     manifests = build_overlay(binary, overlay_dir)
     objects = [d for d in yaml.safe_load_all(manifests) if isinstance(d, dict)]
+    release_static_volumes(client, objects, say)
     say(f"applying {len(objects)} objects (server-side, field manager {FIELD_MANAGER})")
     client.run(["apply", "--server-side", "--force-conflicts", f"--field-manager={FIELD_MANAGER}", "-f", "-"],
                stdin=manifests, what=f"applying overlay {overlay}")
