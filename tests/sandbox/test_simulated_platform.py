@@ -268,3 +268,37 @@ def test_agent_usage_moves_and_the_stage_still_ends_on_time(sandbox: Any, namesp
     for value in seen - {""}:
         assert 0.2 * 2 <= parse_quantity(value) <= 4.0
     assert 11.0 <= took <= 22.0, f"a 12 s stage took {took:.1f}s"
+
+
+def test_a_real_hpa_scales_the_controller_on_the_simulated_cpu(sandbox: Any, namespace: str) -> None:
+    """Queue depth -> controller pods' simulated CPU -> metrics-server -> the HPA -> more replicas
+    -> a faster drain: the loop the nightly suite relies on."""
+    client.AppsV1Api(sandbox.api).create_namespaced_deployment(namespace, _controller(namespace, 1))
+    wait_until("one ready controller", lambda: _ready_replicas(sandbox, namespace) == 1)
+    hpa = {
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "workflow-controller", "namespace": namespace},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "workflow-controller"},
+            "minReplicas": 1, "maxReplicas": 3,
+            "metrics": [{"type": "Resource", "resource": {
+                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}],
+            "behavior": {"scaleUp": {"stabilizationWindowSeconds": 0}},
+        },
+    }
+    client.AutoscalingV2Api(sandbox.api).create_namespaced_horizontal_pod_autoscaler(namespace, hpa)
+    with running_platform(sandbox, namespace, "--dispatch-rate-per-replica", "0.001") as platform:
+        for _ in range(30):
+            platform.submit([("rex", 600), ("cleo", 60), ("tess", 60)])
+
+        def pod_metrics() -> list[Any]:
+            listing = client.CustomObjectsApi(sandbox.api).list_namespaced_custom_object(
+                "metrics.k8s.io", "v1beta1", namespace, "pods")
+            return list(listing.get("items") or [])
+
+        wait_until("metrics.k8s.io to serve the controller pod's CPU (the sandbox's metrics-server; "
+                   "without it no HPA can see simulated usage)", pod_metrics, timeout_s=60, interval_s=2)
+        wait_until("the HPA to scale the controller up",
+                   lambda: _ready_replicas(sandbox, namespace) >= 2, timeout_s=120, interval_s=2)
+        wait_until("the platform to see the new replicas",
+                   lambda: platform.metrics()["workflow_controller_ready_replicas"] >= 2, timeout_s=20)
