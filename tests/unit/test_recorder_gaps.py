@@ -401,9 +401,10 @@ def test_kubeconfig_errors_name_the_file_and_context_but_never_its_contents(tmp_
         assert "s3cr3t" not in str(error.value)
 
     path.write_text(KUBECONFIG)
-    api = api_client_from_kubeconfig(path, "right")
+    api = api_client_from_kubeconfig(path, "right", connections=50)
     try:
         assert api.configuration.host == "https://127.0.0.1:6443"
+        assert api.configuration.connection_pool_maxsize == 50  # one connection per open watch
     finally:
         api.close()
 

@@ -153,8 +153,13 @@ class WatchedResource:
         )
 
 
-def api_client_from_kubeconfig(kubeconfig: Path | str, context: str) -> k8s_client.ApiClient:
+def api_client_from_kubeconfig(
+    kubeconfig: Path | str, context: str, *, connections: int | None = None
+) -> k8s_client.ApiClient:
     """An ApiClient for exactly this kubeconfig file and context; nothing process-wide is touched.
+
+    `connections` sizes its connection pool: each open watch holds one connection, so a recorder
+    asks for one per stream (plus a spare), else urllib3 discards and re-opens connections.
 
     Raises ConfigError naming the file and context when either cannot be used. The file's contents
     never appear in the message.
@@ -190,6 +195,8 @@ def api_client_from_kubeconfig(kubeconfig: Path | str, context: str) -> k8s_clie
             where=str(path),
             fix="check that the file is a valid kubeconfig (YAML)",
         ) from None
+    if connections is not None:
+        configuration.connection_pool_maxsize = max(connections, configuration.connection_pool_maxsize or 0)
     return k8s_client.ApiClient(configuration=configuration)
 
 
@@ -640,7 +647,8 @@ class KubernetesRecorder:
         kinds: Sequence[str] = KINDS,
         tuning: RecorderTuning | None = None,
     ) -> KubernetesRecorder:
-        api_client = api_client_from_kubeconfig(kubeconfig, context)
+        streams = sum(1 if k in CLUSTER_SCOPED_KINDS else len(set(namespaces)) for k in kinds)
+        api_client = api_client_from_kubeconfig(kubeconfig, context, connections=streams + 2)
         return cls(
             output, watched_resources(api_client, namespaces, kinds), tuning=tuning, api_client=api_client
         )
