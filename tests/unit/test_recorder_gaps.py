@@ -174,6 +174,7 @@ def test_410_inside_the_stream_relists_and_records_the_gap(tmp_path: Path) -> No
     gap = lines[3]
     assert gap["kind"] == "Pod"
     assert "410" in gap["reason"]
+    assert gap["relist"] is True  # the RELIST lines after it are the whole state
     assert gap["from_ms"] <= gap["to_ms"] <= lines[4]["received_ms"]
     assert gap["from_ms"] >= lines[2]["received_ms"]  # the gap starts when the stream was last alive
     # watched from the first list's version, then from the relist's: nothing replayed twice
@@ -227,6 +228,7 @@ def test_dropped_connection_resumes_from_the_last_version_without_loss_or_duplic
     ]
     gap = lines[3]
     assert "connection" in gap["reason"].lower()
+    assert gap["relist"] is False  # replayed, not relisted
     assert gap["from_ms"] >= lines[2]["received_ms"]
     assert gap["to_ms"] <= lines[4]["received_ms"]
     # no relist: the watch resumed from the last version seen, twice (refused, then accepted)
@@ -301,6 +303,7 @@ def test_a_refused_first_list_is_a_gap_from_the_start_then_the_state(tmp_path: P
 
     assert [r["type"] for r in lines] == ["GAP", "RELIST"]
     assert "HTTP 503" in lines[0]["reason"]
+    assert lines[0]["relist"] is True
 
 
 def test_stop_is_prompt_closes_an_open_gap_and_leaves_whole_lines(tmp_path: Path) -> None:
@@ -334,6 +337,7 @@ def test_stop_is_prompt_closes_an_open_gap_and_leaves_whole_lines(tmp_path: Path
     assert len(gaps) == 1
     assert gaps[0]["kind"] == "PodDisruptionBudget"
     assert "stopped before the stream recovered" in gaps[0]["reason"]
+    assert gaps[0]["relist"] is False
     assert gaps[0]["from_ms"] == recorder.started_ms
     assert stats.gaps == 1
     assert stats.dropped_after_stop == 0
@@ -433,3 +437,18 @@ def test_synced_ms_bounds_the_fully_seen_window(tmp_path: Path) -> None:
         assert recorder.started_ms is not None
         assert recorder.started_ms <= recorder.synced_ms <= read_lines(out)[0]["received_ms"] + 50
     assert recorder.stopped_ms is not None and recorder.stopped_ms >= recorder.synced_ms
+
+
+def test_an_empty_relist_still_says_the_gap_was_relisted(tmp_path: Path) -> None:
+    script = ScriptedListWatch(
+        lists=[page([pod("a", 10)], 10), page([], 20)],
+        watches=[
+            FakeResponse(chunks=[gone_event()]),
+            FakeResponse(chunks=[event("ADDED", pod("b", 21))], hold=True),
+        ],
+    )
+    lines = record(tmp_path, script, lambda ls: any(r.get("name") == "b" for r in ls))
+
+    # pod a vanished during the gap: nothing is relisted, and the GAP says a relist happened
+    assert summary(lines) == [("RELIST", "a", "10"), ("GAP", "", ""), ("ADDED", "b", "21")]
+    assert lines[1]["relist"] is True

@@ -21,7 +21,9 @@ The lines it writes (format: docs/run-directory.md):
   missed changes are replayed and arrive with `received_ms` at the reconnection, so their times
   inside the span are unknown), or the apiserver refused the request (e.g. RBAC). `from_ms` is
   the last moment the stream was known alive (its last line), so the span errs on the long side.
-  A gap still open when the recorder stops is closed at the stop time.
+  A gap still open when the recorder stops is closed at the stop time. A GAP line carries
+  `relist: true` when a relist closed it (the `RELIST` lines after it, possibly none, are the whole
+  state) and `relist: false` when the watch resumed and replayed the changes instead.
 
 Why core v1 Events rather than events.k8s.io/v1: both APIs serve the same stored objects, and the
 core v1 form carries every field of the other (`eventTime`, `series`, `reportingController`)
@@ -298,7 +300,12 @@ def object_record(received_ms: int, kind: str, event_type: str, obj: dict[str, A
     }
 
 
-def gap_record(kind: str, from_ms: int, to_ms: int, reason: str, namespace: str = "") -> dict[str, Any]:
+def gap_record(
+    kind: str, from_ms: int, to_ms: int, reason: str, namespace: str = "", *, relist: bool = False
+) -> dict[str, Any]:
+    """A GAP line. `relist` is true when a relist closed the gap: the `RELIST` lines that follow
+    (possibly none, when nothing is left) are the complete state; false when the watch resumed and
+    replayed the missed changes, or the recorder stopped first."""
     record: dict[str, Any] = {
         "received_ms": to_ms,
         "kind": kind,
@@ -306,6 +313,7 @@ def gap_record(kind: str, from_ms: int, to_ms: int, reason: str, namespace: str 
         "from_ms": from_ms,
         "to_ms": to_ms,
         "reason": reason,
+        "relist": relist,
     }
     if namespace:
         record["namespace"] = namespace
@@ -426,14 +434,21 @@ class _ResourceWatcher:
             if reason not in earlier:
                 self._open_gap = (since, f"{earlier}; then {reason}")
 
-    def _close_gap(self, to_ms: int, reason: str | None = None) -> None:
+    def _close_gap(self, to_ms: int, reason: str | None = None, *, relist: bool = False) -> None:
         if self._open_gap is None:
             return
         since, why = self._open_gap
         self._open_gap = None
         self.gaps += 1
         self._writer.write(
-            gap_record(self.resource.kind, since, max(since, to_ms), reason or why, self.resource.namespace)
+            gap_record(
+                self.resource.kind,
+                since,
+                max(since, to_ms),
+                reason or why,
+                self.resource.namespace,
+                relist=relist,
+            )
         )
 
     def _call(self, **kwargs: Any) -> Any:
@@ -483,7 +498,7 @@ class _ResourceWatcher:
             if first_page:
                 first_page = False
                 relisting = self._open_gap is not None
-                self._close_gap(received)
+                self._close_gap(received, relist=True)
             for item in page.get("items") or []:
                 if isinstance(item, dict):
                     item.setdefault("apiVersion", self.resource.api_version)
