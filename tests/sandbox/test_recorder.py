@@ -3,11 +3,14 @@ how it recovers from a real `410 Gone`."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from kubernetes import client
@@ -215,3 +218,113 @@ def test_stop_is_prompt_and_leaves_a_complete_file(sandbox: Any, namespace: str,
     time.sleep(0.5)
     assert out.stat().st_size == size
     assert Follow(out).poll() == lines
+
+
+class DroppingProxy:
+    """A TCP forwarder to the apiserver (TLS passes through untouched) that can cut every open
+    connection and refuse new ones for a while: a real network drop under a real watch."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self._target = target
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._refusing = threading.Event()
+        self._closed = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client_side, _ = self._listener.accept()
+            except OSError:
+                return
+            if self._refusing.is_set():
+                client_side.close()
+                continue
+            try:
+                upstream = socket.create_connection(self._target, timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client_side.close()
+                continue
+            with self._lock:
+                self._open.update({client_side, upstream})
+            for a, b in ((client_side, upstream), (upstream, client_side)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def drop(self, refuse_for: float) -> None:
+        """Cut every connection now and refuse new ones for `refuse_for` seconds."""
+        self._refusing.set()
+        with self._lock:
+            for s in self._open:
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            self._open.clear()
+        threading.Timer(refuse_for, self._refusing.clear).start()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._listener.close()
+        self.drop(0)
+
+
+def test_a_real_connection_drop_is_a_gap_and_the_watch_resumes_without_loss(
+    sandbox: Any, namespace: str, tmp_path: Path
+) -> None:
+    core = client.CoreV1Api(sandbox.api)
+    core.create_namespaced_pod(namespace, pod_manifest("steady"))
+    server = urlsplit(sandbox.info.apiserver_url)
+    proxy = DroppingProxy((server.hostname or "127.0.0.1", server.port or 443))
+    api = api_client_from_kubeconfig(sandbox.kubeconfig, sandbox.context)
+    api.configuration.host = f"https://127.0.0.1:{proxy.port}"  # same IP: the server certificate still fits
+    resources = watched_resources(api, [namespace], kinds=("Pod",))
+    out = tmp_path / "k8s.jsonl"
+    try:
+        with recording(sandbox, namespace, out, resources=resources) as (recorder, follow):
+            follow.wait("pod steady listed", lambda f: bool(f.of("Pod", "steady")))
+            dropped_ms = int(time.time() * 1000)
+            proxy.drop(refuse_for=2.0)
+            # changes while the recorder is cut off
+            core.patch_namespaced_pod("steady", namespace, {"metadata": {"annotations": {"during": "drop"}}})
+            core.create_namespaced_pod(namespace, pod_manifest("born-in-gap"))
+            follow.wait(
+                "the changes made during the drop, replayed",
+                lambda f: (
+                    bool(f.of("Pod", "born-in-gap"))
+                    and (f.get("Pod", "steady").get("metadata") or {}).get("annotations", {}).get("during")
+                    == "drop"
+                ),
+                30,
+            )
+            stats = recorder.stop()
+    finally:
+        proxy.close()
+        api.close()
+
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    gaps = [r for r in lines if r["type"] == "GAP"]
+    assert len(gaps) == 1, gaps
+    gap = gaps[0]
+    assert gap["relist"] is False and "connection" in gap["reason"].lower(), gap
+    assert gap["from_ms"] <= dropped_ms + 50
+    assert gap["to_ms"] >= dropped_ms + 1500  # refused for 2 s: the span covers the outage
+    after = lines[lines.index(gap) + 1 :]
+    assert not [r for r in after if r["type"] == "RELIST"], "resumed from the last version: no relist"
+    assert ("ADDED", "born-in-gap") in [(r["type"], r["name"]) for r in after]
+    versions = [r["resource_version"] for r in lines if r["type"] != "GAP"]
+    assert len(versions) == len(set(versions)), "a change was written twice"
+    assert stats.reconnects >= 1
