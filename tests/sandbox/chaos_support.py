@@ -185,6 +185,12 @@ def pods(sandbox: Any, namespace: str, selector: str = "") -> list[Any]:
 
 
 def ready_count(sandbox: Any, namespace: str, selector: str = "") -> int:
+    """Ready pods matching; -1 while a Deployment's status lags behind its pods (the steady-state
+    probes read Deployment status, so tests wait for both)."""
+    for dep in client.AppsV1Api(sandbox.api).list_namespaced_deployment(namespace).items:
+        if (dep.status.available_replicas or 0) < (dep.spec.replicas or 0) or \
+                (dep.status.observed_generation or 0) < (dep.metadata.generation or 0):
+            return -1
     n = 0
     for p in pods(sandbox, namespace, selector):
         if any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or [])):
