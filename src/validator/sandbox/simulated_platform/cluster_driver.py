@@ -55,6 +55,11 @@ MAX_CREATE_TRIES = 60  # per stage, 5 s apart: a quota that stays full for 5 min
 CREATE_RETRY_S = 5.0
 WATCH_TIMEOUT_S = 60
 MEMORY_HEADROOM = 0.9  # simulated controller memory stays under 90% of its limit
+# A stage pod still not Succeeded this long after its compressed duration is deleted and its stage
+# retried: a pod whose node flapped NotReady loses its Ready condition, and kwok only completes
+# Ready pods, so without this a workflow could wait forever.
+STAGE_OVERDUE_FACTOR = 2.0
+STAGE_OVERDUE_GRACE_S = 60.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,6 +91,11 @@ class _Bucket:
             self.tokens -= 1.0
             return True
         return False
+
+
+def _running(pod: dict[str, Any]) -> bool:
+    status = pod.get("status") or {}
+    return status.get("phase") == "Running" and not (pod.get("metadata") or {}).get("deletionTimestamp")
 
 
 def _ready(pod: dict[str, Any]) -> bool:
@@ -233,12 +243,12 @@ class ClusterDriver:
 
     def _controller_pods_listed(self, items: list[dict[str, Any]]) -> None:
         with self._lock:
-            self._controller_pods = {p["metadata"]["name"]: p for p in items if _ready(p)}
+            self._controller_pods = {p["metadata"]["name"]: p for p in items if _running(p)}
 
     def _controller_pod_event(self, kind: str, pod: dict[str, Any]) -> None:
         name = pod["metadata"]["name"]
         with self._lock:
-            if kind == "DELETED" or not _ready(pod):
+            if kind == "DELETED" or not _running(pod):  # an unready replica still burns CPU
                 self._controller_pods.pop(name, None)
                 self._controller_written.pop(name, None)
             else:
@@ -290,6 +300,8 @@ class ClusterDriver:
                 self._create_stage_pod(*args)
             elif action == "delete":
                 self._delete_finished_pod(*args)
+            elif action == "overdue":
+                self._delete_overdue_pod(*args)
 
     # ------------------------------------------------------------------ dispatch
     def _dispatch(self, elapsed_s: float) -> None:
@@ -333,6 +345,8 @@ class ClusterDriver:
                 return
         self._create_tries.pop((workflow_id, stage_index), None)
         self.book.pod_created(workflow_id, stage_index, name)
+        overdue = stage.duration_s / self.options.time_factor * STAGE_OVERDUE_FACTOR + STAGE_OVERDUE_GRACE_S
+        self._schedule(overdue, "overdue", workflow_id, name)
 
     # ------------------------------------------------------------------ agent pods' lifecycle
     def _agent_pod_event(self, kind: str, pod: dict[str, Any]) -> None:
@@ -379,6 +393,14 @@ class ClusterDriver:
     def _forget_agent(self, name: str) -> None:
         if self._running_agents.pop(name, None) is not None:
             self._usage_order.remove(name)
+
+    def _delete_overdue_pod(self, workflow_id: str, name: str) -> None:
+        """Its DELETED event retries the stage (stage_lost), like any other lost pod."""
+        workflow = self.book.workflow(workflow_id)
+        if workflow is None or workflow.state != "running" or workflow.pod != name:
+            return
+        self.book.stage_overdue()
+        self._delete_finished_pod(name)
 
     def _delete_finished_pod(self, name: str) -> None:
         try:

@@ -133,6 +133,7 @@ class WorkflowBook:
         self.failed = 0
         self.rejected: dict[str, int] = {"queue_full": 0, "invalid": 0, "unavailable": 0}
         self.stage_retries = 0
+        self.stages_overdue = 0
         self.pod_create_errors: dict[str, int] = {}
         self.ready_replicas = 0
         self.dispatch_latency = Histogram(DISPATCH_BUCKETS)
@@ -187,6 +188,10 @@ class WorkflowBook:
             wf.pod, wf.pod_running = pod, False
             wf.history.append({"stage": stage_index, "agent": wf.stages[stage_index].agent, "pod": pod,
                                "attempt": wf.attempt, "created_at": self._clock()})
+
+    def stage_overdue(self) -> None:
+        with self._lock:
+            self.stages_overdue += 1
 
     def pod_create_failed(self, reason: str) -> None:
         with self._lock:
@@ -288,6 +293,9 @@ class WorkflowBook:
                 MetricFamily("workflow_stage_retries_total", "counter",
                              "Stage pods recreated after a failure, eviction or deletion.",
                              [({}, float(self.stage_retries))]),
+                MetricFamily("workflow_stage_overdue_total", "counter",
+                             "Stage pods deleted for running far past their duration (then retried).",
+                             [({}, float(self.stages_overdue))]),
                 MetricFamily("workflow_pod_create_errors_total", "counter",
                              "Agent pod creations the API refused, by reason.",
                              [({"reason": r}, float(n)) for r, n in sorted(self.pod_create_errors.items())]),
