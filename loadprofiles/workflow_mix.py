@@ -115,7 +115,8 @@ def render_template(template: Any, values: dict[str, Any]) -> Any:
     """A payload (or Kubernetes object) template with its placeholders filled in.
 
     A string that is exactly `{{key}}` becomes the value itself (so `"{{stages}}"` becomes a list);
-    `{{key}}` inside a longer string is replaced by the value's text. Unknown keys are an error, so a
+    `{{key}}` inside a longer string is replaced by the value's text, as is `{{key|string}}` on its own
+    (for fields that must be strings, such as a ConfigMap's data). Unknown keys are an error, so a
     typo in a template fails the first request instead of sending a literal `{{sise}}`.
     """
     if isinstance(template, dict):
@@ -125,7 +126,8 @@ def render_template(template: Any, values: dict[str, Any]) -> Any:
     if not isinstance(template, str) or "{{" not in template:
         return template
     stripped = template.strip()
-    if stripped.startswith("{{") and stripped.endswith("}}") and stripped.count("{{") == 1:
+    if (stripped.startswith("{{") and stripped.endswith("}}") and stripped.count("{{") == 1
+            and not stripped[2:-2].strip().endswith("|string")):
         return values[_placeholder_key(stripped[2:-2], values)]
     out = template
     while "{{" in out:
@@ -137,7 +139,7 @@ def render_template(template: Any, values: dict[str, Any]) -> Any:
 
 
 def _placeholder_key(raw: str, values: dict[str, Any]) -> str:
-    key = raw.strip()
+    key = raw.strip().removesuffix("|string").strip()
     if key not in values:
         raise KeyError(f"unknown placeholder {{{{{key}}}}} in the template; known: {sorted(values)}")
     return key

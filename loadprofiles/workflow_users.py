@@ -160,7 +160,7 @@ class ProfileShape(LoadTestShape):
     def tick(self) -> Tick:
         assert self.runner is not None
         environment = self.runner.environment
-        elapsed = float(self.get_run_time())  # type: ignore[no-untyped-call]
+        elapsed = float(self.get_run_time())  # type: ignore[no-untyped-call, unused-ignore]
         return users_at(self.profile(), caps_of(environment), elapsed, self.duration_s(environment))
 
 
@@ -226,8 +226,8 @@ class KubernetesWorkflowCreator(User):
                                 split_list(os.environ.get(ENV_ALLOWED_CONTEXTS)))
         self.namespace = os.environ[ENV_K8S_NAMESPACE]
         self.template = yaml.safe_load(Path(os.environ[ENV_K8S_TEMPLATE]).read_text())
-        api_client: ApiClient = config.new_client_from_config(context=context)  # type: ignore[no-untyped-call]
-        client = dynamic.DynamicClient(api_client)  # type: ignore[no-untyped-call]
+        api_client: ApiClient = config.new_client_from_config(context=context)  # type: ignore[no-untyped-call, unused-ignore]
+        client = dynamic.DynamicClient(api_client)  # type: ignore[no-untyped-call, unused-ignore]
         self.resource = client.resources.get(api_version=self.template["apiVersion"],
                                              kind=self.template["kind"])
         self.rng = _rng(self.environment)
@@ -242,8 +242,25 @@ class KubernetesWorkflowCreator(User):
         name = f"wf-{self.rng.getrandbits(40):010x}"
         body = render_template(self.template, template_values(plan, name, int(time.time() * 1000)))
         body.setdefault("metadata", {})["name"] = name
+        from kubernetes.client.exceptions import ApiException
+
         with self.environment.events.request.measure("k8s-create", f"create {plan.size}"):
-            self.resource.create(body=body, namespace=self.namespace)
+            try:
+                self.resource.create(body=body, namespace=self.namespace)
+            except ApiException as error:  # one short line per failure, not a traceback
+                raise KubernetesCreateFailed(f"HTTP {error.status} {error.reason}: "
+                                             f"{_api_message(error.body)}") from None
+
+
+class KubernetesCreateFailed(Exception):
+    pass
+
+
+def _api_message(body: object) -> str:
+    try:
+        return str(json.loads(str(body)).get("message", ""))[:300]
+    except (ValueError, AttributeError):
+        return str(body)[:300]
 
 
 def target_user_class() -> type[User]:

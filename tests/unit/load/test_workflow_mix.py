@@ -72,5 +72,6 @@ def test_templates_fill_typed_and_embedded_placeholders() -> None:
     assert body["metadata"]["name"] == "wf-1"
     assert body["spec"]["stages"] == plan.payload()["stages"]
     assert body["spec"]["note"] == "at 1700000000000" and body["spec"]["n"] == 3
+    assert render_template({"at": "{{submitted_at_ms|string}}"}, values) == {"at": "1700000000000"}
     with pytest.raises(KeyError, match="sise"):
         render_template({"size": "{{sise}}"}, values)
