@@ -6,6 +6,7 @@ that keeps it), else started here and stopped at the end. Tests isolate by names
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -45,16 +46,22 @@ class Sandbox:
         return client.AppsV1Api(self.api)
 
 
+# A developer can point the tests at another sandbox by name (default: the one `validator sandbox up` makes).
+SANDBOX_NAME = os.environ.get("VALIDATOR_TEST_SANDBOX", cluster.DEFAULT_NAME)
+
+
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
-    current = cluster.status(cluster.DEFAULT_NAME)
+    current = cluster.status(SANDBOX_NAME)
     started_here = False
     if current is not None and current.healthy:
         info = current.info
     else:
         if current is not None:
-            cluster.down(cluster.DEFAULT_NAME)
-        info = cluster.up(cluster.SandboxOptions(), progress=lambda m: print(f"[sandbox] {m}", flush=True))
+            cluster.down(SANDBOX_NAME)
+        info = cluster.up(
+            cluster.SandboxOptions(name=SANDBOX_NAME), progress=lambda m: print(f"[sandbox] {m}", flush=True)
+        )
         started_here = True
     api = cluster.api_client(info)
     try:
@@ -62,7 +69,7 @@ def sandbox() -> Iterator[Sandbox]:
     finally:
         api.close()
         if started_here:
-            cluster.down(cluster.DEFAULT_NAME)
+            cluster.down(SANDBOX_NAME)
 
 
 @pytest.fixture

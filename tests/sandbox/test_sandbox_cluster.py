@@ -380,12 +380,12 @@ def test_raising_simulated_cpu_above_the_hpa_target_raises_desired_replicas(
     status = autoscaling.read_namespaced_horizontal_pod_autoscaler("wc", namespace).status
     assert status.desired_replicas == 2  # 30% of requests: below target, stays at the minimum
 
+    # raise the usage of the running pods (as the simulated platform does): no rollout, no new pods
     raised_at = time.monotonic()
-    sandbox.apps.patch_namespaced_deployment(
-        "wc",
-        namespace,
-        {"spec": {"template": {"metadata": {"annotations": {"sim.validator.io/cpu": "900m"}}}}},
-    )
+    for pod in _ready_pods(sandbox, namespace, "app=wc"):
+        sandbox.core.patch_namespaced_pod(
+            pod.metadata.name, namespace, {"metadata": {"annotations": {"sim.validator.io/cpu": "900m"}}}
+        )
     wait_until(
         "desired replicas above 2",
         lambda: (
@@ -573,3 +573,118 @@ def test_prometheus_answers_with_data_for_every_standard_series(sandbox: Sandbox
         ),
     )
     assert abs(float(pvc[0]["value"][1]) - 0.6) < 1e-9
+
+
+class _QueueDepthExporter:
+    """A loopback /metrics endpoint standing in for the platform's `workflow_queue_depth`."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.depth = 0.0
+        exporter = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = f"# TYPE workflow_queue_depth gauge\nworkflow_queue_depth {exporter.depth}\n".encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args: object) -> None:
+                return None
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_an_hpa_on_the_external_queue_depth_metric_scales_through_prometheus_adapter(
+    sandbox: Sandbox, namespace: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from validator.sandbox import cluster
+
+    exporter = _QueueDepthExporter()
+    job = f"queue-{namespace}"
+    cluster.register_scrape_target(sandbox.info, job, exporter.address)
+    try:
+        sandbox.apps.create_namespaced_deployment(
+            namespace, _deployment("workflow-controller", 2, pool="system")
+        )
+        wait_until(
+            "2 Ready controllers",
+            lambda: len(_ready_pods(sandbox, namespace, "app=workflow-controller")) == 2,
+        )
+        autoscaling = client.AutoscalingV2Api(sandbox.api)
+        autoscaling.create_namespaced_horizontal_pod_autoscaler(
+            namespace,
+            {
+                "apiVersion": "autoscaling/v2",
+                "kind": "HorizontalPodAutoscaler",
+                "metadata": {"name": "workflow-controller"},
+                "spec": {
+                    "scaleTargetRef": {
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "name": "workflow-controller",
+                    },
+                    "minReplicas": 2,
+                    "maxReplicas": 8,
+                    "metrics": [
+                        {
+                            "type": "External",
+                            "external": {
+                                "metric": {"name": "workflow_queue_depth"},
+                                "target": {"type": "AverageValue", "averageValue": "10"},
+                            },
+                        }
+                    ],
+                },
+            },
+        )
+
+        def reads_queue_depth() -> bool:
+            current = (
+                autoscaling.read_namespaced_horizontal_pod_autoscaler(
+                    "workflow-controller", namespace
+                ).status.current_metrics
+                or []
+            )
+            return any(
+                m.external is not None and m.external.current.average_value is not None for m in current
+            )
+
+        wait_until("the HPA to read the queue depth", reads_queue_depth, timeout_s=120)
+        assert (
+            autoscaling.read_namespaced_horizontal_pod_autoscaler(
+                "workflow-controller", namespace
+            ).status.desired_replicas
+            == 2
+        )  # empty queue: the minimum
+        raised = time.monotonic()
+        exporter.depth = 60  # 60 queued workflows / 10 per replica => 6 replicas
+        wait_until(
+            "desired replicas 6",
+            lambda: (
+                autoscaling.read_namespaced_horizontal_pod_autoscaler(
+                    "workflow-controller", namespace
+                ).status.desired_replicas
+                == 6
+            ),
+            timeout_s=120,
+            interval_s=0.25,
+        )
+        with capsys.disabled():
+            print(
+                f"\n[sandbox] HPA scaled on workflow_queue_depth {time.monotonic() - raised:.1f}s after it rose"
+            )
+    finally:
+        cluster.unregister_scrape_target(sandbox.info, job)
+        exporter.close()

@@ -133,6 +133,8 @@ def _print_info(info: cluster.SandboxInfo) -> None:
     table.add_row("context", info.context)
     table.add_row("Prometheus", info.prometheus_url)
     table.add_row("kube-state-metrics", info.kube_state_metrics_url)
+    if info.workflow_api_url:
+        table.add_row("workflow API (simulated)", info.workflow_api_url)
     table.add_row("timing", info.timing)
     table.add_row("state", info.state_dir)
     Console().print(table)
@@ -172,4 +174,6 @@ def _deploy(args: argparse.Namespace) -> int:
     )
     cluster.reload_prometheus(info)
     _progress(f"platform ({args.overlay}) deployed; Prometheus reloaded its rules from {info.rules_dir}")
+    info = cluster.start_simulated_platform(info, progress=_progress)
+    _progress(f"workflow submissions go to {info.workflow_api_url} (VALIDATOR_WORKFLOW_API_URL)")
     return 0

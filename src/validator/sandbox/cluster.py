@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -71,6 +71,7 @@ class SandboxInfo:
     nodes: int
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, ProcessRecord] = field(default_factory=dict)
+    workflow_api_url: str = ""  # the simulated platform's submission API, once `sandbox deploy` started it
 
     @property
     def rules_dir(self) -> Path:
@@ -258,9 +259,9 @@ def _kwokctl_config(options: SandboxOptions, bins: dict[str, Path]) -> dict[str,
         "heartbeatFactor": 1.0 if compressed else 5.0,
         "quietPull": True,
     }
-    if compressed:
-        opts["kubeControllerManagerNodeMonitorPeriodMilliseconds"] = 1000
-        opts["kubeControllerManagerNodeMonitorGracePeriodMilliseconds"] = 10000
+    # The node-monitor grace period stays at Kubernetes' default: kwok renews node leases about every
+    # 10 s, so a shorter grace period makes healthy nodes flap to Unknown. Simulated node failures do
+    # not wait for lease expiry anyway: the sim-node-not-ready stage sets NotReady directly.
     return {
         "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
         "kind": "KwokctlConfiguration",
@@ -382,6 +383,29 @@ groups:
 """
 
 
+def register_scrape_target(
+    info: SandboxInfo, job: str, address: str, labels: dict[str, str] | None = None
+) -> Path:
+    """Have the sandbox's Prometheus scrape `address` (host:port, loopback) as `job`; no reload needed."""
+    host = address.rsplit(":", 1)[0]
+    if host not in ("127.0.0.1", "localhost", "[::1]"):
+        raise SandboxError(
+            f"scrape target {address!r} is not on loopback",
+            where=f"sandbox scrape job {job!r}",
+            fix="the sandbox only ever talks to 127.0.0.1",
+        )
+    path = info.targets_dir / f"{job}.json"
+    entry = {"targets": [address], "labels": {"job": job, **(labels or {})}}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps([entry]))
+    tmp.replace(path)  # atomic: Prometheus never reads half a file
+    return path
+
+
+def unregister_scrape_target(info: SandboxInfo, job: str) -> None:
+    (info.targets_dir / f"{job}.json").unlink(missing_ok=True)
+
+
 def reload_prometheus(info: SandboxInfo) -> None:
     """Make the sandbox's Prometheus re-read its configuration and rule files."""
     req = urllib.request.Request(f"{info.prometheus_url}/-/reload", method="POST")
@@ -442,12 +466,53 @@ def _create_nodes(info: SandboxInfo, count: int) -> None:
                     raise
 
 
-def _metrics_api_available(info: SandboxInfo) -> bool:
+def _api_service_available(info: SandboxInfo, name: str) -> bool:
     from kubernetes import client
 
     with api_client(info) as api:
-        svc = client.ApiregistrationV1Api(api).read_api_service("v1beta1.metrics.k8s.io", _request_timeout=5)
+        svc = client.ApiregistrationV1Api(api).read_api_service(name, _request_timeout=5)
     return any(c.type == "Available" and c.status == "True" for c in (svc.status.conditions or []))
+
+
+def _metrics_api_available(info: SandboxInfo) -> bool:
+    return _api_service_available(info, "v1beta1.metrics.k8s.io")
+
+
+def _register_external_metrics_api(info: SandboxInfo, port: int) -> None:
+    """Point the aggregator at the local prometheus-adapter, as kwokctl does for metrics-server."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "prometheus-adapter", "namespace": "kube-system"},
+        "spec": {"type": "ExternalName", "externalName": "127.0.0.1"},
+    }
+    api_service = {
+        "apiVersion": "apiregistration.k8s.io/v1",
+        "kind": "APIService",
+        "metadata": {"name": "v1beta1.external.metrics.k8s.io"},
+        "spec": {
+            "group": "external.metrics.k8s.io",
+            "version": "v1beta1",
+            "groupPriorityMinimum": 100,
+            "versionPriority": 100,
+            "insecureSkipTLSVerify": True,
+            "service": {"name": "prometheus-adapter", "namespace": "kube-system", "port": port},
+        },
+    }
+    with api_client(info) as api:
+        try:
+            client.CoreV1Api(api).create_namespaced_service("kube-system", service)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+        try:
+            client.ApiregistrationV1Api(api).create_api_service(api_service)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
 
 
 # --------------------------------------------------------------------------- public API
@@ -505,6 +570,7 @@ def up(options: SandboxOptions | None = None, progress: Progress = _quiet) -> Sa
         "metrics-server",
         "kube-state-metrics",
         "prometheus",
+        "prometheus-adapter",
     ]
     absent = [b for b in needed if b not in bins]
     if absent:
@@ -576,6 +642,7 @@ def _start(options: SandboxOptions, state: Path, bins: dict[str, Path], progress
         "kube-state-metrics": _free_port(),
         "kube-state-metrics-telemetry": _free_port(),
         "prometheus": _free_port(),
+        "prometheus-adapter": _free_port(),
     }
     processes: dict[str, ProcessRecord] = {}
     progress("starting kube-state-metrics")
@@ -616,6 +683,26 @@ def _start(options: SandboxOptions, state: Path, bins: dict[str, Path], progress
         ],
         state / "logs" / "prometheus.log",
     )
+    progress("starting prometheus-adapter (external metrics: workflow_queue_depth)")
+    adapter_dir = state / "prometheus-adapter"
+    (adapter_dir / "certs").mkdir(parents=True, exist_ok=True)
+    processes["prometheus-adapter"] = _start_process(
+        bins["prometheus-adapter"],
+        [
+            "--bind-address=127.0.0.1",
+            f"--secure-port={ports['prometheus-adapter']}",
+            f"--cert-dir={adapter_dir / 'certs'}",
+            f"--lister-kubeconfig={kubeconfig}",
+            f"--authentication-kubeconfig={kubeconfig}",
+            f"--authorization-kubeconfig={kubeconfig}",
+            f"--prometheus-url=http://127.0.0.1:{ports['prometheus']}",
+            f"--config={KWOK_DIR / 'prometheus-adapter' / 'config.yaml'}",
+            "--metrics-relist-interval=10s"
+            if options.timing == "compressed"
+            else "--metrics-relist-interval=1m",
+        ],
+        state / "logs" / "prometheus-adapter.log",
+    )
     info = SandboxInfo(
         name=name,
         state_dir=str(state),
@@ -650,6 +737,13 @@ def _start(options: SandboxOptions, state: Path, bins: dict[str, Path], progress
         lambda: _http_ok(f"{info.kube_state_metrics_url}/healthz"),
         options.ready_timeout_s,
         f"see {state / 'logs' / 'kube-state-metrics.log'}",
+    )
+    _register_external_metrics_api(info, ports["prometheus-adapter"])
+    _wait_for(
+        "the external metrics API (prometheus-adapter)",
+        lambda: _api_service_available(info, "v1beta1.external.metrics.k8s.io"),
+        options.ready_timeout_s,
+        f"see {state / 'logs' / 'prometheus-adapter.log'}",
     )
     _wait_for(
         "the metrics API (metrics-server)",
@@ -704,9 +798,64 @@ def _processes_under(state: Path) -> Iterator[ProcessRecord]:
 
 
 def env_exports(info: SandboxInfo) -> list[str]:
-    return [
+    exports = [
         f"export KUBECONFIG={info.kubeconfig}",
         f"export VALIDATOR_CONTEXT={info.context}",
         f"export VALIDATOR_PROMETHEUS_URL={info.prometheus_url}",
         f"export PATH={Path(info.state_dir) / 'bin'}:$PATH",
     ]
+    if info.workflow_api_url:
+        exports.append(f"export VALIDATOR_WORKFLOW_API_URL={info.workflow_api_url}")
+    return exports
+
+
+SIMULATED_PLATFORM = "simulated-platform"
+
+
+def start_simulated_platform(
+    info: SandboxInfo,
+    progress: Progress = _quiet,
+    *,
+    namespace: str = "agents",
+    controller_namespace: str = "workflow-system",
+) -> SandboxInfo:
+    """Start the stand-in platform (workflow API, queue, agent pods) as a sandbox process.
+
+    Idempotent: a running one is kept. Its /metrics is registered with the sandbox's Prometheus, and
+    `down` stops it with the rest. Returns the updated info (also saved to sandbox.json).
+    """
+    import sys
+
+    current = info.processes.get(SIMULATED_PLATFORM)
+    if current is not None and _pid_alive(current) and info.workflow_api_url:
+        progress(f"simulated platform already serving at {info.workflow_api_url}")
+        return info
+    port = _free_port()
+    time_factor = "30" if info.timing == "compressed" else "1"
+    record = _start_process(
+        Path(sys.executable),
+        [
+            "-m",
+            "validator.sandbox.simulated_platform",
+            f"--kubeconfig={info.kubeconfig}",
+            f"--context={info.context}",
+            f"--namespace={namespace}",
+            f"--controller-namespace={controller_namespace}",
+            "--host=127.0.0.1",
+            f"--port={port}",
+            f"--time-factor={time_factor}",
+            f"--scrape-targets-dir={info.targets_dir}",
+        ],
+        Path(info.state_dir) / "logs" / "simulated-platform.log",
+    )
+    url = f"http://127.0.0.1:{port}"
+    updated = replace(info, processes={**info.processes, SIMULATED_PLATFORM: record}, workflow_api_url=url)
+    _info_path(info.name).write_text(updated.to_json())
+    progress(f"starting the simulated platform (a stand-in for yours) at {url}")
+    _wait_for(
+        "the simulated platform's API",
+        lambda: _pid_alive(record) and _http_ok(f"{url}/healthz"),
+        60,
+        f"see {record.log}",
+    )
+    return updated
