@@ -100,15 +100,17 @@ def node_scaling(counts: list[int]) -> list[dict[str, Any]]:
                     time.sleep(0.5)
                 all_ready = time.monotonic() - started
             time.sleep(5)  # let the apiserver and etcd settle before reading memory
-            results.append({
-                "nodes": count,
-                "create_seconds": round(created, 2),
-                "all_ready_seconds": round(all_ready, 2),
-                "apiserver_rss_mib": round(_rss_mib("kube-apiserver", state), 1),
-                "etcd_rss_mib": round(_rss_mib("etcd", state), 1),
-                "apiserver_rss_mib_at_8_nodes": round(base_api, 1),
-                "etcd_rss_mib_at_8_nodes": round(base_etcd, 1),
-            })
+            results.append(
+                {
+                    "nodes": count,
+                    "create_seconds": round(created, 2),
+                    "all_ready_seconds": round(all_ready, 2),
+                    "apiserver_rss_mib": round(_rss_mib("kube-apiserver", state), 1),
+                    "etcd_rss_mib": round(_rss_mib("etcd", state), 1),
+                    "apiserver_rss_mib_at_8_nodes": round(base_api, 1),
+                    "etcd_rss_mib_at_8_nodes": round(base_etcd, 1),
+                }
+            )
         finally:
             cluster.down(name)
     return results
@@ -119,8 +121,13 @@ def cold_build() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, GOCACHE=f"{tmp}/gocache", VALIDATOR_CACHE_DIR=f"{tmp}/cache")
         started = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "validator.sandbox.toolchain"], env=env,
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "validator.sandbox.toolchain"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         total = time.monotonic() - started
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
@@ -129,12 +136,17 @@ def cold_build() -> dict[str, Any]:
         if " built in " in line:
             name, seconds = line.split("] ", 1)[1].split(" built in ")
             per_component[name] = float(seconds.rstrip("s"))
-    return {"total_seconds": round(total, 1), "per_component_seconds": per_component,
-            "note": "empty GOCACHE, warm module cache, 2 cores"}
+    return {
+        "total_seconds": round(total, 1),
+        "per_component_seconds": per_component,
+        "note": "empty GOCACHE, warm module cache, 2 cores",
+    }
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--nodes", type=int, nargs="*", default=[100, 500, 1000])
     parser.add_argument("--cold-build", action="store_true")
@@ -151,11 +163,14 @@ def main() -> int:
         results["node_scaling"] = node_scaling(args.nodes)
         print(f"{'nodes':>6} {'create s':>9} {'all Ready s':>12} {'apiserver MiB':>14} {'etcd MiB':>9}")
         for row in results["node_scaling"]:
-            print(f"{row['nodes']:>6} {row['create_seconds']:>9} {row['all_ready_seconds']:>12} "
-                  f"{row['apiserver_rss_mib']:>14} {row['etcd_rss_mib']:>9}")
+            print(
+                f"{row['nodes']:>6} {row['create_seconds']:>9} {row['all_ready_seconds']:>12} "
+                f"{row['apiserver_rss_mib']:>14} {row['etcd_rss_mib']:>9}"
+            )
     if args.cold_build:
         results["cold_build"] = cold_build()
-        print(f"cold build {results['cold_build']['total_seconds']:.0f}s: {results['cold_build']['per_component_seconds']}")
+        cold = results["cold_build"]
+        print(f"cold build {cold['total_seconds']:.0f}s: {cold['per_component_seconds']}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written to {RESULTS}")
