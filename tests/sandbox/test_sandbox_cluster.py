@@ -683,7 +683,8 @@ def test_an_hpa_on_the_external_queue_depth_metric_scales_through_prometheus_ada
         )
         with capsys.disabled():
             print(
-                f"\n[sandbox] HPA scaled on workflow_queue_depth {time.monotonic() - raised:.1f}s after it rose"
+                f"\n[sandbox] HPA scaled on workflow_queue_depth "
+                f"{time.monotonic() - raised:.1f}s after it rose"
             )
     finally:
         cluster.unregister_scrape_target(sandbox.info, job)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.unit.openmetrics_fixtures import (
     HPA_DECISION_AT,
     HPA_RISE_AT,
@@ -35,7 +36,6 @@ from tests.unit.openmetrics_fixtures import (
     WINDOW,
     write_openmetrics,
 )
-
 from validator.cli import main
 from validator.criteria.registry import CRITERIA, prometheus_only_ids
 from validator.model import format_rfc3339

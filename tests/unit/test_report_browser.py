@@ -18,7 +18,6 @@ import subprocess
 from pathlib import Path
 
 from tests.unit.synthetic_run import summary_and_evidence
-
 from validator.report.html import write_report_html
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 from tests.unit.synthetic_run import SECRET_URL, summary_and_evidence
-
 from validator.model import Verdict
 from validator.report.html import (
     MAX_POINTS_PER_CHART,
