@@ -3,13 +3,13 @@
 Starts the simulated platform's API without Kubernetes (`--no-kubernetes`, a queue drained fast
 enough never to fill) pinned to one CPU, then one Locust process (no --processes) pinned to
 another, through the same runner the suites use (validator.load.locust_process), with the steady
-profile at its cap. Think times are compressed by the maximum time factor; the user count decides
-the offered load. The figure is the submission rate in the window where every user is running,
-from Locust's stats history, cross-checked with the platform's own counter, and with the CPU each
-process used in that window (a generator at ~100% of its core is the limit being measured; a server
-at ~100% means the server, not the generator, was the bottleneck).
+profile at its cap and a fixed think time (default 0: a closed loop, each user submits again as
+soon as its previous submission is answered). The figure is the submission rate in the window
+where every user is running, from the platform's own counter, cross-checked with Locust's stats
+history, with the CPU each process used in that window: a generator at ~100% of its core is the
+limit being measured; a server at ~100% means the server, not the generator, was the bottleneck.
 
-    .venv/bin/python benchmarks/load_throughput.py --users 300 --duration 40
+    .venv/bin/python benchmarks/load_throughput.py --users 50 --duration 40
 """
 
 from __future__ import annotations
@@ -46,12 +46,14 @@ def _submitted(url: str) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--users", type=int, default=300)
+    parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--spawn-rate", type=float, default=50.0)
     parser.add_argument("--duration", type=float, default=40.0, help="seconds of the steady profile")
     parser.add_argument("--locust-cpu", type=int, default=0)
     parser.add_argument("--server-cpu", type=int, default=1)
     parser.add_argument("--time-factor", type=float, default=3600.0)
+    parser.add_argument("--think-time", type=float, default=0.0,
+                        help="seconds between a user's submissions; -1: the mix's compressed think times")
     args = parser.parse_args()
 
     server = subprocess.Popen(
@@ -67,6 +69,7 @@ def main() -> int:
             spec = LocustSpec(locustfile=REPO / "loadprofiles" / "steady.py", host=url, max_users=args.users,
                               max_spawn_rate=args.spawn_rate, max_duration_s=args.duration + 30,
                               time_factor=args.time_factor, profile_duration_s=args.duration,
+                              think_time_s=None if args.think_time < 0 else args.think_time,
                               cpu_affinity=(args.locust_cpu,), extra_env={"VALIDATOR_LOAD_MIX_SEED": "bench"})
             window: dict[str, float] = {}
             with LocustProcess(spec, Path(run_dir)) as load:

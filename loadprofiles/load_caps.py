@@ -12,6 +12,10 @@ an environment variable (the `env` column below), so both `locust -f ... --max-u
 | duration (s)          | --max-duration      | VALIDATOR_LOAD_MAX_DURATION        | 259200 (3 d) |
 | time factor           | --time-factor       | VALIDATOR_LOAD_TIME_FACTOR         | 3600         |
 | extra allowed hosts   | --allowed-hosts     | VALIDATOR_LOAD_ALLOWED_HOSTS       |              |
+| fixed think time (s)  | --think-time        | VALIDATOR_LOAD_THINK_TIME          | 3600         |
+
+`--think-time` replaces the mix's realistic think times by a fixed wait (0 for a closed loop, as the
+throughput benchmark does); the user cap still bounds the load.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ ENV_TIME_FACTOR = "VALIDATOR_LOAD_TIME_FACTOR"
 ENV_PROFILE_DURATION = "VALIDATOR_LOAD_PROFILE_DURATION"
 ENV_ALLOWED_HOSTS = "VALIDATOR_LOAD_ALLOWED_HOSTS"
 ENV_ALLOWED_CONTEXTS = "VALIDATOR_LOAD_ALLOWED_CONTEXTS"
+ENV_THINK_TIME = "VALIDATOR_LOAD_THINK_TIME"
+HARD_MAX_THINK_TIME_S = 3600.0
 
 
 class LoadRefused(ValueError):
@@ -127,6 +133,22 @@ def shape_duration(caps: LoadCaps, *, base_duration_s: float, profile: str) -> f
             fix=f"raise --max-duration to {math.ceil(duration)}, raise --time-factor (compressed time), "
                 "or set a shorter --profile-duration")
     return duration
+
+
+def parse_think_time(raw: object) -> float | None:
+    """A fixed think time in seconds, or None (the mix's realistic think times)."""
+    if raw is None or not str(raw).strip():
+        return None
+    where = f"Locust argument --think-time (or env {ENV_THINK_TIME})"
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        raise LoadRefused(f"--think-time is not a number: {raw!r}", where=where,
+                          fix="give seconds (0, 2.5...), or leave it unset for realistic ones") from None
+    if not math.isfinite(value) or not 0 <= value <= HARD_MAX_THINK_TIME_S:
+        raise LoadRefused(f"--think-time {raw!r} is outside [0, {HARD_MAX_THINK_TIME_S:g}]", where=where,
+                          fix="give seconds between 0 and 3600")
+    return value
 
 
 def allowed_hosts(extra: Iterable[str] = ()) -> frozenset[str]:

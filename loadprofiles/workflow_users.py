@@ -32,6 +32,7 @@ from load_caps import (
     ENV_MAX_SPAWN_RATE,
     ENV_MAX_USERS,
     ENV_PROFILE_DURATION,
+    ENV_THINK_TIME,
     ENV_TIME_FACTOR,
     LoadCaps,
     LoadRefused,
@@ -39,6 +40,7 @@ from load_caps import (
     check_host,
     check_requested,
     parse_caps,
+    parse_think_time,
     shape_duration,
     split_list,
 )
@@ -74,6 +76,8 @@ def _add_arguments(parser: Any, **_: Any) -> None:
                         help="path of the workflow submission API")
     parser.add_argument("--payload-template", type=str, default="", env_var="VALIDATOR_LOAD_PAYLOAD_TEMPLATE",
                         help="JSON file: the submission body, with {{size}}, {{stages}}, ... placeholders")
+    parser.add_argument("--think-time", type=str, default="", env_var=ENV_THINK_TIME,
+                        help="fixed seconds between a user's submissions (default: the mix's think times)")
     parser.add_argument("--mix-seed", type=str, default="", env_var="VALIDATOR_LOAD_MIX_SEED",
                         help="seed of the workflow mix (reproducible runs)")
 
@@ -131,6 +135,7 @@ def _refuse_unsafe_runs(environment: Environment, **_: Any) -> None:
         return
     try:
         caps = caps_of(environment)
+        parse_think_time(getattr(opts, "think_time", None))
         check_requested(caps, users=getattr(opts, "num_users", None),
                         spawn_rate=getattr(opts, "spawn_rate", None),
                         run_time_s=_run_time_s(getattr(opts, "run_time", None)))
@@ -176,6 +181,11 @@ def _time_factor(environment: Environment) -> float:
     return caps_of(environment).time_factor if environment.parsed_options else 1.0
 
 
+def _fixed_think_time(environment: Environment) -> float | None:
+    opts = environment.parsed_options
+    return parse_think_time(getattr(opts, "think_time", None)) if opts else None
+
+
 class WorkflowSubmitter(FastHttpUser):
     """A developer submitting workflows to the platform's HTTP API, thinking between them."""
 
@@ -187,11 +197,14 @@ class WorkflowSubmitter(FastHttpUser):
         check_host(self.host, split_list(getattr(opts, "allowed_hosts", "") if opts else ""))
         self.rng = _rng(self.environment)
         self.factor = _time_factor(self.environment)
+        self.fixed_think = _fixed_think_time(self.environment)
         self.path = (getattr(opts, "submit_path", "") if opts else "") or "/workflows"
         template_file = getattr(opts, "payload_template", "") if opts else ""
         self.template: Any = json.loads(Path(template_file).read_text()) if template_file else None
 
     def wait_time(self) -> float:
+        if self.fixed_think is not None:
+            return self.fixed_think
         return think_time(self.rng, self.factor)
 
     @task
@@ -232,8 +245,11 @@ class KubernetesWorkflowCreator(User):
                                              kind=self.template["kind"])
         self.rng = _rng(self.environment)
         self.factor = _time_factor(self.environment)
+        self.fixed_think = _fixed_think_time(self.environment)
 
     def wait_time(self) -> float:
+        if self.fixed_think is not None:
+            return self.fixed_think
         return think_time(self.rng, self.factor)
 
     @task

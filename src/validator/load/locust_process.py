@@ -53,6 +53,7 @@ class LocustSpec:
     time_factor: float = 1.0
     profile_duration_s: float | None = None  # wall-clock length of the shape; None: profile / factor
     allowed_hosts: tuple[str, ...] = ()  # besides 127.0.0.1, localhost, ::1
+    think_time_s: float | None = None  # fixed wait between submissions; None: the mix's think times
     extra_env: Mapping[str, str] = field(default_factory=dict)  # e.g. VALIDATOR_LOAD_TARGET, seeds
     extra_args: tuple[str, ...] = ()
     stop_timeout_s: float = 5.0  # Locust --stop-timeout: grace for users' in-flight tasks
@@ -139,6 +140,8 @@ def locust_command(spec: LocustSpec, load_dir: Path) -> list[str]:
         command += ["--profile-duration", f"{spec.profile_duration_s:g}"]
     if spec.allowed_hosts:
         command += ["--allowed-hosts", ",".join(spec.allowed_hosts)]
+    if spec.think_time_s is not None:
+        command += ["--think-time", f"{spec.think_time_s:g}"]
     return [*command, *spec.extra_args]
 
 

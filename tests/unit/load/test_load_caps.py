@@ -13,6 +13,7 @@ from load_caps import (
     check_host,
     check_requested,
     parse_caps,
+    parse_think_time,
     shape_duration,
 )
 
@@ -127,3 +128,11 @@ def test_kubernetes_contexts_are_allow_listed() -> None:
     with pytest.raises(LoadRefused, match="no kubeconfig context"):
         check_context(None)
     assert check_context("staging", ["staging"]) == "staging"
+
+
+def test_a_fixed_think_time_is_optional_and_bounded() -> None:
+    assert parse_think_time(None) is None and parse_think_time("") is None
+    assert parse_think_time("0") == 0.0 and parse_think_time("2.5") == 2.5
+    for bad in ("-1", "3601", "soon", "nan"):
+        with pytest.raises(LoadRefused, match="think-time"):
+            parse_think_time(bad)

@@ -50,13 +50,13 @@ def _spec(url: str, **kw: object) -> LocustSpec:
 
 
 def test_command_is_headless_capped_and_writes_the_run_directory_files(tmp_path: Path) -> None:
-    spec = _spec("http://127.0.0.1:1", allowed_hosts=("platform.test",))
+    spec = _spec("http://127.0.0.1:1", allowed_hosts=("platform.test",), think_time_s=0.0)
     command = locust_command(spec, tmp_path / "load")
     joined = " ".join(command)
     for flag in ("--headless", "--only-summary", "--csv-full-history", f"--csv {tmp_path}/load/locust",
                  f"--html {tmp_path}/load/locust.html", "--run-time 30s", "--max-users 4",
                  "--max-spawn-rate 4", "--max-duration 30", "--time-factor 600", "--profile-duration 4",
-                 "--allowed-hosts platform.test"):
+                 "--allowed-hosts platform.test", "--think-time 0"):
         assert flag in joined
     assert "--processes" not in joined
 
