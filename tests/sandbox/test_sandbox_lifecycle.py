@@ -11,6 +11,7 @@ import yaml
 
 from validator.cli import main
 from validator.sandbox import cluster
+from validator.sandbox.local_processes import pid_alive
 
 pytestmark = pytest.mark.sandbox
 
@@ -71,7 +72,7 @@ def test_up_is_idempotent_and_down_leaves_no_process_port_or_file(capsys: pytest
         assert main(["sandbox", "up", "--name", name, "--nodes", "8"]) == 0
         again = cluster.load_info(name)
         assert again == info
-        assert all(cluster._pid_alive(rec) for rec in info.processes.values())
+        assert all(pid_alive(rec) for rec in info.processes.values())
 
         capsys.readouterr()
         assert main(["sandbox", "env", "--name", name]) == 0

@@ -1,8 +1,9 @@
 """The sandbox's lifecycle: a real local control plane with kwok nodes, on 127.0.0.1 only.
 
-`up` starts (kwokctl, binary runtime) etcd, kube-apiserver, kube-controller-manager,
-kube-scheduler, kwok and metrics-server; then, as processes of our own, kube-state-metrics and
-Prometheus; then creates the fake nodes of every pool. Everything lives under one state
+`up` starts (kwokctl, binary runtime: kwokctl_driver.py) etcd, kube-apiserver,
+kube-controller-manager, kube-scheduler, kwok and metrics-server; then, as processes of our own
+(local_processes.py), kube-state-metrics, Prometheus (prometheus_setup.py) and prometheus-adapter;
+then creates the fake nodes of every pool (node_pools.py). Everything lives under one state
 directory, which `down` removes after stopping every process. Names, labels and annotations
 other code may rely on are in docs/sandbox-contract.md.
 """
@@ -13,27 +14,40 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
 from validator.errors import SandboxError
 from validator.sandbox import toolchain
+from validator.sandbox.kwokctl_driver import (
+    KWOK_DIR,
+    Timing,
+    kwok_components,
+    kwok_module_dir,
+    kwokctl_config,
+    run_kwokctl,
+)
+from validator.sandbox.local_processes import (
+    ProcessRecord,
+    free_port,
+    http_ok,
+    pid_alive,
+    processes_under,
+    start_process,
+    stop_process,
+    wait_for,
+)
 from validator.sandbox.node_pools import POOL_LABEL, node_manifests, plan_pools
+from validator.sandbox.prometheus_setup import WATCHDOG_RULES, prometheus_config
 
 DEFAULT_NAME = "validator-sandbox"
 STATE_DIR_ENV = "VALIDATOR_SANDBOX_DIR"
-KWOK_DIR = Path(__file__).parent / "kwok"
-Timing = Literal["compressed", "production"]
 Progress = Callable[[str], None]
 
 
@@ -47,13 +61,6 @@ class SandboxOptions:
     nodes: int = 10
     timing: Timing = "compressed"
     ready_timeout_s: float = 180.0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ProcessRecord:
-    pid: int
-    binary: str
-    log: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,248 +146,7 @@ def load_info(name: str = DEFAULT_NAME) -> SandboxInfo | None:
     return SandboxInfo.from_json(path.read_text())
 
 
-# --------------------------------------------------------------------------- processes
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _pid_alive(record: ProcessRecord) -> bool:
-    """Alive and still the binary we started (guards against pid reuse)."""
-    try:
-        cmdline = Path(f"/proc/{record.pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return cmdline.split(b"\0", 1)[0].decode(errors="replace") == record.binary
-
-
-def _start_process(binary: Path, args: list[str], log: Path) -> ProcessRecord:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [str(binary), *args],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # survives our exit; `down` stops it
-        )
-    return ProcessRecord(pid=proc.pid, binary=str(binary), log=str(log))
-
-
-def _stop_process(record: ProcessRecord, timeout_s: float = 10.0) -> None:
-    if not _pid_alive(record):
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(record.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not _pid_alive(record):
-            return
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(record.pid, os.WNOHANG)
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(record.pid, signal.SIGKILL)
-
-
-def _wait_for(what: str, check: Callable[[], bool], timeout_s: float, fix: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            if check():
-                return
-        time.sleep(0.5)
-    raise SandboxError(
-        f"timed out after {timeout_s:.0f}s waiting for {what}", where="validator sandbox up", fix=fix
-    )
-
-
-def _http_ok(url: str, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return 200 <= int(resp.status) < 300
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-# --------------------------------------------------------------------------- kwokctl
-
-
-def _kwok_module_dir() -> Path:
-    """kwok's own module source (default stages and Metric), from the Go module cache."""
-    out = subprocess.run(
-        ["go", "mod", "download", "-json", f"sigs.k8s.io/kwok@{toolchain.KWOK_VERSION}"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=state_root(),
-    )
-    if out.returncode != 0:
-        raise SandboxError(
-            "could not locate kwok's module source (its default stages live there)",
-            where=f"go mod download sigs.k8s.io/kwok@{toolchain.KWOK_VERSION}",
-            fix="check that the Go module proxy is reachable, or run `make toolchain` first",
-        )
-    return Path(json.loads(out.stdout)["Dir"])
-
-
-def _kwokctl_config(options: SandboxOptions, bins: dict[str, Path]) -> dict[str, Any]:
-    compressed = options.timing == "compressed"
-    kcm_args: list[dict[str, str]] = []
-    apiserver_args: list[dict[str, str]] = []
-    if compressed:
-        kcm_args = [
-            {"key": "horizontal-pod-autoscaler-sync-period", "value": "5s"},
-            {"key": "horizontal-pod-autoscaler-downscale-stabilization", "value": "30s"},
-            {"key": "horizontal-pod-autoscaler-initial-readiness-delay", "value": "5s"},
-            {"key": "horizontal-pod-autoscaler-cpu-initialization-period", "value": "30s"},
-        ]
-        apiserver_args = [
-            {"key": "default-not-ready-toleration-seconds", "value": "30"},
-            {"key": "default-unreachable-toleration-seconds", "value": "30"},
-        ]
-    apiserver_args.append({"key": "advertise-address", "value": "127.0.0.1"})
-    opts: dict[str, Any] = {
-        "runtime": "binary",
-        "bindAddress": "127.0.0.1",
-        "kubeVersion": toolchain.KUBERNETES_VERSION,
-        "kubeApiserverBinary": str(bins["kube-apiserver"]),
-        "kubeControllerManagerBinary": str(bins["kube-controller-manager"]),
-        "kubeSchedulerBinary": str(bins["kube-scheduler"]),
-        "kubectlBinary": str(bins["kubectl"]),
-        "etcdBinary": str(bins["etcd"]),
-        "kwokControllerBinary": str(bins["kwok"]),
-        "metricsServerBinary": str(bins["metrics-server"]),
-        "metricsServerManifests": [str(KWOK_DIR / "metrics-server")],
-        "enable": ["metrics-server"],
-        "heartbeatFactor": 1.0 if compressed else 5.0,
-        "quietPull": True,
-    }
-    # The node-monitor grace period stays at Kubernetes' default: kwok renews node leases about every
-    # 10 s, so a shorter grace period makes healthy nodes flap to Unknown. Simulated node failures do
-    # not wait for lease expiry anyway: the sim-node-not-ready stage sets NotReady directly.
-    return {
-        "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
-        "kind": "KwokctlConfiguration",
-        "options": opts,
-        "componentsPatches": [
-            {"name": "kube-controller-manager", "extraArgs": kcm_args},
-            {"name": "kube-apiserver", "extraArgs": apiserver_args},
-        ],
-    }
-
-
-def _kwok_env(state: Path, bins: dict[str, Path]) -> dict[str, str]:
-    env = dict(os.environ)
-    env["KWOK_WORKDIR"] = str(state / "kwok")
-    # kwokctl runs `kubectl` from PATH: put the sandbox's own (same version as the apiserver) first.
-    env["PATH"] = f"{state / 'bin'}:{env.get('PATH', '')}"
-    env.pop("KUBECONFIG", None)
-    return env
-
-
-def _kwokctl(args: list[str], state: Path, bins: dict[str, Path], what: str, timeout_s: float = 600) -> str:
-    proc = subprocess.run(
-        [str(bins["kwokctl"]), *args],
-        env=_kwok_env(state, bins),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout_s,
-    )
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-12:])
-        raise SandboxError(
-            f"{what} failed:\n{tail}",
-            where=f"kwokctl {' '.join(args[:3])}",
-            fix=f"see the logs under {state / 'kwok'}; `validator sandbox down` cleans up",
-        )
-    return proc.stdout
-
-
-def _kwok_components(state: Path, name: str) -> list[dict[str, Any]]:
-    saved = state / "kwok" / "clusters" / name / "kwok.yaml"
-    for doc in yaml.safe_load_all(saved.read_text()):
-        if isinstance(doc, dict) and doc.get("kind") == "KwokctlConfiguration":
-            return list(doc.get("components") or [])
-    raise SandboxError(
-        "kwokctl saved no component list", where=str(saved), fix="`validator sandbox down` then `up` again"
-    )
-
-
 # --------------------------------------------------------------------------- Prometheus
-
-
-def _prometheus_config(
-    components: list[dict[str, Any]], ksm_port: int, timing: Timing, rules_dir: Path, targets_dir: Path
-) -> dict[str, Any]:
-    """kwokctl's component scrape jobs (as kwokctl itself builds them) plus ours."""
-    jobs: list[dict[str, Any]] = []
-    for comp in components:
-        discovery = comp.get("metricsDiscovery")
-        if discovery:
-            jobs.append(
-                {
-                    "job_name": f"{comp['name']}-metrics-discovery",
-                    "http_sd_configs": [
-                        {
-                            "url": f"{discovery['scheme']}://{discovery['host']}{discovery['path']}",
-                            "refresh_interval": "5s",  # nodes come and go during a run
-                        }
-                    ],
-                }
-            )
-        metric = comp.get("metric")
-        if metric:
-            job: dict[str, Any] = {
-                "job_name": comp["name"],
-                "scheme": metric["scheme"],
-                "metrics_path": metric["path"],
-                "static_configs": [{"targets": [metric["host"]]}],
-            }
-            if metric["scheme"] == "https":
-                job["tls_config"] = {
-                    "cert_file": metric.get("certPath", ""),
-                    "key_file": metric.get("keyPath", ""),
-                    "insecure_skip_verify": True,
-                }
-            jobs.append(job)
-    jobs.append(
-        {
-            "job_name": "kube-state-metrics",
-            "honor_labels": True,
-            "static_configs": [{"targets": [f"127.0.0.1:{ksm_port}"]}],
-        }
-    )
-    jobs.append(
-        {
-            "job_name": "sandbox-targets",
-            "file_sd_configs": [{"files": [str(targets_dir / "*.json")], "refresh_interval": "5s"}],
-        }
-    )
-    interval = "5s" if timing == "compressed" else "15s"
-    return {
-        "global": {"scrape_interval": interval, "evaluation_interval": interval, "scrape_timeout": "4s"},
-        "rule_files": [str(rules_dir / "*.yaml")],
-        "scrape_configs": jobs,
-    }
-
-
-WATCHDOG_RULES = """\
-# Always firing: proves rule evaluation and ALERTS work in the sandbox (as kube-prometheus' Watchdog).
-groups:
-- name: sandbox
-  rules:
-  - alert: Watchdog
-    expr: vector(1)
-    labels:
-      severity: none
-    annotations:
-      summary: The sandbox's alerting pipeline works; this alert always fires.
-"""
 
 
 def register_scrape_target(
@@ -522,7 +288,7 @@ def status(name: str = DEFAULT_NAME) -> SandboxStatus | None:
     info = load_info(name)
     if info is None:
         return None
-    alive = {proc: _pid_alive(rec) for proc, rec in info.processes.items()}
+    alive = {proc: pid_alive(rec) for proc, rec in info.processes.items()}
     apiserver = False
     nodes: dict[str, tuple[int, int]] = {}
     with contextlib.suppress(Exception):
@@ -531,7 +297,7 @@ def status(name: str = DEFAULT_NAME) -> SandboxStatus | None:
     return SandboxStatus(
         info=info,
         apiserver_ready=apiserver,
-        prometheus_ready=_http_ok(f"{info.prometheus_url}/-/ready"),
+        prometheus_ready=http_ok(f"{info.prometheus_url}/-/ready"),
         processes_alive=alive,
         nodes_ready=nodes,
     )
@@ -598,8 +364,8 @@ def _start(options: SandboxOptions, state: Path, bins: dict[str, Path], progress
     if not kubectl_link.exists():
         kubectl_link.symlink_to(bins["kubectl"])
 
-    kwok_src = _kwok_module_dir()
-    config_docs = [_kwokctl_config(options, bins)]
+    kwok_src = kwok_module_dir(state_root())
+    config_docs = [kwokctl_config(options.timing, bins)]
     config_path = state / "kwokctl.yaml"
     config_path.write_text(yaml.safe_dump_all(config_docs, sort_keys=False))
     # kwok's own default stages (passing any Stage replaces them all; node-initialize is ours),
@@ -631,7 +397,7 @@ def _start(options: SandboxOptions, state: Path, bins: dict[str, Path], progress
     for extra in extra_configs:
         args += ["-c", str(extra)]
     progress("starting etcd, kube-apiserver, controller-manager, scheduler, kwok, metrics-server (kwokctl)")
-    _kwokctl(args, state, bins, "creating the cluster")
+    run_kwokctl(args, state, bins, "creating the cluster")
 
     context = f"kwok-{name}"
     kubecfg = yaml.safe_load(kubeconfig.read_text())
@@ -639,14 +405,14 @@ def _start(options: SandboxOptions, state: Path, bins: dict[str, Path], progress
     apiserver_url = cluster_entry["cluster"]["server"]
 
     ports = {
-        "kube-state-metrics": _free_port(),
-        "kube-state-metrics-telemetry": _free_port(),
-        "prometheus": _free_port(),
-        "prometheus-adapter": _free_port(),
+        "kube-state-metrics": free_port(),
+        "kube-state-metrics-telemetry": free_port(),
+        "prometheus": free_port(),
+        "prometheus-adapter": free_port(),
     }
     processes: dict[str, ProcessRecord] = {}
     progress("starting kube-state-metrics")
-    processes["kube-state-metrics"] = _start_process(
+    processes["kube-state-metrics"] = start_process(
         bins["kube-state-metrics"],
         [
             f"--kubeconfig={kubeconfig}",
@@ -666,12 +432,12 @@ def _start(options: SandboxOptions, state: Path, bins: dict[str, Path], progress
     for d in (rules_dir, targets_dir, prom_dir / "data"):
         d.mkdir(parents=True, exist_ok=True)
     (rules_dir / "sandbox-watchdog.yaml").write_text(WATCHDOG_RULES)
-    prom_config = _prometheus_config(
-        _kwok_components(state, name), ports["kube-state-metrics"], options.timing, rules_dir, targets_dir
+    prom_config = prometheus_config(
+        kwok_components(state, name), ports["kube-state-metrics"], options.timing, rules_dir, targets_dir
     )
     (prom_dir / "prometheus.yml").write_text(yaml.safe_dump(prom_config, sort_keys=False))
     progress("starting Prometheus")
-    processes["prometheus"] = _start_process(
+    processes["prometheus"] = start_process(
         bins["prometheus"],
         [
             f"--config.file={prom_dir / 'prometheus.yml'}",
@@ -686,7 +452,7 @@ def _start(options: SandboxOptions, state: Path, bins: dict[str, Path], progress
     progress("starting prometheus-adapter (external metrics: workflow_queue_depth)")
     adapter_dir = state / "prometheus-adapter"
     (adapter_dir / "certs").mkdir(parents=True, exist_ok=True)
-    processes["prometheus-adapter"] = _start_process(
+    processes["prometheus-adapter"] = start_process(
         bins["prometheus-adapter"],
         [
             "--bind-address=127.0.0.1",
@@ -720,32 +486,32 @@ def _start(options: SandboxOptions, state: Path, bins: dict[str, Path], progress
 
     progress(f"creating {options.nodes} fake nodes in pools implementation, quality, testing, system")
     _create_nodes(info, options.nodes)
-    _wait_for(
+    wait_for(
         "every node Ready",
         lambda: all(r == t for r, t in _node_readiness(info).values()),
         options.ready_timeout_s,
         "see kwok's log under the state directory",
     )
-    _wait_for(
+    wait_for(
         "Prometheus ready",
-        lambda: _http_ok(f"{info.prometheus_url}/-/ready"),
+        lambda: http_ok(f"{info.prometheus_url}/-/ready"),
         options.ready_timeout_s,
         f"see {state / 'logs' / 'prometheus.log'}",
     )
-    _wait_for(
+    wait_for(
         "kube-state-metrics",
-        lambda: _http_ok(f"{info.kube_state_metrics_url}/healthz"),
+        lambda: http_ok(f"{info.kube_state_metrics_url}/healthz"),
         options.ready_timeout_s,
         f"see {state / 'logs' / 'kube-state-metrics.log'}",
     )
     _register_external_metrics_api(info, ports["prometheus-adapter"])
-    _wait_for(
+    wait_for(
         "the external metrics API (prometheus-adapter)",
         lambda: _api_service_available(info, "v1beta1.external.metrics.k8s.io"),
         options.ready_timeout_s,
         f"see {state / 'logs' / 'prometheus-adapter.log'}",
     )
-    _wait_for(
+    wait_for(
         "the metrics API (metrics-server)",
         lambda: _metrics_api_available(info),
         options.ready_timeout_s,
@@ -764,37 +530,22 @@ def down(name: str = DEFAULT_NAME, progress: Progress = _quiet) -> bool:
     if info is not None:
         for proc_name, record in info.processes.items():
             progress(f"stopping {proc_name}")
-            _stop_process(record)
+            stop_process(record)
     bins = toolchain.binary_paths()
     if (state / "kwok" / "clusters" / name).exists() and "kwokctl" in bins:
         progress("stopping the control plane (kwokctl delete cluster)")
-        _kwokctl(
+        run_kwokctl(
             ["delete", "cluster", "--name", name, "--kubeconfig", str(state / "kubeconfig.yaml")],
             state,
             bins,
             "deleting the cluster",
             timeout_s=120,
         )
-    for leftover in _processes_under(state):
-        _stop_process(leftover)
+    for leftover in processes_under(state):
+        stop_process(leftover)
     shutil.rmtree(state, ignore_errors=False)
     progress(f"removed {state}")
     return True
-
-
-def _processes_under(state: Path) -> Iterator[ProcessRecord]:
-    """Any process still running a command that names the state directory (a safety net for `down`)."""
-    marker = str(state).encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if marker in cmdline:
-            binary = cmdline.split(b"\0", 1)[0].decode(errors="replace")
-            yield ProcessRecord(pid=int(entry.name), binary=binary, log="")
 
 
 def env_exports(info: SandboxInfo) -> list[str]:
@@ -827,12 +578,12 @@ def start_simulated_platform(
     import sys
 
     current = info.processes.get(SIMULATED_PLATFORM)
-    if current is not None and _pid_alive(current) and info.workflow_api_url:
+    if current is not None and pid_alive(current) and info.workflow_api_url:
         progress(f"simulated platform already serving at {info.workflow_api_url}")
         return info
-    port = _free_port()
+    port = free_port()
     time_factor = "30" if info.timing == "compressed" else "1"
-    record = _start_process(
+    record = start_process(
         Path(sys.executable),
         [
             "-m",
@@ -852,9 +603,9 @@ def start_simulated_platform(
     updated = replace(info, processes={**info.processes, SIMULATED_PLATFORM: record}, workflow_api_url=url)
     _info_path(info.name).write_text(updated.to_json())
     progress(f"starting the simulated platform (a stand-in for yours) at {url}")
-    _wait_for(
+    wait_for(
         "the simulated platform's API",
-        lambda: _pid_alive(record) and _http_ok(f"{url}/healthz"),
+        lambda: pid_alive(record) and http_ok(f"{url}/healthz"),
         60,
         f"see {record.log}",
     )

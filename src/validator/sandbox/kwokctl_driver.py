@@ -1,0 +1,125 @@
+"""Driving kwokctl (binary runtime): its configuration, environment and invocations.
+
+kwok's own default stages and Metric are read from the kwok Go module (the toolchain downloads it);
+the sandbox's own Stages, usage and Metric live in `kwok/` beside this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from validator.errors import SandboxError
+from validator.sandbox import toolchain
+
+KWOK_DIR = Path(__file__).parent / "kwok"
+Timing = Literal["compressed", "production"]
+
+
+def kwok_module_dir(cwd: Path) -> Path:
+    """kwok's own module source (default stages and Metric), from the Go module cache."""
+    out = subprocess.run(
+        ["go", "mod", "download", "-json", f"sigs.k8s.io/kwok@{toolchain.KWOK_VERSION}"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+    )
+    if out.returncode != 0:
+        raise SandboxError(
+            "could not locate kwok's module source (its default stages live there)",
+            where=f"go mod download sigs.k8s.io/kwok@{toolchain.KWOK_VERSION}",
+            fix="check that the Go module proxy is reachable, or run `make toolchain` first",
+        )
+    return Path(json.loads(out.stdout)["Dir"])
+
+
+def kwokctl_config(timing: Timing, bins: dict[str, Path]) -> dict[str, Any]:
+    compressed = timing == "compressed"
+    kcm_args: list[dict[str, str]] = []
+    apiserver_args: list[dict[str, str]] = []
+    if compressed:
+        kcm_args = [
+            {"key": "horizontal-pod-autoscaler-sync-period", "value": "5s"},
+            {"key": "horizontal-pod-autoscaler-downscale-stabilization", "value": "30s"},
+            {"key": "horizontal-pod-autoscaler-initial-readiness-delay", "value": "5s"},
+            {"key": "horizontal-pod-autoscaler-cpu-initialization-period", "value": "30s"},
+        ]
+        apiserver_args = [
+            {"key": "default-not-ready-toleration-seconds", "value": "30"},
+            {"key": "default-unreachable-toleration-seconds", "value": "30"},
+        ]
+    apiserver_args.append({"key": "advertise-address", "value": "127.0.0.1"})
+    opts: dict[str, Any] = {
+        "runtime": "binary",
+        "bindAddress": "127.0.0.1",
+        "kubeVersion": toolchain.KUBERNETES_VERSION,
+        "kubeApiserverBinary": str(bins["kube-apiserver"]),
+        "kubeControllerManagerBinary": str(bins["kube-controller-manager"]),
+        "kubeSchedulerBinary": str(bins["kube-scheduler"]),
+        "kubectlBinary": str(bins["kubectl"]),
+        "etcdBinary": str(bins["etcd"]),
+        "kwokControllerBinary": str(bins["kwok"]),
+        "metricsServerBinary": str(bins["metrics-server"]),
+        "metricsServerManifests": [str(KWOK_DIR / "metrics-server")],
+        "enable": ["metrics-server"],
+        "heartbeatFactor": 1.0 if compressed else 5.0,
+        "quietPull": True,
+    }
+    # The node-monitor grace period stays at Kubernetes' default: kwok renews node leases about every
+    # 10 s, so a shorter grace period makes healthy nodes flap to Unknown. Simulated node failures do
+    # not wait for lease expiry anyway: the sim-node-not-ready stage sets NotReady directly.
+    return {
+        "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
+        "kind": "KwokctlConfiguration",
+        "options": opts,
+        "componentsPatches": [
+            {"name": "kube-controller-manager", "extraArgs": kcm_args},
+            {"name": "kube-apiserver", "extraArgs": apiserver_args},
+        ],
+    }
+
+
+def kwok_env(state: Path, bins: dict[str, Path]) -> dict[str, str]:
+    env = dict(os.environ)
+    env["KWOK_WORKDIR"] = str(state / "kwok")
+    # kwokctl runs `kubectl` from PATH: put the sandbox's own (same version as the apiserver) first.
+    env["PATH"] = f"{state / 'bin'}:{env.get('PATH', '')}"
+    env.pop("KUBECONFIG", None)
+    return env
+
+
+def run_kwokctl(
+    args: list[str], state: Path, bins: dict[str, Path], what: str, timeout_s: float = 600
+) -> str:
+    proc = subprocess.run(
+        [str(bins["kwokctl"]), *args],
+        env=kwok_env(state, bins),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout_s,
+    )
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-12:])
+        raise SandboxError(
+            f"{what} failed:\n{tail}",
+            where=f"kwokctl {' '.join(args[:3])}",
+            fix=f"see the logs under {state / 'kwok'}; `validator sandbox down` cleans up",
+        )
+    return proc.stdout
+
+
+def kwok_components(state: Path, name: str) -> list[dict[str, Any]]:
+    saved = state / "kwok" / "clusters" / name / "kwok.yaml"
+    for doc in yaml.safe_load_all(saved.read_text()):
+        if isinstance(doc, dict) and doc.get("kind") == "KwokctlConfiguration":
+            return list(doc.get("components") or [])
+    raise SandboxError(
+        "kwokctl saved no component list", where=str(saved), fix="`validator sandbox down` then `up` again"
+    )

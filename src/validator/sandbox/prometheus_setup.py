@@ -1,0 +1,78 @@
+"""The sandbox's Prometheus: its scrape configuration (kwokctl's component jobs, as kwokctl builds
+them, plus kube-state-metrics and file-based targets) and its always-firing Watchdog rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+Timing = Literal["compressed", "production"]
+
+
+def prometheus_config(
+    components: list[dict[str, Any]], ksm_port: int, timing: Timing, rules_dir: Path, targets_dir: Path
+) -> dict[str, Any]:
+    """kwokctl's component scrape jobs (as kwokctl itself builds them) plus ours."""
+    jobs: list[dict[str, Any]] = []
+    for comp in components:
+        discovery = comp.get("metricsDiscovery")
+        if discovery:
+            jobs.append(
+                {
+                    "job_name": f"{comp['name']}-metrics-discovery",
+                    "http_sd_configs": [
+                        {
+                            "url": f"{discovery['scheme']}://{discovery['host']}{discovery['path']}",
+                            "refresh_interval": "5s",  # nodes come and go during a run
+                        }
+                    ],
+                }
+            )
+        metric = comp.get("metric")
+        if metric:
+            job: dict[str, Any] = {
+                "job_name": comp["name"],
+                "scheme": metric["scheme"],
+                "metrics_path": metric["path"],
+                "static_configs": [{"targets": [metric["host"]]}],
+            }
+            if metric["scheme"] == "https":
+                job["tls_config"] = {
+                    "cert_file": metric.get("certPath", ""),
+                    "key_file": metric.get("keyPath", ""),
+                    "insecure_skip_verify": True,
+                }
+            jobs.append(job)
+    jobs.append(
+        {
+            "job_name": "kube-state-metrics",
+            "honor_labels": True,
+            "static_configs": [{"targets": [f"127.0.0.1:{ksm_port}"]}],
+        }
+    )
+    jobs.append(
+        {
+            "job_name": "sandbox-targets",
+            "file_sd_configs": [{"files": [str(targets_dir / "*.json")], "refresh_interval": "5s"}],
+        }
+    )
+    interval = "5s" if timing == "compressed" else "15s"
+    return {
+        "global": {"scrape_interval": interval, "evaluation_interval": interval, "scrape_timeout": "4s"},
+        "rule_files": [str(rules_dir / "*.yaml")],
+        "scrape_configs": jobs,
+    }
+
+
+WATCHDOG_RULES = """\
+# Always firing: proves rule evaluation and ALERTS work in the sandbox (as kube-prometheus' Watchdog).
+groups:
+- name: sandbox
+  rules:
+  - alert: Watchdog
+    expr: vector(1)
+    labels:
+      severity: none
+    annotations:
+      summary: The sandbox's alerting pipeline works; this alert always fires.
+"""
