@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import signal
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -24,6 +21,7 @@ from kubernetes import client
 
 from tests.sandbox.conftest import wait_until
 from validator.sandbox.simulated_platform.agent_pods import controller_usage
+from validator.sandbox.simulated_platform.platform_process import PlatformSettings, SimulatedPlatformProcess
 from validator.sandbox.usage import CPU, parse_quantity
 
 pytestmark = pytest.mark.sandbox
@@ -55,7 +53,6 @@ def _controller(namespace: str, replicas: int) -> dict[str, Any]:
 class Platform:
     url: str
     port: int
-    process: subprocess.Popen[str]
 
     def submit(self, stages: list[tuple[str, float]]) -> str:
         body = json.dumps({"size": "single-file-change",
@@ -78,28 +75,15 @@ class Platform:
 
 
 @contextmanager
-def running_platform(sandbox: Any, namespace: str, *extra: str) -> Iterator[Platform]:
-    command = [sys.executable, "-m", "validator.sandbox.simulated_platform",
-               "--kubeconfig", str(sandbox.kubeconfig), "--context", sandbox.context,
-               "--namespace", namespace, "--controller-namespace", namespace, "--port", "0",
-               "--usage-interval", "1", "--controller-interval", "1", "--keep-finished", "600", *extra]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line:
-            error = process.stderr.read() if process.stderr else ""
-            pytest.fail(f"the simulated platform did not start: {error}")
-        ready = json.loads(line)
-        yield Platform(url=ready["url"], port=ready["port"], process=process)
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            pytest.fail("the simulated platform did not stop within 20 s of SIGINT")
-    assert process.returncode == 0, process.stderr.read() if process.stderr else ""
+def running_platform(sandbox: Any, namespace: str, *extra: str, **settings: Any) -> Iterator[Platform]:
+    """The platform as the runner starts it (SimulatedPlatformProcess), stopped gracefully at the end."""
+    process = SimulatedPlatformProcess(PlatformSettings(
+        kubeconfig=sandbox.kubeconfig, context=sandbox.context, namespace=namespace,
+        controller_namespace=namespace, usage_interval_s=1, controller_interval_s=1,
+        extra_args=("--keep-finished", "600", *extra), **settings))
+    with process:
+        yield Platform(url=process.url, port=process.port)
+    assert set(process.stopped) >= {"submitted", "completed", "failed", "queued"}, "graceful stop"
 
 
 def _scale(sandbox: Any, namespace: str, replicas: int) -> None:
@@ -148,7 +132,7 @@ def test_submissions_become_agent_pods_in_order_on_their_pools(sandbox: Any, nam
 def test_queue_depth_on_metrics_and_in_prometheus(sandbox: Any, namespace: str) -> None:
     client.AppsV1Api(sandbox.api).create_namespaced_deployment(namespace, _controller(namespace, 0))
     targets = sandbox.info.targets_dir
-    with running_platform(sandbox, namespace, "--scrape-targets-dir", str(targets)) as platform:
+    with running_platform(sandbox, namespace, scrape_targets_dir=targets) as platform:
         for _ in range(4):
             platform.submit([("rex", 600), ("cleo", 60), ("tess", 60)])
         time.sleep(2.0)

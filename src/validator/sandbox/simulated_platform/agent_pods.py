@@ -38,15 +38,39 @@ class AgentProfile:
 
 
 PROFILES = {
-    "implementation": AgentProfile(agent_class="implementation", pool="implementation",
-                                   cpu_request="2", memory_request="8Gi", cpu_limit="4", memory_limit="16Gi",
-                                   priority_class="agent-high-priority", cpu_use=0.72, memory_use=0.70),
-    "quality": AgentProfile(agent_class="quality", pool="quality",
-                            cpu_request="1", memory_request="4Gi", cpu_limit="2", memory_limit="8Gi",
-                            priority_class="agent-standard-priority", cpu_use=0.65, memory_use=0.60),
-    "testing": AgentProfile(agent_class="testing", pool="testing",
-                            cpu_request="2", memory_request="8Gi", cpu_limit="4", memory_limit="16Gi",
-                            priority_class="agent-high-priority", cpu_use=0.78, memory_use=0.72),
+    "implementation": AgentProfile(
+        agent_class="implementation",
+        pool="implementation",
+        cpu_request="2",
+        memory_request="8Gi",
+        cpu_limit="4",
+        memory_limit="16Gi",
+        priority_class="agent-high-priority",
+        cpu_use=0.72,
+        memory_use=0.70,
+    ),
+    "quality": AgentProfile(
+        agent_class="quality",
+        pool="quality",
+        cpu_request="1",
+        memory_request="4Gi",
+        cpu_limit="2",
+        memory_limit="8Gi",
+        priority_class="agent-standard-priority",
+        cpu_use=0.65,
+        memory_use=0.60,
+    ),
+    "testing": AgentProfile(
+        agent_class="testing",
+        pool="testing",
+        cpu_request="2",
+        memory_request="8Gi",
+        cpu_limit="4",
+        memory_limit="16Gi",
+        priority_class="agent-high-priority",
+        cpu_use=0.78,
+        memory_use=0.72,
+    ),
 }
 CPU_NOISE = 0.08  # standard deviation of the use share, around the profile's mean
 MEMORY_NOISE = 0.05
@@ -71,8 +95,10 @@ def sample_usage(profile: AgentProfile, rng: random.Random) -> tuple[str, str]:
     cpu_share = min(max(rng.gauss(profile.cpu_use, CPU_NOISE), 0.2), 1.6)
     cpu = min(parse_quantity(profile.cpu_request) * cpu_share, parse_quantity(profile.cpu_limit))
     memory_share = min(max(rng.gauss(profile.memory_use, MEMORY_NOISE), 0.3), 1.5)
-    memory = min(parse_quantity(profile.memory_request) * memory_share,
-                 parse_quantity(profile.memory_limit) * MEMORY_CEILING)
+    memory = min(
+        parse_quantity(profile.memory_request) * memory_share,
+        parse_quantity(profile.memory_limit) * MEMORY_CEILING,
+    )
     return cpu_quantity(cpu), memory_quantity(memory)
 
 
@@ -80,9 +106,19 @@ def pod_name(workflow_id: str, agent: str, stage_index: int, attempt: int) -> st
     return f"{agent}-{workflow_id}-s{stage_index}-a{attempt}"
 
 
-def agent_pod(*, workflow_id: str, agent: str, agent_class: str, stage_index: int, attempt: int,
-              duration_s: float, time_factor: float, namespace: str, rng: random.Random,
-              with_priority_class: bool) -> dict[str, Any]:
+def agent_pod(
+    *,
+    workflow_id: str,
+    agent: str,
+    agent_class: str,
+    stage_index: int,
+    attempt: int,
+    duration_s: float,
+    time_factor: float,
+    namespace: str,
+    rng: random.Random,
+    with_priority_class: bool,
+) -> dict[str, Any]:
     """The pod of one workflow stage."""
     profile = PROFILES[agent_class]
     cpu, memory = sample_usage(profile, rng)
@@ -90,13 +126,17 @@ def agent_pod(*, workflow_id: str, agent: str, agent_class: str, stage_index: in
         "restartPolicy": "Never",
         "nodeSelector": {POOL_LABEL: profile.pool},
         "terminationGracePeriodSeconds": 5,
-        "containers": [{
-            "name": "agent",
-            "image": AGENT_IMAGE,
-            "args": [f"--agent={agent}", f"--workflow={workflow_id}"],
-            "resources": {"requests": {"cpu": profile.cpu_request, "memory": profile.memory_request},
-                          "limits": {"cpu": profile.cpu_limit, "memory": profile.memory_limit}},
-        }],
+        "containers": [
+            {
+                "name": "agent",
+                "image": AGENT_IMAGE,
+                "args": [f"--agent={agent}", f"--workflow={workflow_id}"],
+                "resources": {
+                    "requests": {"cpu": profile.cpu_request, "memory": profile.memory_request},
+                    "limits": {"cpu": profile.cpu_limit, "memory": profile.memory_limit},
+                },
+            }
+        ],
     }
     if with_priority_class:
         spec["priorityClassName"] = profile.priority_class

@@ -117,8 +117,13 @@ def _seconds(duration: str) -> float:
 
 
 class ClusterDriver:
-    def __init__(self, book: WorkflowBook, api_client: client.ApiClient, options: DriverOptions,
-                 on_error: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        book: WorkflowBook,
+        api_client: client.ApiClient,
+        options: DriverOptions,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
         self.book = book
         self.options = options
         self.core = client.CoreV1Api(api_client)
@@ -146,22 +151,48 @@ class ClusterDriver:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         self._with_priority = self._priority_classes_exist()
-        selector = {"namespace": self.options.controller_namespace,
-                    "label_selector": self.options.controller_selector}
-        specs: list[tuple[str, Callable[..., Any], dict[str, Any], Callable[[list[dict[str, Any]]], None],
-                          Callable[[str, dict[str, Any]], None]]] = [
-            ("watch-controller-deployments", self.apps.list_namespaced_deployment,
-             selector, self._deployments_listed, self._deployment_event),
-            ("watch-controller-pods", self.core.list_namespaced_pod,
-             selector, self._controller_pods_listed, self._controller_pod_event),
-            ("watch-agent-pods", self.core.list_namespaced_pod,
-             {"namespace": self.options.namespace, "label_selector": f"{MANAGED_BY_LABEL}={MANAGED_BY}"},
-             lambda pods: self._actions.put(("agent-list", {"items": pods})),
-             lambda kind, pod: self._actions.put((f"agent-{kind}", pod))),
+        selector = {
+            "namespace": self.options.controller_namespace,
+            "label_selector": self.options.controller_selector,
+        }
+        specs: list[
+            tuple[
+                str,
+                Callable[..., Any],
+                dict[str, Any],
+                Callable[[list[dict[str, Any]]], None],
+                Callable[[str, dict[str, Any]], None],
+            ]
+        ] = [
+            (
+                "watch-controller-deployments",
+                self.apps.list_namespaced_deployment,
+                selector,
+                self._deployments_listed,
+                self._deployment_event,
+            ),
+            (
+                "watch-controller-pods",
+                self.core.list_namespaced_pod,
+                selector,
+                self._controller_pods_listed,
+                self._controller_pod_event,
+            ),
+            (
+                "watch-agent-pods",
+                self.core.list_namespaced_pod,
+                {"namespace": self.options.namespace, "label_selector": f"{MANAGED_BY_LABEL}={MANAGED_BY}"},
+                lambda pods: self._actions.put(("agent-list", {"items": pods})),
+                lambda kind, pod: self._actions.put((f"agent-{kind}", pod)),
+            ),
         ]
         for name, list_fn, kwargs, on_list, on_event in specs:
-            thread = threading.Thread(target=self._watch_forever, name=name, daemon=True,
-                                      args=(name, list_fn, kwargs, on_list, on_event))
+            thread = threading.Thread(
+                target=self._watch_forever,
+                name=name,
+                daemon=True,
+                args=(name, list_fn, kwargs, on_list, on_event),
+            )
             thread.start()
             self._threads.append(thread)
         worker = threading.Thread(target=self._work, name="platform-worker", daemon=True)
@@ -183,9 +214,14 @@ class ClusterDriver:
             return sum(self._deployment_ready.values())
 
     # ------------------------------------------------------------------ watches (no writes here)
-    def _watch_forever(self, name: str, list_fn: Callable[..., Any], kwargs: dict[str, Any],
-                       on_list: Callable[[list[dict[str, Any]]], None],
-                       on_event: Callable[[str, dict[str, Any]], None]) -> None:
+    def _watch_forever(
+        self,
+        name: str,
+        list_fn: Callable[..., Any],
+        kwargs: dict[str, Any],
+        on_list: Callable[[list[dict[str, Any]]], None],
+        on_event: Callable[[str, dict[str, Any]], None],
+    ) -> None:
         resource_version: str | None = None
         backoff = 0.5
         while not self._stop.is_set():
@@ -198,8 +234,13 @@ class ClusterDriver:
                 w = watch.Watch()  # type: ignore[no-untyped-call, unused-ignore]
                 self._watches.append(w)
                 try:
-                    events = w.stream(list_fn, **kwargs, resource_version=resource_version,  # type: ignore[no-untyped-call, unused-ignore]
-                                      timeout_seconds=WATCH_TIMEOUT_S, allow_watch_bookmarks=True)
+                    events = w.stream(
+                        list_fn,
+                        **kwargs,
+                        resource_version=resource_version,  # type: ignore[no-untyped-call, unused-ignore]
+                        timeout_seconds=WATCH_TIMEOUT_S,
+                        allow_watch_bookmarks=True,
+                    )
                     for event in events:
                         if self._stop.is_set():
                             break
@@ -229,7 +270,8 @@ class ClusterDriver:
     def _deployments_listed(self, items: list[dict[str, Any]]) -> None:
         with self._lock:
             self._deployment_ready = {
-                d["metadata"]["name"]: int((d.get("status") or {}).get("readyReplicas") or 0) for d in items}
+                d["metadata"]["name"]: int((d.get("status") or {}).get("readyReplicas") or 0) for d in items
+            }
         self.book.ready_replicas = self.ready_replicas()
 
     def _deployment_event(self, kind: str, deployment: dict[str, Any]) -> None:
@@ -318,14 +360,26 @@ class ClusterDriver:
 
     def _create_stage_pod(self, workflow_id: str, stage_index: int) -> None:
         workflow = self.book.workflow(workflow_id)
-        if (workflow is None or workflow.state != "running" or workflow.stage_index != stage_index
-                or workflow.pod):
+        if (
+            workflow is None
+            or workflow.state != "running"
+            or workflow.stage_index != stage_index
+            or workflow.pod
+        ):
             return
         stage = workflow.stages[stage_index]
-        body = agent_pod(workflow_id=workflow_id, agent=stage.agent, agent_class=stage.agent_class,
-                         stage_index=stage_index, attempt=workflow.attempt + 1, duration_s=stage.duration_s,
-                         time_factor=self.options.time_factor, namespace=self.options.namespace,
-                         rng=self._rng, with_priority_class=self._with_priority)
+        body = agent_pod(
+            workflow_id=workflow_id,
+            agent=stage.agent,
+            agent_class=stage.agent_class,
+            stage_index=stage_index,
+            attempt=workflow.attempt + 1,
+            duration_s=stage.duration_s,
+            time_factor=self.options.time_factor,
+            namespace=self.options.namespace,
+            rng=self._rng,
+            with_priority_class=self._with_priority,
+        )
         name = body["metadata"]["name"]
         try:
             self.core.create_namespaced_pod(self.options.namespace, body)  # type: ignore[arg-type, unused-ignore]
@@ -337,8 +391,9 @@ class ClusterDriver:
                 key = (workflow_id, stage_index)
                 self._create_tries[key] = self._create_tries.get(key, 0) + 1
                 if self._create_tries[key] >= MAX_CREATE_TRIES:
-                    self.book.fail(workflow_id,
-                                   f"could not create pod {name}: HTTP {error.status} {error.reason}")
+                    self.book.fail(
+                        workflow_id, f"could not create pod {name}: HTTP {error.status} {error.reason}"
+                    )
                     self._create_tries.pop(key, None)
                 else:
                     self._schedule(CREATE_RETRY_S, "create", workflow_id, stage_index)
@@ -358,8 +413,9 @@ class ClusterDriver:
             agent_class = (meta.get("labels") or {}).get("agent-platform.io/agent-class", "")
             if agent_class in PROFILES and name not in self._running_agents:
                 stage_s = _seconds(str((meta.get("annotations") or {}).get(COMPLETE_AFTER, "")))
-                self._running_agents[name] = _RunningAgent(agent_class=agent_class,
-                                                           ends_at=time.monotonic() + stage_s)
+                self._running_agents[name] = _RunningAgent(
+                    agent_class=agent_class, ends_at=time.monotonic() + stage_s
+                )
                 self._usage_order.append(name)
             self.book.pod_running(workflow_id, name)
         else:
@@ -372,8 +428,9 @@ class ClusterDriver:
                 self._create_stage_pod(workflow_id, next_stage)
         elif phase == "Failed" or kind == "DELETED" or meta.get("deletionTimestamp"):
             status = pod.get("status") or {}
-            reason = status.get("reason") or ("deleted" if kind == "DELETED" or meta.get("deletionTimestamp")
-                                               else "Failed")
+            reason = status.get("reason") or (
+                "deleted" if kind == "DELETED" or meta.get("deletionTimestamp") else "Failed"
+            )
             retry = self.book.stage_lost(workflow_id, name, str(reason))
             if retry is not None:
                 self._create_stage_pod(workflow_id, retry)
@@ -410,8 +467,9 @@ class ClusterDriver:
                 self._on_error(f"deleting finished pod {name}: HTTP {error.status} {error.reason}")
 
     # ------------------------------------------------------------------ simulated usage
-    def _patch_usage(self, namespace: str, name: str, cpu: str, memory: str,
-                     complete_after: str | None = None) -> bool:
+    def _patch_usage(
+        self, namespace: str, name: str, cpu: str, memory: str, complete_after: str | None = None
+    ) -> bool:
         if not self._bucket.take():
             return False
         annotations = {CPU: cpu, MEMORY: memory}
@@ -466,8 +524,11 @@ class ClusterDriver:
 
 def _cap_memory(pod: dict[str, Any], memory: str) -> str:
     """Keep a controller's simulated memory under its limit: the stand-in never OOM-kills it."""
-    limits = [parse_quantity(str(lim)) for c in (pod.get("spec") or {}).get("containers") or []
-              if (lim := ((c.get("resources") or {}).get("limits") or {}).get("memory")) is not None]
+    limits = [
+        parse_quantity(str(lim))
+        for c in (pod.get("spec") or {}).get("containers") or []
+        if (lim := ((c.get("resources") or {}).get("limits") or {}).get("memory")) is not None
+    ]
     if not limits or parse_quantity(memory) < MEMORY_HEADROOM * min(limits):
         return memory
     return f"{int(MEMORY_HEADROOM * min(limits) / 2**20)}Mi"

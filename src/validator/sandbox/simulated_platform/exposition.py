@@ -72,8 +72,9 @@ def _number(value: float) -> str:
     return repr(float(value)) if value != int(value) else f"{int(value)}"
 
 
-def render(families: list[MetricFamily],
-           histograms: list[tuple[str, str, HistogramSnapshot]] | None = None) -> str:
+def render(
+    families: list[MetricFamily], histograms: list[tuple[str, str, HistogramSnapshot]] | None = None
+) -> str:
     lines: list[str] = []
     for family in families:
         lines.append(f"# HELP {family.name} {family.help}")

@@ -11,8 +11,9 @@ from validator.sandbox.simulated_platform.workflow_book import WorkflowBook
 
 
 class OfflineDrain:
-    def __init__(self, book: WorkflowBook, *, replicas: int, rate_per_replica: float,
-                 time_factor: float) -> None:
+    def __init__(
+        self, book: WorkflowBook, *, replicas: int, rate_per_replica: float, time_factor: float
+    ) -> None:
         self.book = book
         self.rate = replicas * rate_per_replica * time_factor
         self.burst = max(1.0, float(replicas))

@@ -1,10 +1,10 @@
 """The simulated platform's HTTP API, on loopback only (stdlib ThreadingHTTPServer).
 
-    POST /workflows        {"size": ..., "stages": [...]}  -> 202 {"id": ...}
-                           400 invalid body, 429 queue full (Retry-After), 503 shutting down
-    GET  /workflows/<id>   -> 200 the workflow's state and stage history, 404 unknown
-    GET  /healthz          -> 200 ok
-    GET  /metrics          -> Prometheus text format (workflow_queue_depth and related series)
+POST /workflows        {"size": ..., "stages": [...]}  -> 202 {"id": ...}
+                       400 invalid body, 429 queue full (Retry-After), 503 shutting down
+GET  /workflows/<id>   -> 200 the workflow's state and stage history, 404 unknown
+GET  /healthz          -> 200 ok
+GET  /metrics          -> Prometheus text format (workflow_queue_depth and related series)
 """
 
 from __future__ import annotations
@@ -47,8 +47,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         return None  # one line per request would cost more than the request
 
-    def _send(self, status: int, body: bytes, content_type: str = "application/json",
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -111,9 +116,11 @@ def check_loopback(host: str) -> None:
     except ValueError:
         loopback = False
     if not loopback:
-        raise UnsafeOperation(f"the simulated platform binds to loopback only, not {host!r}",
-                              where="--host of python -m validator.sandbox.simulated_platform",
-                              fix="use 127.0.0.1 (the default)")
+        raise UnsafeOperation(
+            f"the simulated platform binds to loopback only, not {host!r}",
+            where="--host of python -m validator.sandbox.simulated_platform",
+            fix="use 127.0.0.1 (the default)",
+        )
 
 
 class SubmissionApi:
@@ -123,8 +130,12 @@ class SubmissionApi:
         check_loopback(host)
         self._server = _Server((host, port), _Handler)
         self._server.book = book
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="submission-api", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="submission-api",
+            daemon=True,
+        )
 
     @property
     def port(self) -> int:

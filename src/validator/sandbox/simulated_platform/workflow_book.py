@@ -65,12 +65,21 @@ class Workflow:
 
     def snapshot(self) -> dict[str, Any]:
         return {
-            "id": self.id, "size": self.size, "state": self.state,
-            "stages": [{"agent": s.agent, "agent_class": s.agent_class, "duration_s": s.duration_s}
-                       for s in self.stages],
-            "stage_index": self.stage_index, "attempt": self.attempt, "pod": self.pod,
-            "submitted_at": self.submitted_at, "dispatched_at": self.dispatched_at,
-            "finished_at": self.finished_at, "reason": self.reason, "history": list(self.history),
+            "id": self.id,
+            "size": self.size,
+            "state": self.state,
+            "stages": [
+                {"agent": s.agent, "agent_class": s.agent_class, "duration_s": s.duration_s}
+                for s in self.stages
+            ],
+            "stage_index": self.stage_index,
+            "attempt": self.attempt,
+            "pod": self.pod,
+            "submitted_at": self.submitted_at,
+            "dispatched_at": self.dispatched_at,
+            "finished_at": self.finished_at,
+            "reason": self.reason,
+            "history": list(self.history),
         }
 
 
@@ -78,36 +87,46 @@ def parse_submission(body: Any) -> tuple[str, tuple[Stage, ...]]:
     """The size and stages of a submission body: {"size": ..., "stages": [{"agent", "duration_s"}, ...]}.
     Stages, when given, are one implementation agent (rex or blaze), then cleo, then tess."""
     if not isinstance(body, dict):
-        raise SubmissionInvalid("the body must be a JSON object like {\"size\": \"single-file-change\"}")
+        raise SubmissionInvalid('the body must be a JSON object like {"size": "single-file-change"}')
     size = body.get("size")
     if not isinstance(size, str) or not size:
         raise SubmissionInvalid("field 'size' must be a non-empty string")
     raw_stages = body.get("stages")
     if raw_stages is None:
         if size not in DEFAULT_STAGE_SECONDS:
-            raise SubmissionInvalid(f"size {size!r} has no default stages; give 'stages' or one of "
-                                    f"{sorted(DEFAULT_STAGE_SECONDS)}")
+            raise SubmissionInvalid(
+                f"size {size!r} has no default stages; give 'stages' or one of "
+                f"{sorted(DEFAULT_STAGE_SECONDS)}"
+            )
         impl, quality, testing = DEFAULT_STAGE_SECONDS[size]
         agent = "rex" if secrets.randbits(1) else "blaze"
-        return size, (Stage(agent=agent, agent_class="implementation", duration_s=impl),
-                      Stage(agent="cleo", agent_class="quality", duration_s=quality),
-                      Stage(agent="tess", agent_class="testing", duration_s=testing))
+        return size, (
+            Stage(agent=agent, agent_class="implementation", duration_s=impl),
+            Stage(agent="cleo", agent_class="quality", duration_s=quality),
+            Stage(agent="tess", agent_class="testing", duration_s=testing),
+        )
     if not isinstance(raw_stages, list) or len(raw_stages) != len(STAGE_ORDER):
         raise SubmissionInvalid("field 'stages' must list 3 stages: rex or blaze, then cleo, then tess")
     stages = []
     for index, (raw, expected) in enumerate(zip(raw_stages, STAGE_ORDER, strict=True)):
         if not isinstance(raw, dict):
-            raise SubmissionInvalid(f"stages[{index}] must be an object {{\"agent\", \"duration_s\"}}")
+            raise SubmissionInvalid(f'stages[{index}] must be an object {{"agent", "duration_s"}}')
         stage_agent = raw.get("agent")
         if not isinstance(stage_agent, str) or AGENT_CLASS.get(stage_agent) != expected:
             allowed = [a for a, c in AGENT_CLASS.items() if c == expected]
-            raise SubmissionInvalid(f"stages[{index}].agent must be one of {allowed} (the {expected} stage), "
-                                    f"got {stage_agent!r}")
+            raise SubmissionInvalid(
+                f"stages[{index}].agent must be one of {allowed} (the {expected} stage), got {stage_agent!r}"
+            )
         duration = raw.get("duration_s")
-        if (not isinstance(duration, int | float) or isinstance(duration, bool)
-                or not 0 < duration <= MAX_STAGE_SECONDS):
-            raise SubmissionInvalid(f"stages[{index}].duration_s must be a number of seconds in "
-                                    f"(0, {MAX_STAGE_SECONDS:g}], got {duration!r}")
+        if (
+            not isinstance(duration, int | float)
+            or isinstance(duration, bool)
+            or not 0 < duration <= MAX_STAGE_SECONDS
+        ):
+            raise SubmissionInvalid(
+                f"stages[{index}].duration_s must be a number of seconds in "
+                f"(0, {MAX_STAGE_SECONDS:g}], got {duration!r}"
+            )
         stages.append(Stage(agent=stage_agent, agent_class=expected, duration_s=float(duration)))
     return size, tuple(stages)
 
@@ -115,8 +134,9 @@ def parse_submission(body: Any) -> tuple[str, tuple[Stage, ...]]:
 class WorkflowBook:
     """Every workflow the platform knows, its queue, and the series of /metrics."""
 
-    def __init__(self, *, capacity: int, clock: Callable[[], float] = time.time,
-                 retain_finished: int = 5000) -> None:
+    def __init__(
+        self, *, capacity: int, clock: Callable[[], float] = time.time, retain_finished: int = 5000
+    ) -> None:
         if capacity <= 0:
             raise ValueError(f"queue capacity must be > 0, got {capacity}")
         self.capacity = capacity
@@ -145,8 +165,12 @@ class WorkflowBook:
             if len(self._queue) >= self.capacity:
                 self.rejected["queue_full"] += 1
                 raise QueueFull(f"the queue holds {len(self._queue)} workflows (capacity {self.capacity})")
-            wf = Workflow(id=f"wf-{self._prefix}-{next(self._ids):06d}", size=size, stages=stages,
-                          submitted_at=self._clock())
+            wf = Workflow(
+                id=f"wf-{self._prefix}-{next(self._ids):06d}",
+                size=size,
+                stages=stages,
+                submitted_at=self._clock(),
+            )
             self._workflows[wf.id] = wf
             self._queue.append(wf.id)
             self.submitted += 1
@@ -186,8 +210,15 @@ class WorkflowBook:
             wf = self._workflows[workflow_id]
             wf.attempt += 1
             wf.pod, wf.pod_running = pod, False
-            wf.history.append({"stage": stage_index, "agent": wf.stages[stage_index].agent, "pod": pod,
-                               "attempt": wf.attempt, "created_at": self._clock()})
+            wf.history.append(
+                {
+                    "stage": stage_index,
+                    "agent": wf.stages[stage_index].agent,
+                    "pod": pod,
+                    "attempt": wf.attempt,
+                    "created_at": self._clock(),
+                }
+            )
 
     def stage_overdue(self) -> None:
         with self._lock:
@@ -225,8 +256,12 @@ class WorkflowBook:
                 return None
             wf.history[-1]["lost"] = reason
             if wf.attempt >= MAX_STAGE_ATTEMPTS:
-                self._finish(wf, "failed", f"stage {wf.stage_index} ({wf.stages[wf.stage_index].agent}) "
-                                           f"lost {wf.attempt} pods, last: {reason}")
+                self._finish(
+                    wf,
+                    "failed",
+                    f"stage {wf.stage_index} ({wf.stages[wf.stage_index].agent}) "
+                    f"lost {wf.attempt} pods, last: {reason}",
+                )
                 return None
             self.stage_retries += 1
             wf.pod, wf.pod_running = "", False
@@ -272,42 +307,84 @@ class WorkflowBook:
                 key = (stage.agent_class, stage.agent, phase)
                 in_flight[key] = in_flight.get(key, 0) + 1
             families = [
-                MetricFamily("workflow_queue_depth", "gauge",
-                             "Workflows waiting for a controller to dispatch them.",
-                             [({}, float(len(self._queue)))]),
-                MetricFamily("workflow_queue_capacity", "gauge",
-                             "Workflows the queue holds before it answers 429.",
-                             [({}, float(self.capacity))]),
-                MetricFamily("workflow_submitted_total", "counter",
-                             "Workflows accepted (202).",
-                             [({}, float(self.submitted))]),
-                MetricFamily("workflow_completed_total", "counter",
-                             "Workflows whose last stage succeeded.",
-                             [({}, float(self.completed))]),
-                MetricFamily("workflow_failed_total", "counter",
-                             "Workflows given up after repeated pod losses.",
-                             [({}, float(self.failed))]),
-                MetricFamily("workflow_rejected_total", "counter",
-                             "Submissions refused, by reason.",
-                             [({"reason": r}, float(n)) for r, n in sorted(self.rejected.items())]),
-                MetricFamily("workflow_stage_retries_total", "counter",
-                             "Stage pods recreated after a failure, eviction or deletion.",
-                             [({}, float(self.stage_retries))]),
-                MetricFamily("workflow_stage_overdue_total", "counter",
-                             "Stage pods deleted for running far past their duration (then retried).",
-                             [({}, float(self.stages_overdue))]),
-                MetricFamily("workflow_pod_create_errors_total", "counter",
-                             "Agent pod creations the API refused, by reason.",
-                             [({"reason": r}, float(n)) for r, n in sorted(self.pod_create_errors.items())]),
-                MetricFamily("workflow_in_flight", "gauge",
-                             "Dispatched workflows by current stage and pod phase.",
-                             [({"stage": c, "agent": a, "phase": p}, float(n))
-                              for (c, a, p), n in sorted(in_flight.items())]),
-                MetricFamily("workflow_controller_ready_replicas", "gauge",
-                             "Ready replicas of the controller Deployment (they set the drain rate).",
-                             [({}, float(self.ready_replicas))]),
+                MetricFamily(
+                    "workflow_queue_depth",
+                    "gauge",
+                    "Workflows waiting for a controller to dispatch them.",
+                    [({}, float(len(self._queue)))],
+                ),
+                MetricFamily(
+                    "workflow_queue_capacity",
+                    "gauge",
+                    "Workflows the queue holds before it answers 429.",
+                    [({}, float(self.capacity))],
+                ),
+                MetricFamily(
+                    "workflow_submitted_total",
+                    "counter",
+                    "Workflows accepted (202).",
+                    [({}, float(self.submitted))],
+                ),
+                MetricFamily(
+                    "workflow_completed_total",
+                    "counter",
+                    "Workflows whose last stage succeeded.",
+                    [({}, float(self.completed))],
+                ),
+                MetricFamily(
+                    "workflow_failed_total",
+                    "counter",
+                    "Workflows given up after repeated pod losses.",
+                    [({}, float(self.failed))],
+                ),
+                MetricFamily(
+                    "workflow_rejected_total",
+                    "counter",
+                    "Submissions refused, by reason.",
+                    [({"reason": r}, float(n)) for r, n in sorted(self.rejected.items())],
+                ),
+                MetricFamily(
+                    "workflow_stage_retries_total",
+                    "counter",
+                    "Stage pods recreated after a failure, eviction or deletion.",
+                    [({}, float(self.stage_retries))],
+                ),
+                MetricFamily(
+                    "workflow_stage_overdue_total",
+                    "counter",
+                    "Stage pods deleted for running far past their duration (then retried).",
+                    [({}, float(self.stages_overdue))],
+                ),
+                MetricFamily(
+                    "workflow_pod_create_errors_total",
+                    "counter",
+                    "Agent pod creations the API refused, by reason.",
+                    [({"reason": r}, float(n)) for r, n in sorted(self.pod_create_errors.items())],
+                ),
+                MetricFamily(
+                    "workflow_in_flight",
+                    "gauge",
+                    "Dispatched workflows by current stage and pod phase.",
+                    [
+                        ({"stage": c, "agent": a, "phase": p}, float(n))
+                        for (c, a, p), n in sorted(in_flight.items())
+                    ],
+                ),
+                MetricFamily(
+                    "workflow_controller_ready_replicas",
+                    "gauge",
+                    "Ready replicas of the controller Deployment (they set the drain rate).",
+                    [({}, float(self.ready_replicas))],
+                ),
             ]
             histogram = self.dispatch_latency.snapshot()
-        return render(families, [("workflow_dispatch_latency_seconds",
-                                  "Seconds from submission to dispatch (first agent pod requested).",
-                                  histogram)])
+        return render(
+            families,
+            [
+                (
+                    "workflow_dispatch_latency_seconds",
+                    "Seconds from submission to dispatch (first agent pod requested).",
+                    histogram,
+                )
+            ],
+        )
