@@ -7,6 +7,7 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
+from validator.chaos.targets import is_ready, is_terminating
 from validator.safety.session import mutator_for
 
 Configuration = dict[str, Any] | None
@@ -21,6 +22,10 @@ def pdb_disruptions_allowed(namespace: str, name: str, configuration: Configurat
     pdb = client.PolicyV1Api(mutator_for(configuration).guard.api).read_namespaced_pod_disruption_budget(
         name, namespace)
     return int((pdb.status.disruptions_allowed if pdb.status else 0) or 0)
+
+
+def labels_of(obj: dict[str, Any]) -> dict[str, str]:
+    return dict((obj.get("metadata") or {}).get("labels") or {})
 
 
 def hpa_replicas(namespace: str, name: str, configuration: Configuration = None,
@@ -51,14 +56,22 @@ def deployments_available(namespace: str, label_selector: str = "", configuratio
     """Every matching Deployment has all its desired replicas available (and at least one matches)."""
     from kubernetes import client
 
-    items = client.AppsV1Api(mutator_for(configuration).guard.api).list_namespaced_deployment(
+    mutator = mutator_for(configuration)
+    items = client.AppsV1Api(mutator.guard.api).list_namespaced_deployment(
         namespace, label_selector=label_selector or None).items
     if not items:
         return False
+    pods = [mutator.to_dict(p) for p in mutator.core().list_namespaced_pod(namespace).items]
     for dep in items:
         want = int((dep.spec.replicas if dep.spec else 1) or 0)
         have = int((dep.status.available_replicas if dep.status else 0) or 0)
         if have < want:
+            return False
+        # the status lags behind evictions and deletions: count the Ready pods themselves too
+        match = (dep.spec.selector.match_labels if dep.spec and dep.spec.selector else None) or {}
+        ready = [p for p in pods if is_ready(p) and not is_terminating(p)
+                 and all(labels_of(p).get(k) == v for k, v in match.items())]
+        if len(ready) < want:
             return False
     return True
 
