@@ -286,3 +286,22 @@ def test_a_real_hpa_scales_the_controller_on_the_simulated_cpu(sandbox: Any, nam
                    lambda: _ready_replicas(sandbox, namespace) >= 2, timeout_s=120, interval_s=2)
         wait_until("the platform to see the new replicas",
                    lambda: platform.metrics()["workflow_controller_ready_replicas"] >= 2, timeout_s=20)
+
+
+def test_a_full_quota_delays_stages_without_failing_workflows(sandbox: Any, namespace: str) -> None:
+    """The platform's ResourceQuota caps concurrent agent pods: the next stage waits for room."""
+    core = client.CoreV1Api(sandbox.api)
+    client.AppsV1Api(sandbox.api).create_namespaced_deployment(namespace, _controller(namespace, 1))
+    wait_until("one ready controller", lambda: _ready_replicas(sandbox, namespace) == 1)
+    core.create_namespaced_resource_quota(namespace, {
+        "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "agents"},
+        "spec": {"hard": {"requests.cpu": "3"}}})  # one 2-CPU agent pod besides the controller's 0.5
+    with running_platform(sandbox, namespace, "--time-factor", "10",
+                          "--dispatch-rate-per-replica", "1") as platform:
+        ids = [platform.submit([("rex", 40), ("cleo", 20), ("tess", 20)]) for _ in range(2)]
+        wait_until("a pod creation refused by the quota",
+                   lambda: platform.metrics().get('workflow_pod_create_errors_total{reason="quota"}', 0) >= 1,
+                   timeout_s=30)
+        wait_until("both workflows completed despite the quota",
+                   lambda: all(platform.workflow(i)["state"] == "completed" for i in ids), timeout_s=150)
+        assert platform.metrics()["workflow_failed_total"] == 0

@@ -51,8 +51,12 @@ from validator.sandbox.usage import COMPLETE_AFTER, CPU, MEMORY, parse_quantity
 log = logging.getLogger(__name__)
 
 CONTROLLER_SELECTOR = "app.kubernetes.io/component=controller"
-MAX_CREATE_TRIES = 60  # per stage, 5 s apart: a quota that stays full for 5 minutes fails the workflow
+# A pod the apiserver refuses is retried, CREATE_RETRY_S apart at first, then up to CREATE_RETRY_MAX_S.
+# A full ResourceQuota only delays a stage (a real controller waits for capacity, it does not drop
+# work); any other refusal fails the workflow after MAX_CREATE_TRIES.
+MAX_CREATE_TRIES = 12
 CREATE_RETRY_S = 5.0
+CREATE_RETRY_MAX_S = 30.0
 WATCH_TIMEOUT_S = 60
 MEMORY_HEADROOM = 0.9  # simulated controller memory stays under 90% of its limit
 # A stage pod still not Succeeded this long after its compressed duration is deleted and its stage
@@ -389,14 +393,15 @@ class ClusterDriver:
                 reason = "quota" if quota else f"http_{error.status}"
                 self.book.pod_create_failed(reason)
                 key = (workflow_id, stage_index)
-                self._create_tries[key] = self._create_tries.get(key, 0) + 1
-                if self._create_tries[key] >= MAX_CREATE_TRIES:
+                tries = self._create_tries[key] = self._create_tries.get(key, 0) + 1
+                if not quota and tries >= MAX_CREATE_TRIES:
                     self.book.fail(
                         workflow_id, f"could not create pod {name}: HTTP {error.status} {error.reason}"
                     )
                     self._create_tries.pop(key, None)
                 else:
-                    self._schedule(CREATE_RETRY_S, "create", workflow_id, stage_index)
+                    delay = min(CREATE_RETRY_S * 2 ** min(tries - 1, 8), CREATE_RETRY_MAX_S)
+                    self._schedule(delay, "create", workflow_id, stage_index)
                 return
         self._create_tries.pop((workflow_id, stage_index), None)
         self.book.pod_created(workflow_id, stage_index, name)

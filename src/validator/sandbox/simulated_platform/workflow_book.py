@@ -303,7 +303,8 @@ class WorkflowBook:
                 if wf.state != "running" or wf.stage_index < 0:
                     continue
                 stage = wf.stages[wf.stage_index]
-                phase = "running" if wf.pod_running else "pending"
+                # waiting: no pod yet (e.g. the namespace's quota is full); pending: not Running yet
+                phase = "running" if wf.pod_running else ("pending" if wf.pod else "waiting")
                 key = (stage.agent_class, stage.agent, phase)
                 in_flight[key] = in_flight.get(key, 0) + 1
             families = [
