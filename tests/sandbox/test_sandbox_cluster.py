@@ -68,6 +68,34 @@ def _deployment(
     }
 
 
+def _hpa(name: str, *, minimum: int, maximum: int, metric: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": minimum,
+            "maxReplicas": maximum,
+            "metrics": [metric],
+        },
+    }
+
+
+def _cpu_utilization(percent: int) -> dict[str, Any]:
+    return {
+        "type": "Resource",
+        "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": percent}},
+    }
+
+
+def _external_average(metric: str, value: str) -> dict[str, Any]:
+    return {
+        "type": "External",
+        "external": {"metric": {"name": metric}, "target": {"type": "AverageValue", "averageValue": value}},
+    }
+
+
 def _ready_pods(sandbox: Sandbox, namespace: str, selector: str) -> list[Any]:
     pods = sandbox.core.list_namespaced_pod(namespace, label_selector=selector).items
     return [
@@ -348,25 +376,7 @@ def test_raising_simulated_cpu_above_the_hpa_target_raises_desired_replicas(
     autoscaling = client.AutoscalingV2Api(sandbox.api)
     autoscaling.create_namespaced_horizontal_pod_autoscaler(
         namespace,
-        {
-            "apiVersion": "autoscaling/v2",
-            "kind": "HorizontalPodAutoscaler",
-            "metadata": {"name": "wc"},
-            "spec": {
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "wc"},
-                "minReplicas": 2,
-                "maxReplicas": 6,
-                "metrics": [
-                    {
-                        "type": "Resource",
-                        "resource": {
-                            "name": "cpu",
-                            "target": {"type": "Utilization", "averageUtilization": 50},
-                        },
-                    }
-                ],
-            },
-        },
+        _hpa("wc", minimum=2, maximum=6, metric=_cpu_utilization(50)),
     )
 
     def hpa_reads_cpu() -> bool:
@@ -502,25 +512,7 @@ def test_prometheus_answers_with_data_for_every_standard_series(sandbox: Sandbox
     )
     client.AutoscalingV2Api(sandbox.api).create_namespaced_horizontal_pod_autoscaler(
         namespace,
-        {
-            "apiVersion": "autoscaling/v2",
-            "kind": "HorizontalPodAutoscaler",
-            "metadata": {"name": "rex"},
-            "spec": {
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "rex"},
-                "minReplicas": 2,
-                "maxReplicas": 3,
-                "metrics": [
-                    {
-                        "type": "Resource",
-                        "resource": {
-                            "name": "cpu",
-                            "target": {"type": "Utilization", "averageUtilization": 70},
-                        },
-                    }
-                ],
-            },
-        },
+        _hpa("rex", minimum=2, maximum=3, metric=_cpu_utilization(70)),
     )
     client.PolicyV1Api(sandbox.api).create_namespaced_pod_disruption_budget(
         namespace,
@@ -625,29 +617,12 @@ def test_an_hpa_on_the_external_queue_depth_metric_scales_through_prometheus_ada
         autoscaling = client.AutoscalingV2Api(sandbox.api)
         autoscaling.create_namespaced_horizontal_pod_autoscaler(
             namespace,
-            {
-                "apiVersion": "autoscaling/v2",
-                "kind": "HorizontalPodAutoscaler",
-                "metadata": {"name": "workflow-controller"},
-                "spec": {
-                    "scaleTargetRef": {
-                        "apiVersion": "apps/v1",
-                        "kind": "Deployment",
-                        "name": "workflow-controller",
-                    },
-                    "minReplicas": 2,
-                    "maxReplicas": 8,
-                    "metrics": [
-                        {
-                            "type": "External",
-                            "external": {
-                                "metric": {"name": "workflow_queue_depth"},
-                                "target": {"type": "AverageValue", "averageValue": "10"},
-                            },
-                        }
-                    ],
-                },
-            },
+            _hpa(
+                "workflow-controller",
+                minimum=2,
+                maximum=8,
+                metric=_external_average("workflow_queue_depth", "10"),
+            ),
         )
 
         def reads_queue_depth() -> bool:
