@@ -148,3 +148,76 @@ def test_sigkill_then_recover_twice(drain_rig: dict[str, Any]) -> None:
     assert second.returncode == 0 and "nothing to recover" in second.stdout
     assert_nodes_clean(sandbox)
     assert [r["change"] for r in audit(run_dir) if r["result"] == "ok"][-1] == "uncordon"
+
+
+@pytest.fixture
+def memory_rig(sandbox: Any, namespace: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    allowlist = write_allowlist(sandbox, tmp_path / "allow.yaml", [namespace])
+    deployment(sandbox, namespace, "rex", replicas=2, memory_limit="4Gi")
+    wait("rex ready", lambda: ready_count(sandbox, namespace) == 2)
+    env = run_env(
+        sandbox,
+        allowlist,
+        tmp_path / "run",
+        VALIDATOR_TARGET_NAMESPACE=namespace,
+        VALIDATOR_WORKLOAD_SELECTOR="app.kubernetes.io/name=rex",
+        VALIDATOR_MEMORY_SELECTOR="app.kubernetes.io/name=rex",
+        VALIDATOR_MEMORY="3Gi",
+    )
+    try:
+        yield {
+            "env": env,
+            "tmp": tmp_path,
+            "run_dir": tmp_path / "run",
+            "namespace": namespace,
+            "sandbox": sandbox,
+        }
+    finally:
+        validator_cli(["recover"], env)
+        empty_namespace(sandbox, namespace)
+
+
+def pressured(rig: dict[str, Any]) -> list[str]:
+    return [
+        p.metadata.name
+        for p in pods(rig["sandbox"], rig["namespace"])
+        if "sim.validator.io/memory" in (p.metadata.annotations or {})
+        or "validator.io/revert" in (p.metadata.annotations or {})
+    ]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+def test_signal_during_memory_pressure_restores_pods(
+    memory_rig: dict[str, Any], signum: signal.Signals
+) -> None:
+    exp = experiment_copy("memory-pressure", memory_rig["tmp"], **{"raise-agent-memory": {"after": 30}})
+    proc = chaos_popen(exp, memory_rig["env"], memory_rig["tmp"] / "journal.json")
+    out = Output(proc)
+    wait("a pressured pod", lambda: pressured(memory_rig), 60)
+    proc.send_signal(signum)
+    proc.wait(timeout=60)
+    out.thread.join(timeout=5)
+    assert pressured(memory_rig) == [], out.text
+    phases = [f["phase"] for f in faults(memory_rig["run_dir"])]
+    assert phases[0] == "inject_start" and phases[-1] == "rollback_end", out.text
+    assert [r["change"] for r in audit(memory_rig["run_dir"]) if r["result"] == "ok"] == [
+        "memory-pressure",
+        "restore-annotations",
+    ]
+
+
+def test_sigkill_during_memory_pressure_then_recover(memory_rig: dict[str, Any]) -> None:
+    exp = experiment_copy("memory-pressure", memory_rig["tmp"], **{"raise-agent-memory": {"after": 60}})
+    proc = chaos_popen(exp, memory_rig["env"], memory_rig["tmp"] / "journal.json")
+    Output(proc)
+    try:
+        wait("a pressured pod", lambda: pressured(memory_rig), 60)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert pressured(memory_rig)
+    first = validator_cli(["recover"], memory_rig["env"])
+    assert first.returncode == 0 and "restore-annotations" in first.stdout, first.stdout + first.stderr
+    assert pressured(memory_rig) == []
+    second = validator_cli(["recover"], memory_rig["env"])
+    assert second.returncode == 0 and "nothing to recover" in second.stdout
