@@ -285,6 +285,8 @@ def empty_namespace(sandbox: Any, namespace: str, timeout: float = 30) -> None:
     apps, core = client.AppsV1Api(sandbox.api), client.CoreV1Api(sandbox.api)
     for d in apps.list_namespaced_deployment(namespace).items:
         apps.delete_namespaced_deployment(d.metadata.name, namespace)
+    for ds in apps.list_namespaced_daemon_set(namespace).items:
+        apps.delete_namespaced_daemon_set(ds.metadata.name, namespace)
     core.delete_collection_namespaced_pod(namespace, grace_period_seconds=0)
     with contextlib.suppress(AssertionError):
         wait(f"pods of {namespace} gone", lambda: not core.list_namespaced_pod(namespace).items, timeout)

@@ -120,7 +120,34 @@ def test_budget_allowing_no_disruption_retries_records_refusals_times_out_and_un
 
 def test_budget_allowing_one_completes(rig: Rig) -> None:
     node = cleo_on_one_node(rig, budget=1)
-    on_node = {p.metadata.uid for p in pods(rig.sandbox, rig.namespace) if p.spec.node_name == node}
+    client.AppsV1Api(rig.sandbox.api).create_namespaced_daemon_set(
+        rig.namespace,
+        {
+            "metadata": {"name": "node-agent"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "node-agent"}},
+                "template": {
+                    "metadata": {"labels": {"app": "node-agent"}},
+                    "spec": {
+                        "nodeSelector": {"kubernetes.io/hostname": node},
+                        "containers": [{"name": "a", "image": "registry.invalid/agent:1"}],
+                    },
+                },
+            },
+        },
+    )
+    wait(
+        "the DaemonSet pod",
+        lambda: [
+            p for p in pods(rig.sandbox, rig.namespace, "app=node-agent") if p.status.phase == "Running"
+        ],
+    )
+    ds_uid = pods(rig.sandbox, rig.namespace, "app=node-agent")[0].metadata.uid
+    on_node = {
+        p.metadata.uid
+        for p in pods(rig.sandbox, rig.namespace, "app.kubernetes.io/name=cleo")
+        if p.spec.node_name == node
+    }
     journal, out = chaos_run(
         EXPERIMENTS / "node-drain.json",
         rig.env(
@@ -133,6 +160,8 @@ def test_budget_allowing_one_completes(rig: Rig) -> None:
     assert journal["run"][0]["output"]["evicted"] and not journal["run"][0]["output"]["pending"]
     assert journal["run"][1]["output"] is True
     assert journal["steady_states"]["after"]["steady_state_met"]
+    assert any("(DaemonSet pod)" in s for s in journal["run"][0]["output"]["skipped"])
+    assert [p.metadata.uid for p in pods(rig.sandbox, rig.namespace, "app=node-agent")] == [ds_uid]
     now = pods(rig.sandbox, rig.namespace)
     assert not on_node & {p.metadata.uid for p in now}
     wait(
