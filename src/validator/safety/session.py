@@ -9,7 +9,7 @@ variables) are:
 | `validator_context`     | `VALIDATOR_CONTEXT`  | none: a context must be named    |
 | `validator_kubeconfig`  | `VALIDATOR_KUBECONFIG`, `KUBECONFIG` | `~/.kube/config` |
 | `validator_run_dir`     | `VALIDATOR_RUN_DIR`  | `./reports/adhoc`                |
-| `validator_run_id`      | `VALIDATOR_RUN_ID`   | the run directory's name         |
+| `validator_run_id`      | `VALIDATOR_RUN_ID`   | the run directory's name (adhoc: per process) |
 | `validator_allowlist`   | `VALIDATOR_ALLOWLIST`| `~/.config/validator/allowlist.yaml` |
 
 The environment wins over the configuration, so a runner can point a plain experiment file at
@@ -19,6 +19,7 @@ its run directory. `planning(mutator)` makes every activity use a plan-mode muta
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -58,6 +59,20 @@ def _pick(configuration: Mapping[str, Any] | None, key: str) -> str:
     return str(raw) if raw not in (None, "") else ""
 
 
+_adhoc_id: list[str] = []
+
+
+def _default_run_id(run_dir: Path) -> str:
+    """The run directory's name; for the shared ad-hoc directory, one id per process, so two ad-hoc
+    runs never share (and never revert each other's) marks."""
+    name = run_dir.resolve().name
+    if name != Path(DEFAULT_RUN_DIR).name:
+        return name
+    if not _adhoc_id:
+        _adhoc_id.append(f"adhoc-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}")
+    return _adhoc_id[0]
+
+
 def settings_from(configuration: Mapping[str, Any] | None) -> RunSettings:
     run_dir = Path(_pick(configuration, "run_dir") or DEFAULT_RUN_DIR)
     kubeconfig = _pick(configuration, "kubeconfig") or None
@@ -66,7 +81,7 @@ def settings_from(configuration: Mapping[str, Any] | None) -> RunSettings:
         context=_pick(configuration, "context"),
         kubeconfig=kubeconfig,
         run_dir=run_dir,
-        run_id=_pick(configuration, "run_id") or run_dir.resolve().name,
+        run_id=_pick(configuration, "run_id") or _default_run_id(run_dir),
         allowlist=Path(allowlist) if allowlist else None,
     )
 

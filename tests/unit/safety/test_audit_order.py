@@ -105,3 +105,17 @@ def test_objects_owing_another_runs_revert_are_refused(tmp_path: Path) -> None:
     node = {"metadata": {"name": "n1", "annotations": {marks.REVERT: "uncordon", marks.RUN_ID: "other-run"}}}
     with pytest.raises(UnsafeOperation, match="still carries changes of run other-run"):
         mutator(tmp_path)._mark_patch(node, add="clear-not-ready")
+
+
+def test_run_ids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from validator.safety.session import settings_from
+
+    for key in ("VALIDATOR_RUN_ID", "VALIDATOR_RUN_DIR"):
+        monkeypatch.delenv(key, raising=False)
+    assert settings_from({"validator_run_dir": str(tmp_path / "2026-11-20T020000Z-nightly")}).run_id == (
+        "2026-11-20T020000Z-nightly"
+    )
+    adhoc = settings_from({}).run_id
+    assert adhoc.startswith("adhoc-") and settings_from({}).run_id == adhoc  # stable within a process
+    monkeypatch.setenv("VALIDATOR_RUN_ID", "explicit")
+    assert settings_from({"validator_run_id": "ignored"}).run_id == "explicit"
