@@ -425,8 +425,7 @@ def rehearsal_dry_run(guard: Any, target: RehearsalTarget) -> tuple[list[Evictio
             )
             budget = str(pdb["metadata"]["name"]) if pdb else ""
             allowed = (pdb.get("status") or {}).get("disruptionsAllowed") if pdb else None
-            refusal = pod_refusal(pod, guard.entry)
-            if refusal:
+            if pod_refusal(pod, guard.entry):
                 rows.append(
                     EvictionRow(
                         node=name,
@@ -434,7 +433,7 @@ def rehearsal_dry_run(guard: Any, target: RehearsalTarget) -> tuple[list[Evictio
                         budget=budget,
                         disruptions_allowed=allowed,
                         verdict="refused",
-                        reason=f"allow-list: {refusal}",
+                        reason=f"allow-list: namespace {ns} is not allowed for this context",
                     )
                 )
                 continue
@@ -749,8 +748,19 @@ class SuiteRun:
             if self.request.rehearsal_target is not None:
                 rows, node_refusals = rehearsal_dry_run(guard, self.request.rehearsal_target)
                 print_rehearsal(self.console, self.request.rehearsal_target, rows, node_refusals)
+                guard_refusals = node_refusals + [
+                    f"pod {r.pod}: {r.reason}" for r in rows if r.reason.startswith("allow-list:")
+                ]
                 if self.request.dry_run:
-                    return int(ExitCode.REFUSED if node_refusals else ExitCode.PASS)
+                    # 0: every eviction allowed; 1: a budget would refuse one (the drain would stall);
+                    # 4: the guard would refuse the drain itself.
+                    if guard_refusals:
+                        return int(ExitCode.REFUSED)
+                    return int(
+                        ExitCode.FAIL
+                        if any(r.verdict != "allowed" and r.verdict != "skipped" for r in rows)
+                        else ExitCode.PASS
+                    )
                 self.run_dir.mkdir(parents=True, exist_ok=True)
                 write_rehearsal_json(
                     self.run_dir / "rehearsal-dry-run.json",
@@ -758,9 +768,9 @@ class SuiteRun:
                     rows,
                     node_refusals,
                 )
-                if node_refusals:
+                if guard_refusals:
                     raise UnsafeOperation(
-                        "the guard refuses to drain the target:\n    " + "\n    ".join(node_refusals),
+                        "the guard would refuse this drain:\n    " + "\n    ".join(guard_refusals),
                         where=self.request.rehearsal_target.describe(),
                         fix="choose another node, or allow its pool and namespaces on purpose",
                     )
