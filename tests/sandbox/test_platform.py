@@ -14,6 +14,7 @@ import json
 import subprocess
 import threading
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -176,3 +177,36 @@ def test_drain_of_a_system_node_passes_through_the_budgets(deployed: Sandbox) ->
         return bool(status.get("availableReplicas", 0) >= 2)
 
     wait_until("the controller to be back at 2 available replicas", recovered, timeout_s=120, interval_s=2)
+
+
+def test_dashboard_queries_run_and_show_the_agents(deployed: Sandbox) -> None:
+    """Every query of the Grafana dashboard is valid PromQL for the sandbox's Prometheus, and the
+    per-agent utilisation panels find all four agent types."""
+    dashboard_file = Path(platform_deploy.REPO_PLATFORM_DIR) / "dashboards" / "agent-resources.json"
+    dashboard = json.loads(dashboard_file.read_text())
+    results: dict[str, int] = {}
+    for panel in dashboard["panels"]:
+        for target in panel.get("targets", []):
+            query = target["expr"].replace("$agent", ".*").replace("$namespace", ".*")
+            url = f"{deployed.prometheus_url}/api/v1/query?" + urllib.parse.urlencode({"query": query})
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                data = json.load(resp)
+            assert data["status"] == "success", (panel["title"], data)
+            results[panel["title"]] = max(results.get(panel["title"], 0), len(data["data"]["result"]))
+
+    def agents_seen() -> bool:
+        title = "CPU utilisation of requests (target 60-80%)"
+        query = dashboard_query(dashboard, title)
+        url = f"{deployed.prometheus_url}/api/v1/query?" + urllib.parse.urlencode({"query": query})
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            result = json.load(resp)["data"]["result"]
+        found = {r["metric"].get("label_app_kubernetes_io_name") for r in result}
+        return {"rex", "blaze", "cleo", "tess"} <= found
+
+    wait_until("Prometheus to see CPU utilisation of all four agent types", agents_seen, timeout_s=120,
+               interval_s=5)
+
+
+def dashboard_query(dashboard: dict[str, Any], title: str) -> str:
+    (panel,) = [p for p in dashboard["panels"] if p["title"] == title]
+    return str(panel["targets"][0]["expr"]).replace("$agent", ".*").replace("$namespace", ".*")
