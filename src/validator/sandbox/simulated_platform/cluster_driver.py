@@ -186,7 +186,7 @@ class ClusterDriver:
                 "watch-agent-pods",
                 self.core.list_namespaced_pod,
                 {"namespace": self.options.namespace, "label_selector": f"{MANAGED_BY_LABEL}={MANAGED_BY}"},
-                lambda pods: self._actions.put(("agent-list", {"items": pods})),
+                lambda pods: self._actions.put(("agent-list", {"items": pods, "listed_at": time.time()})),
                 lambda kind, pod: self._actions.put((f"agent-{kind}", pod)),
             ),
         ]
@@ -332,7 +332,7 @@ class ClusterDriver:
 
     def _handle(self, kind: str, payload: dict[str, Any]) -> None:
         if kind == "agent-list":
-            self._agents_relisted(payload["items"])
+            self._agents_relisted(payload["items"], payload["listed_at"])
         elif kind.startswith("agent-"):
             self._agent_pod_event(kind.removeprefix("agent-"), payload)
 
@@ -354,7 +354,7 @@ class ClusterDriver:
         ready = self.ready_replicas()
         self.book.ready_replicas = ready
         rate = ready * self.options.dispatch_rate_per_replica * self.options.time_factor
-        self._tokens = min(self._tokens + rate * elapsed_s, max(1.0, float(ready)))
+        self._tokens = min(self._tokens + rate * elapsed_s, max(1.0, float(ready)) if ready else 0.0)
         while self._tokens >= 1.0:
             workflow = self.book.take_next()
             if workflow is None:
@@ -440,12 +440,13 @@ class ClusterDriver:
             if retry is not None:
                 self._create_stage_pod(workflow_id, retry)
 
-    def _agents_relisted(self, items: list[dict[str, Any]]) -> None:
+    def _agents_relisted(self, items: list[dict[str, Any]], listed_at: float) -> None:
         present = {(p.get("metadata") or {}).get("name") for p in items}
         for pod in items:
             self._agent_pod_event("MODIFIED", pod)
         for workflow in self.book.running():
-            if workflow.pod and workflow.pod not in present:
+            created_at = workflow.history[-1].get("created_at", 0.0) if workflow.history else 0.0
+            if workflow.pod and workflow.pod not in present and created_at < listed_at - 1.0:
                 retry = self.book.stage_lost(workflow.id, workflow.pod, "missing after relist")
                 if retry is not None:
                     self._create_stage_pod(workflow.id, retry)
@@ -509,12 +510,12 @@ class ClusterDriver:
         for name in list(self._usage_order[:budget]):
             agent = self._running_agents[name]
             remaining = agent.ends_at - now
-            if remaining < max(3.0, 2 * self.options.usage_interval_s):
-                continue  # its last stretch: a patch now would only postpone its completion
-            cpu, memory = sample_usage(PROFILES[agent.agent_class], self._rng)
-            if not self._patch_usage(self.options.namespace, name, cpu, memory, f"{math.ceil(remaining)}s"):
-                break
-            self._usage_order.remove(name)  # round robin: updated pods go to the back
+            if remaining >= max(3.0, 2 * self.options.usage_interval_s):  # else its last stretch:
+                cpu, memory = sample_usage(PROFILES[agent.agent_class], self._rng)  # leave it alone
+                left = f"{math.ceil(remaining)}s"
+                if not self._patch_usage(self.options.namespace, name, cpu, memory, left):
+                    break
+            self._usage_order.remove(name)  # round robin: visited pods go to the back
             self._usage_order.append(name)
 
     def _priority_classes_exist(self) -> bool:
