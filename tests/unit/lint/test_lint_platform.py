@@ -17,7 +17,7 @@ def test_platform_overlays_have_no_lint_error(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(REPO)
-    code = main(["lint", "--format", "json", "--kubectl", "/usr/bin/kubectl", "platform/"])
+    code = main(["lint", "--format", "json", "platform/"])
     report = json.loads(capsys.readouterr().out)
     assert report["inputs"] == [
         "platform/overlays/production (kustomize)",
@@ -41,7 +41,7 @@ def test_platform_quotas_are_checked_against_the_expected_peaks(
         "    patch: |-\n"
         "      - {op: replace, path: /spec/hard/pods, value: '12'}\n"
     )
-    code = main(["lint", "--format", "json", "--kubectl", "/usr/bin/kubectl",
+    code = main(["lint", "--format", "json",
                  "--peaks", "platform/expected-peaks.yaml", str(overlay)])
     report = json.loads(capsys.readouterr().out)
     assert code == 1
