@@ -71,6 +71,8 @@ def rig(sandbox: Any, namespace: str, tmp_path: Path) -> Iterator[Rig]:
         validator_cli(
             [
                 "recover",
+                "--run-id",
+                "run",
                 "--context",
                 sandbox.context,
                 "--kubeconfig",

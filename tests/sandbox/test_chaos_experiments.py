@@ -79,7 +79,7 @@ def rig(sandbox: Any, namespace: str, tmp_path: Path) -> Iterator[Rig]:
         )
         assert not any(r["object"].startswith(f"pod/{decoy_ns}/") for r in audit(rig.run_dir))
     finally:
-        validator_cli(["recover"], rig.env())
+        validator_cli(["recover", "--run-id", "run"], rig.env())
         empty_namespace(sandbox, namespace)
         empty_namespace(sandbox, decoy_ns)
         core.delete_namespace(decoy_ns, grace_period_seconds=0)

@@ -116,7 +116,7 @@ def rig(sandbox: Any, namespace: str, tmp_path: Path) -> Iterator[dict[str, Any]
             "sandbox": sandbox,
         }
     finally:
-        validator_cli(["recover"], env)
+        validator_cli(["recover", "--run-id", "run"], env)
         empty_namespace(sandbox, namespace)
 
 

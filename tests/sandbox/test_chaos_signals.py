@@ -83,7 +83,7 @@ def drain_rig(sandbox: Any, namespace: str, tmp_path: Path) -> Iterator[dict[str
             "allowlist": allowlist,
         }
     finally:
-        validator_cli(["recover"], env)
+        validator_cli(["recover", "--run-id", "run"], env)
         empty_namespace(sandbox, namespace)
 
 
@@ -173,7 +173,7 @@ def memory_rig(sandbox: Any, namespace: str, tmp_path: Path) -> Iterator[dict[st
             "sandbox": sandbox,
         }
     finally:
-        validator_cli(["recover"], env)
+        validator_cli(["recover", "--run-id", "run"], env)
         empty_namespace(sandbox, namespace)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from validator.errors import RollbackFailed
 from validator.safety import marks
-from validator.safety.guard import ALWAYS_REFUSED_NAMESPACES
+from validator.safety.guard import ALWAYS_REFUSED_NAMESPACES, pod_refusal
 from validator.safety.mutator import STRESSCHAOS, Mutator, error_text
 
 
@@ -56,6 +56,10 @@ def recover(mutator: Mutator, run_id: str | None = None, *, raise_on_failure: bo
         if not _owned(annotations, run_id):
             continue
         ref = f"pod/{meta.get('namespace')}/{meta.get('name')}"
+        refusal = pod_refusal(data, mutator.guard.entry)
+        if refusal:
+            report.skipped.append(f"{ref}: owes a revert, but {refusal}; use an allow-list that covers it")
+            continue
         try:
             if mutator.restore_pod_annotations(data):
                 report.reverted.append(f"{ref}: restore-annotations")
