@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from validator.errors import UnsafeOperation
+from validator.errors import SandboxError, UnsafeOperation
 from validator.sandbox.simulated_platform.agent_pods import (
     PROFILES,
     agent_pod,
@@ -20,6 +20,7 @@ from validator.sandbox.simulated_platform.agent_pods import (
     differs_enough,
     sample_usage,
 )
+from validator.sandbox.simulated_platform.platform_process import PlatformSettings, SimulatedPlatformProcess
 from validator.sandbox.simulated_platform.submission_api import SubmissionApi
 from validator.sandbox.simulated_platform.workflow_book import (
     QueueFull,
@@ -228,3 +229,17 @@ def test_usage_writes_only_when_the_value_moved() -> None:
     assert differs_enough(None, "100m")
     assert not differs_enough("100m", "104m")
     assert differs_enough("100m", "110m")
+
+
+def test_the_platform_process_starts_serves_and_stops_gracefully() -> None:
+    settings = PlatformSettings(no_kubernetes=True, dispatch_rate_per_replica=100)
+    with SimulatedPlatformProcess(settings) as platform:
+        status, _, _ = _call(f"{platform.url}/workflows", "POST", {"size": "single-file-change"})
+        assert status == 202
+    assert platform.stopped["submitted"] == 1
+
+
+def test_the_platform_process_refuses_a_non_sandbox_context_and_says_why() -> None:
+    with pytest.raises(SandboxError) as error:
+        SimulatedPlatformProcess(PlatformSettings(context="prod-eu-1")).start()
+    assert "not a sandbox context" in str(error.value) and "--allow-context" in str(error.value)
