@@ -20,7 +20,13 @@ from validator.chaos.eviction import evict_with_retry
 from validator.chaos.targets import drainable, list_pods, meta, name_of
 from validator.errors import ConfigError, UnsafeOperation
 from validator.safety import marks
-from validator.safety.guard import namespace_refusal, node_refusal, require_matches
+from validator.safety.guard import (
+    POOL_LABEL,
+    is_schedulable,
+    namespace_refusal,
+    node_refusal,
+    require_matches,
+)
 from validator.safety.mutator import Mutator
 from validator.safety.session import mutator_for
 
@@ -50,6 +56,18 @@ def choose_nodes(mutator: Mutator, label_selector: str, count: int,
     all_nodes = mutator.list_nodes()
     matching = mutator.list_nodes(label_selector)
     require_matches(matching, "nodes", label_selector, "label_selector")
+    pools = {((n.get("metadata") or {}).get("labels") or {}).get(POOL_LABEL) for n in matching}
+    if len(pools) == 1 and None not in pools:
+        pool = next(iter(pools))
+        schedulable = [n for n in all_nodes if is_schedulable(n)
+                       and ((n.get("metadata") or {}).get("labels") or {}).get(POOL_LABEL) == pool]
+        if count >= len(schedulable):
+            raise UnsafeOperation(
+                f"refused: taking {count} node(s) out of pool {pool!r}, which has {len(schedulable)} "
+                f"schedulable, would take the last schedulable node of pool {pool!r}",
+                where=f"context {mutator.guard.context}, selector {label_selector!r}",
+                fix=f"ask for at most {max(len(schedulable) - 1, 0)} node(s) of this pool",
+            )
     order = list(matching)
     (rng or random.Random()).shuffle(order)
     chosen: list[dict[str, Any]] = []
