@@ -53,18 +53,27 @@ def hpa_settled(namespace: str, name: str, configuration: Configuration = None,
 
 def deployments_available(namespace: str, label_selector: str = "", configuration: Configuration = None,
                           secrets: Secrets = None) -> bool:
-    """Every matching Deployment has all its desired replicas available (and at least one matches)."""
+    """Every matching Deployment and StatefulSet has all its desired replicas available (and at least
+    one matches). StatefulSets count too: the reference platform runs its agents as StatefulSets."""
     from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
 
     mutator = mutator_for(configuration)
-    items = client.AppsV1Api(mutator.guard.api).list_namespaced_deployment(
-        namespace, label_selector=label_selector or None).items
+    apps = client.AppsV1Api(mutator.guard.api)
+    selector = label_selector or None
+    items = list(apps.list_namespaced_deployment(namespace, label_selector=selector).items)
+    try:
+        items += list(apps.list_namespaced_stateful_set(namespace, label_selector=selector).items)
+    except ApiException as exc:
+        if exc.status != 403:  # an identity without `list statefulsets` still judges its Deployments
+            raise
     if not items:
         return False
     pods = [mutator.to_dict(p) for p in mutator.core().list_namespaced_pod(namespace).items]
     for dep in items:
         want = int((dep.spec.replicas if dep.spec else 1) or 0)
-        have = int((dep.status.available_replicas if dep.status else 0) or 0)
+        status = dep.status
+        have = int((getattr(status, "available_replicas", None) if status else 0) or 0)
         if have < want:
             return False
         # the status lags behind evictions and deletions: count the Ready pods themselves too
