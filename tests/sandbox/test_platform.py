@@ -93,7 +93,7 @@ def test_overlay_passes_server_side_dry_run(
     )
     kinds = {doc["kind"] for doc in docs}
     assert {"StatefulSet", "Deployment", "HorizontalPodAutoscaler", "VerticalPodAutoscaler",
-            "PrometheusRule", "ResourceQuota", "LimitRange", "PodDisruptionBudget"} <= kinds
+            "PrometheusRule", "ServiceMonitor", "ResourceQuota", "LimitRange", "PodDisruptionBudget"} <= kinds
     assert out.count("(server dry run)") == len(docs)
 
 
