@@ -30,6 +30,15 @@ def minimum_replicas(workload: Manifest, manifests: list[Manifest]) -> int:
     return 1
 
 
+def _hpa_for(workload: Manifest, manifests: list[Manifest]) -> bool:
+    for hpa in manifests:
+        target = (hpa.obj.get("spec") or {}).get("scaleTargetRef") or {}
+        if (hpa.kind == "HorizontalPodAutoscaler" and hpa.namespace == workload.namespace
+                and target.get("kind") == workload.kind and target.get("name") == workload.name):
+            return True
+    return False
+
+
 def _resolve(value: object, replicas: int, round_up: bool) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -72,6 +81,8 @@ def check_pdb_drainable(manifests: list[Manifest], options: LintOptions) -> list
             continue
         replicas = sum(minimum_replicas(w, manifests) for w in workloads)
         names = ", ".join(f"{w.kind}/{w.name}" for w in workloads)
+        if any(_hpa_for(w, manifests) for w in workloads):
+            names += " (at its HPA's minReplicas)"
         if "minAvailable" in spec:
             wanted = _resolve(spec["minAvailable"], replicas, round_up=True)
             if wanted is not None and wanted >= replicas:
