@@ -113,6 +113,7 @@ VALIDATOR_RUNNER_RULES = {
     ("", "namespaces", "get"), ("", "namespaces", "list"), ("", "namespaces", "watch"),
     ("apps", "deployments", "get"), ("apps", "deployments", "list"), ("apps", "deployments", "watch"),
     ("apps", "replicasets", "get"), ("apps", "replicasets", "list"), ("apps", "replicasets", "watch"),
+    ("apps", "statefulsets", "get"), ("apps", "statefulsets", "list"), ("apps", "statefulsets", "watch"),
     ("autoscaling", "horizontalpodautoscalers", "get"), ("autoscaling", "horizontalpodautoscalers", "list"),
     ("autoscaling", "horizontalpodautoscalers", "watch"),
     ("policy", "poddisruptionbudgets", "get"), ("policy", "poddisruptionbudgets", "list"),
