@@ -39,14 +39,16 @@ def _hpa_for(workload: Manifest, manifests: list[Manifest]) -> bool:
     return False
 
 
-def _resolve(value: object, replicas: int, round_up: bool) -> int | None:
+def _resolve(value: object, replicas: int) -> int | None:
+    """An int-or-percent budget field as a pod count; percentages round up, as the disruption
+    controller rounds both minAvailable and maxUnavailable (10% of 3 pods is 1)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str):
         match = _PERCENT.match(value.strip())
         if match:
             scaled = int(match.group(1)) * replicas / 100
-            return math.ceil(scaled) if round_up else math.floor(scaled)
+            return math.ceil(scaled)
         if value.strip().isdigit():
             return int(value.strip())
     return None
@@ -84,7 +86,7 @@ def check_pdb_drainable(manifests: list[Manifest], options: LintOptions) -> list
         if any(_hpa_for(w, manifests) for w in workloads):
             names += " (at its HPA's minReplicas)"
         if "minAvailable" in spec:
-            wanted = _resolve(spec["minAvailable"], replicas, round_up=True)
+            wanted = _resolve(spec["minAvailable"], replicas)
             if wanted is not None and wanted >= replicas:
                 findings.append(finding(
                     PDB_CHECK, Severity.ERROR, pdb, "spec.minAvailable",
@@ -95,12 +97,12 @@ def check_pdb_drainable(manifests: list[Manifest], options: LintOptions) -> list
                     "use maxUnavailable: 1 (with a single replica, any minAvailable >= 1 blocks drains)",
                 ))
         if "maxUnavailable" in spec:
-            allowed = _resolve(spec["maxUnavailable"], replicas, round_up=False)
+            allowed = _resolve(spec["maxUnavailable"], replicas)
             if allowed is not None and allowed <= 0:
                 findings.append(finding(
                     PDB_CHECK, Severity.ERROR, pdb, "spec.maxUnavailable",
                     f"maxUnavailable {spec['maxUnavailable']} allows no disruption of {names}: "
                     "every eviction is refused, so a node drain blocks forever",
-                    "set maxUnavailable: 1 (or a percentage that is at least one pod)",
+                    "set maxUnavailable: 1 (or a percentage above 0%)",
                 ))
     return findings

@@ -163,3 +163,20 @@ def test_invalid_peaks_file_reports_every_problem(tmp_path: Path, capsys: pytest
     for expected in ("schema: must be", "quotas[0].extra: unknown key", "quotas[0].name: required",
                      "quotas[0].peak.requests.cpu: 'lots' is not a quantity"):
         assert expected in err
+
+
+def test_small_max_unavailable_percentage_still_allows_one_pod(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The disruption controller rounds maxUnavailable percentages up: 10% of 3 pods allows one."""
+    text = (FIXTURES / "pdb_max_unavailable_zero.yaml").read_text()
+    manifest = tmp_path / "pdb.yaml"
+    manifest.write_text(text.replace("maxUnavailable: 0", 'maxUnavailable: "10%"'))
+    code, report = run_lint(capsys, str(manifest))
+    assert code == 0
+    assert only(report["findings"], "pdb-drainable") == []
+    manifest.write_text(text.replace("maxUnavailable: 0", 'maxUnavailable: "0%"'))
+    code, report = run_lint(capsys, str(manifest))
+    assert code == 1
+    (found,) = only(report["findings"], "pdb-drainable")
+    assert found["field"] == "spec.maxUnavailable"
