@@ -205,3 +205,39 @@ def test_probes_read_real_objects(
     finally:
         session.reset()
         empty_namespace(sandbox, namespace)
+
+
+def test_allow_records_the_cluster_identity(sandbox: Any, tmp_path: Path) -> None:
+    allow = tmp_path / "allow.yaml"
+    env = run_env(sandbox, allow, tmp_path / "run")
+    proc = validator_cli(
+        [
+            "allow",
+            "--context",
+            sandbox.context,
+            "--kubeconfig",
+            str(sandbox.kubeconfig),
+            "--allowlist",
+            str(allow),
+            "--namespace",
+            "agents",
+            "--node-pool",
+            "quality",
+        ],
+        env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    entry = yaml.safe_load(allow.read_text())["contexts"][sandbox.context]
+    identity, _ = read_identity(sandbox.context, str(sandbox.kubeconfig))
+    assert entry["server"] == identity.server and entry["ca_sha256"] == identity.ca_sha256
+    assert (
+        entry["kube_system_uid"] == client.CoreV1Api(sandbox.api).read_namespace("kube-system").metadata.uid
+    )
+    assert entry["namespaces"] == ["agents"] and entry["node_pools"] == ["quality"]
+    text = allow.read_text()
+    assert "token" not in text and "BEGIN CERTIFICATE" not in text
+    # a tampered identity is refused before the plan touches anything
+    entry["kube_system_uid"] = "00000000-0000-0000-0000-000000000000"
+    allow.write_text(yaml.safe_dump({"contexts": {sandbox.context: entry}}))
+    proc = validator_cli(["plan", str(EXPERIMENTS / "node-drain.json")], env)
+    assert proc.returncode == 4 and "kube-system namespace UID differs" in proc.stderr
