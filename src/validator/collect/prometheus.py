@@ -115,7 +115,8 @@ def namespace_matcher(namespaces: Sequence[str]) -> str:
         return ""
     if len(names) == 1:
         return f'namespace="{names[0]}"'
-    return 'namespace=~"' + "|".join(re.escape(n) for n in names) + '"'
+    # A regex escape (`\-`) is itself an escape inside a PromQL string, where `\-` is an error: double it.
+    return 'namespace=~"' + "|".join(re.escape(n).replace("\\", "\\\\") for n in names) + '"'
 
 
 def render_query(template: str, *, agent_label_key: str = DEFAULT_AGENT_LABEL,
