@@ -1,0 +1,124 @@
+"""The nightly suite, end to end, on the sandbox running the reference platform (overlay `testing`).
+
+`validator run suites/nightly.yaml` must pass (exit 0) with the evidence and reports in its run
+directory and nothing left cordoned or marked. The test also measures the run's wall time and the
+error of two measurements against what the sandbox itself knows:
+
+- recovery time of the pod eviction: the run's `recovery_time` value against the time from the
+  fault's `inject_end` to the replacement pod's own Ready transition (apiserver clock, 1 s steps);
+- scaling latency: the time the run says the HPA decided (rise start + latency) against the HPA's
+  `SuccessfulRescale` Events (the controller-manager's clock).
+
+The figures are printed (pytest -s) and written to the run directory as `e2e-figures.json`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.run_support import (
+    deploy_platform,
+    faults,
+    no_validator_marks,
+    results,
+    run_env,
+    summary,
+    validator_run,
+    verdicts,
+    write_allowlist,
+)
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _ready_since(sandbox: Any, namespace: str, name: str) -> float | None:
+    pod = sandbox.core.read_namespaced_pod(name, namespace)
+    for cond in pod.status.conditions or []:
+        if cond.type == "Ready" and cond.status == "True":
+            return float(cond.last_transition_time.timestamp())
+    return None
+
+
+def _rescale_times(sandbox: Any) -> list[float]:
+    out = []
+    for ev in sandbox.core.list_namespaced_event("workflow-system").items:
+        if ev.reason == "SuccessfulRescale":
+            when = ev.event_time or ev.last_timestamp or ev.first_timestamp
+            if when is not None:
+                out.append(float(when.timestamp()))
+    return sorted(out)
+
+
+def test_nightly_passes_on_the_reference_platform(sandbox: Any, tmp_path: Path) -> None:
+    info = deploy_platform(sandbox)
+    assert info.workflow_api_url, "sandbox deploy must start the simulated platform's submission API"
+    allowlist = write_allowlist(sandbox, tmp_path / "allowlist.yaml", ["agents", "workflow-system"])
+    run_dir = tmp_path / "nightly"
+
+    proc, wall_s = validator_run(
+        ["suites/nightly.yaml", "--context", sandbox.context, "--output", str(run_dir)],
+        run_env(info, allowlist),
+    )
+    output = proc.stdout + proc.stderr
+    doc = summary(run_dir)
+    failing = {k: v for k, v in verdicts(doc).items() if v != "pass"}
+
+    # Everything landed in the run directory, and nothing is left disrupted.
+    for part in (
+        "manifest.json",
+        "evidence/k8s.jsonl",
+        "evidence/metrics.json",
+        "load/locust_stats_history.csv",
+        "chaos/faults.jsonl",
+        "audit.jsonl",
+        "summary.json",
+        "junit.xml",
+        "report.html",
+    ):
+        assert (run_dir / part).is_file(), f"{part} missing\n{output[-3000:]}"
+    assert not no_validator_marks(sandbox)
+    names = {line["fault"] for line in faults(run_dir) if line.get("phase") == "inject_start"}
+    assert {"node-drain", "memory-pressure", "pod-eviction"} <= names, names
+
+    figures: dict[str, Any] = {
+        "nightly_wall_s": round(wall_s, 1),
+        "exit_code": proc.returncode,
+        "verdicts": verdicts(doc),
+    }
+    # Recovery time of the eviction against the replacement pod's own Ready time.
+    ends = [
+        line
+        for line in faults(run_dir)
+        if line.get("fault") == "pod-eviction" and line["phase"] == "inject_end"
+    ]
+    measured = [r for r in results(doc, "recovery_time") if r["scope"].get("fault") == "pod-eviction"]
+    ready = _ready_since(sandbox, "agents", "tess-0")
+    if ends and measured and measured[0]["value"] is not None and ready is not None:
+        truth = ready - ends[0]["ts_ms"] / 1000
+        figures["recovery_pod_eviction"] = {
+            "measured_s": measured[0]["value"],
+            "truth_s": round(truth, 3),
+            "error_s": round(measured[0]["value"] - truth, 3),
+        }
+    # Scaling latency: the decision the run measured against the HPA's rescale Events.
+    rescales = _rescale_times(sandbox)
+    errors = []
+    for r in results(doc, "scaling_latency"):
+        rise = r["scope"].get("rise")
+        if r["value"] is None or not rise or not rescales:
+            continue
+        decided = _epoch(str(rise)) + float(r["value"])
+        nearest = min(rescales, key=lambda t: abs(t - decided))
+        errors.append({"rise": rise, "measured_s": r["value"], "error_s": round(decided - nearest, 3)})
+    figures["scaling_latency"] = errors
+    (run_dir / "e2e-figures.json").write_text(json.dumps(figures, indent=2))
+    print(json.dumps(figures, indent=2))
+
+    assert proc.returncode == 0 and doc["verdict"] == "pass", (
+        f"exit {proc.returncode}, not passing: {failing}\n{output[-4000:]}"
+    )

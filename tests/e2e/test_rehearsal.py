@@ -1,0 +1,208 @@
+"""The maintenance rehearsal on the sandbox running the reference platform.
+
+1. `--dry-run` changes nothing, checked against the apiserver (every pod keeps its UID, node and
+   resourceVersion; no node is cordoned or marked; no run directory, so no audit line), and lists
+   the refusals a real drain would meet (a budget that allows no disruption, pods of a namespace
+   outside the allow-list).
+2. The real rehearsal of a node that hosts only the platform's agents passes with zero failed
+   submissions.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client
+
+from tests.e2e.run_support import (
+    deploy_platform,
+    no_validator_marks,
+    results,
+    run_env,
+    summary,
+    validator_run,
+    verdicts,
+    write_allowlist,
+)
+
+TOLERATE_KWOK = [client.V1Toleration(key="kwok.x-k8s.io/node", operator="Exists", effect="NoSchedule")]
+
+
+def _pods(sandbox: Any, namespaces: list[str]) -> dict[str, tuple[str, str, str]]:
+    out = {}
+    for ns in namespaces:
+        for pod in sandbox.core.list_namespaced_pod(ns).items:
+            out[f"{ns}/{pod.metadata.name}"] = (
+                pod.metadata.uid,
+                pod.spec.node_name or "",
+                pod.metadata.resource_version,
+            )
+    return out
+
+
+def _nodes(sandbox: Any) -> dict[str, tuple[bool, dict[str, str], dict[str, str]]]:
+    return {
+        n.metadata.name: (
+            bool(n.spec.unschedulable),
+            dict(n.metadata.labels or {}),
+            {k: v for k, v in (n.metadata.annotations or {}).items() if "validator" in k},
+        )
+        for n in sandbox.core.list_node().items
+    }
+
+
+def _blocked_workload(sandbox: Any, namespace: str, node: str) -> None:
+    """A one-replica Deployment pinned to `node` under a budget that allows no disruption."""
+    labels = {"app.kubernetes.io/name": "blocked", "app.kubernetes.io/part-of": "rehearsal-test"}
+    sandbox.apps.create_namespaced_deployment(
+        namespace,
+        client.V1Deployment(
+            metadata=client.V1ObjectMeta(name="blocked", labels=labels),
+            spec=client.V1DeploymentSpec(
+                replicas=1,
+                selector=client.V1LabelSelector(match_labels=labels),
+                template=client.V1PodTemplateSpec(
+                    metadata=client.V1ObjectMeta(labels=labels),
+                    spec=client.V1PodSpec(
+                        node_name=node,
+                        tolerations=TOLERATE_KWOK,
+                        containers=[client.V1Container(name="main", image="busybox")],
+                    ),
+                ),
+            ),
+        ),
+    )
+    client.PolicyV1Api(sandbox.api).create_namespaced_pod_disruption_budget(
+        namespace,
+        client.V1PodDisruptionBudget(
+            metadata=client.V1ObjectMeta(name="blocked-pdb"),
+            spec=client.V1PodDisruptionBudgetSpec(
+                max_unavailable=0, selector=client.V1LabelSelector(match_labels=labels)
+            ),
+        ),
+    )
+    import time
+
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        pods = sandbox.core.list_namespaced_pod(
+            namespace, label_selector="app.kubernetes.io/name=blocked"
+        ).items
+        pdb = client.PolicyV1Api(sandbox.api).read_namespaced_pod_disruption_budget("blocked-pdb", namespace)
+        ready = [
+            p
+            for p in pods
+            if any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))
+        ]
+        if ready and pdb.status and pdb.status.current_healthy == 1:
+            return
+        time.sleep(1)
+    raise AssertionError("the blocked workload did not become ready")
+
+
+def _agent_node(sandbox: Any) -> str:
+    """An implementation node hosting an agent pod of the platform."""
+    for pod in sandbox.core.list_namespaced_pod("agents").items:
+        node = pod.spec.node_name or ""
+        if node.startswith("implementation-"):
+            return node
+    raise AssertionError("no agent pod on an implementation node")
+
+
+def test_dry_run_changes_nothing_and_lists_the_refusals(sandbox: Any, namespace: str, tmp_path: Path) -> None:
+    info = deploy_platform(sandbox)
+    node = _agent_node(sandbox)
+    _blocked_workload(sandbox, namespace, node)
+    # `namespace` is allowed (its budget refuses); a second namespace on the node is not allowed at all.
+    outsider = f"{namespace}-out"
+    sandbox.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=outsider)))
+    try:
+        sandbox.core.create_namespaced_pod(
+            outsider,
+            client.V1Pod(
+                metadata=client.V1ObjectMeta(name="outsider"),
+                spec=client.V1PodSpec(
+                    node_name=node,
+                    tolerations=TOLERATE_KWOK,
+                    containers=[client.V1Container(name="main", image="busybox")],
+                ),
+            ),
+        )
+        allowlist = write_allowlist(
+            sandbox, tmp_path / "allowlist.yaml", ["agents", "workflow-system", namespace]
+        )
+        watched = ["agents", "workflow-system", namespace, outsider]
+        pods_before, nodes_before = _pods(sandbox, watched), _nodes(sandbox)
+        run_dir = tmp_path / "dry"
+
+        proc, _ = validator_run(
+            [
+                "suites/maintenance-rehearsal.yaml",
+                "--context",
+                sandbox.context,
+                "--node",
+                node,
+                "--dry-run",
+                "--output",
+                str(run_dir),
+            ],
+            run_env(info, allowlist),
+            timeout=120,
+        )
+        out = proc.stdout + proc.stderr
+
+        assert proc.returncode == 4, out  # the outsider pod: the guard would refuse the real drain
+        assert _pods(sandbox, watched) == pods_before
+        assert _nodes(sandbox) == nodes_before
+        assert not no_validator_marks(sandbox)
+        assert not run_dir.exists(), "a dry run writes no run directory (so no audit line)"
+        flat = " ".join(out.split())
+        assert "blocked-pdb" in flat and "would be refused" in flat, out
+        assert (
+            f"namespace {outsider} is not allowed" in flat.replace("│", "").replace("  ", " ")
+            or outsider in flat
+        ), out
+        assert "agents/" in flat and "allowed" in flat, out
+    finally:
+        sandbox.core.delete_namespace(outsider)
+
+
+def test_real_rehearsal_of_a_safe_node_passes_with_zero_failed_submissions(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    info = deploy_platform(sandbox)
+    node = _agent_node(sandbox)
+    allowlist = write_allowlist(sandbox, tmp_path / "allowlist.yaml", ["agents", "workflow-system"])
+    run_dir = tmp_path / "rehearsal"
+
+    proc, wall_s = validator_run(
+        [
+            "suites/maintenance-rehearsal.yaml",
+            "--context",
+            sandbox.context,
+            "--node",
+            node,
+            "--output",
+            str(run_dir),
+        ],
+        run_env(info, allowlist),
+        timeout=600,
+    )
+    out = proc.stdout + proc.stderr
+    doc = summary(run_dir)
+    dry = json.loads((run_dir / "rehearsal-dry-run.json").read_text())
+
+    assert proc.returncode == 0 and doc["verdict"] == "pass", f"{verdicts(doc)}\n{out[-4000:]}"
+    assert {e["eviction"] for e in dry["evictions"]} <= {"allowed", "skipped"}
+    disruption = results(doc, "maintenance_disruption")
+    assert disruption and all(r["value"] == 0 for r in disruption), disruption
+    history = (run_dir / "load" / "locust_stats.csv").read_text().splitlines()
+    aggregated = next(line for line in history if ",Aggregated," in line)
+    header = history[0].split(",")
+    row = aggregated.split(",")
+    assert int(row[header.index("Failure Count")]) == 0, aggregated
+    assert int(row[header.index("Request Count")]) > 0, aggregated
+    assert not no_validator_marks(sandbox)
+    print(f"rehearsal of {node}: {wall_s:.0f}s, verdicts {verdicts(doc)}")
