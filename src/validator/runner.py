@@ -673,9 +673,10 @@ class SuiteRun:
             "started": _rfc3339(started),
             "journal": str(journal.relative_to(self.run_dir)),
         }
+        path = self._held_experiment(exp, env.mode)
         try:
             _, outcome = run_experiment(
-                exp.path,
+                path,
                 context=self.request.context,
                 run_dir=self.run_dir,
                 kubeconfig=env.kubeconfig,
@@ -717,6 +718,21 @@ class SuiteRun:
                 raise KeyboardInterrupt("experiment interrupted")
         record["ended"] = _rfc3339(_now_ms())
         self.experiment_results.append(record)
+
+    def _held_experiment(self, exp: ExperimentSpec, mode: Mode) -> Path:
+        """The experiment file, or a copy in chaos/ whose first method action pauses `hold` after it (so
+        the fault stays in place under load; the fault window's end includes the hold)."""
+        hold = exp.hold_s.get(mode, 0.0)
+        if hold <= 0:
+            return exp.path
+        doc = json.loads(exp.path.read_text(encoding="utf-8"))
+        for activity in doc.get("method") or []:
+            if activity.get("type") == "action":
+                activity.setdefault("pauses", {})["after"] = hold
+                break
+        target = self.run_dir / "chaos" / f"experiment-{exp.name}.json"
+        _write_json(target, doc)
+        return target
 
     def _live_verdicts(self, env: _Environment) -> None:
         """Judge the criteria that need no Prometheus from the evidence so far (never fails the run)."""

@@ -23,6 +23,7 @@ experiments:
   - name: node-drain
     path: experiments/node-drain.json
     at: {sandbox: 30s, real: 10m}
+    hold: {sandbox: 20s}
     env: {VALIDATOR_DRAIN_COUNT: 1}
     expected_alerts: [PodDisruptionBudgetBlockingDisruption]
   - name: early
@@ -70,6 +71,8 @@ def test_good_suite(tmp_path: Path) -> None:
     assert [e.name for _, e in suite.schedule("sandbox")] == ["early", "node-drain"]
     assert [off for off, _ in suite.schedule("real")] == [90.0, 600.0]
     assert suite.experiments[0].env == {"VALIDATOR_DRAIN_COUNT": "1"}
+    assert suite.experiments[0].hold_s == {"sandbox": 20.0}
+    assert suite.experiments[1].hold_s == {}
     assert suite.experiments[0].path == ROOT / "experiments" / "node-drain.json"
     assert suite.expected_alerts() == {"node-drain": ["PodDisruptionBudgetBlockingDisruption"]}
     assert suite.criteria["recovery_time"].thresholds == {"max": 240.0}

@@ -23,6 +23,7 @@ minutes) and `real` (the brief's windows). The context is *never* in a suite: it
       - name: node-drain                   # the fault's name (expected_alerts, reports)
         path: experiments/node-drain.json  # relative to the repository root or the suite file
         at: {sandbox: 90s, real: 10m}      # offset from the load's start
+        hold: {sandbox: 20s, real: 2m}     # optional: the fault stays this long before its next step
         env: {VALIDATOR_DRAIN_NODE_SELECTOR: node-pool=implementation}
         expected_alerts: [AgentPodNotReady]
     timings:
@@ -81,7 +82,7 @@ TOP_KEYS = (
 )
 LOAD_KEYS = ("profile", "target", "caps", "allowed_hosts", "env")
 CAPS_KEYS = ("max_users", "max_spawn_rate")
-EXPERIMENT_KEYS = ("name", "path", "at", "env", "expected_alerts")
+EXPERIMENT_KEYS = ("name", "path", "at", "hold", "env", "expected_alerts")
 TIMING_KEYS = ("load_duration", "time_factor", "settle", "cooldown", "step", "env")
 
 
@@ -102,6 +103,7 @@ class ExperimentSpec:
     at_s: Mapping[str, float]  # mode -> offset from the load's start
     env: Mapping[str, str] = field(default_factory=dict)
     expected_alerts: tuple[str, ...] = ()
+    hold_s: Mapping[str, float] = field(default_factory=dict)  # mode -> how long the fault is held
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -359,8 +361,18 @@ def _experiments(
                     f"{offset:g}s is not before the end of the load "
                     f"(timings.{at_mode}.load_duration {timing.load_duration_s:g}s)",
                 )
+        hold: dict[str, float] = {}
+        hold_raw = block.get("hold")
+        if isinstance(hold_raw, dict):
+            _mapping(hold_raw, f"{path}.hold", errors, MODES)
+            for hold_mode in MODES:
+                if hold_mode in hold_raw:
+                    hold[hold_mode] = _duration(hold_raw[hold_mode], f"{path}.hold.{hold_mode}", errors)
+        elif hold_raw is not None:
+            errors.add(f"{path}.hold", f"expected {{sandbox: 20s, real: 2m}}, got {_kind(hold_raw)}")
         out.append(
             ExperimentSpec(
+                hold_s=hold,
                 name=name,
                 path=file,
                 at_s=at,
