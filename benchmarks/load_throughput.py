@@ -101,14 +101,17 @@ def main() -> int:
             failures = int(rows[-1]["Total Failure Count"]) if rows else 0
         seconds = window["end"] - window["start"]
         locust_share = (window["locust_cpu_end"] - window["locust_cpu"]) / seconds
+        submitted = window["submitted_end"] - window["submitted"]
         server_share = (window["server_cpu_end"] - window["server_cpu"]) / seconds
         result = {
             "users": args.users,
             "window_s": round(seconds, 1),
-            "submissions_per_s": round((window["submitted_end"] - window["submitted"]) / seconds, 1),
+            "submissions_per_s": round(submitted / seconds, 1),
             "locust_reported_rps_mean": round(sum(float(r["Requests/s"]) for r in in_window)
                                               / max(1, len(in_window)), 1),
             "locust_cpu_share_of_one_core": round(locust_share, 2),
+            # what one dedicated core would sustain at this cost per submission (the machine is shared)
+            "submissions_per_generator_cpu_second": round(submitted / max(1e-9, locust_share * seconds)),
             "server_cpu_share_of_one_core": round(server_share, 2),
             "failed_submissions": failures,
             "locust_exit": outcome.returncode,
