@@ -54,7 +54,10 @@ SANDBOX_NAME = os.environ.get("VALIDATOR_TEST_SANDBOX", cluster.DEFAULT_NAME)
 def sandbox() -> Iterator[Sandbox]:
     current = cluster.status(SANDBOX_NAME)
     started_here = False
-    if current is not None and current.healthy:
+    # Reuse a sandbox whose apiserver and Prometheus answer, even with a node NotReady: another
+    # session's node-failure test may be holding one down for a moment, and tearing the shared
+    # sandbox down under it would break that session.
+    if current is not None and current.apiserver_ready and current.prometheus_ready:
         info = current.info
     else:
         if current is not None:

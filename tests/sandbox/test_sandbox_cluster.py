@@ -396,18 +396,23 @@ def test_raising_simulated_cpu_above_the_hpa_target_raises_desired_replicas(
         sandbox.core.patch_namespaced_pod(
             pod.metadata.name, namespace, {"metadata": {"annotations": {"sim.validator.io/cpu": "900m"}}}
         )
-    wait_until(
-        "desired replicas above 2",
-        lambda: (
-            (
-                autoscaling.read_namespaced_horizontal_pod_autoscaler("wc", namespace).status.desired_replicas
-                or 0
-            )
-            > 2
-        ),
-        timeout_s=180,
-        interval_s=0.25,
-    )
+
+    def scaled_up() -> bool:
+        nonlocal last_status
+        hpa = autoscaling.read_namespaced_horizontal_pod_autoscaler("wc", namespace)
+        last_status = client.ApiClient().sanitize_for_serialization(hpa.status)
+        return (hpa.status.desired_replicas or 0) > 2
+
+    last_status: Any = None
+    try:
+        wait_until("desired replicas above 2", scaled_up, timeout_s=180, interval_s=0.25)
+    except BaseException:
+        pods = [
+            (p.metadata.name, p.metadata.annotations, p.status.phase)
+            for p in sandbox.core.list_namespaced_pod(namespace).items
+        ]
+        print(f"HPA status: {last_status}\npods: {pods}")
+        raise
     took = time.monotonic() - raised_at
     with capsys.disabled():
         print(

@@ -369,16 +369,15 @@ def _start(options: SandboxOptions, state: Path, bins: dict[str, Path], progress
     config_path = state / "kwokctl.yaml"
     config_path.write_text(yaml.safe_dump_all(config_docs, sort_keys=False))
     # kwok's own default stages (passing any Stage replaces them all; node-initialize is ours),
-    # then ours; its metrics-resource
-    # Metric (for metrics-server), then ours (for Prometheus); our usage-from-annotations.
+    # then ours; one Metric per node path for metrics-server and Prometheus (kwok.metrics.yaml says
+    # why it must be one); usage from annotations.
     extra_configs = [
         kwok_src / "kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
         kwok_src / "kustomize/stage/pod/fast/pod-ready.yaml",
         kwok_src / "kustomize/stage/pod/fast/pod-complete.yaml",
         kwok_src / "kustomize/stage/pod/fast/pod-delete.yaml",
         KWOK_DIR / "stages.yaml",
-        kwok_src / "kustomize/metrics/resource/metrics-resource.yaml",
-        KWOK_DIR / "metrics-cadvisor.yaml",
+        KWOK_DIR / "metrics.yaml",
         KWOK_DIR / "usage.yaml",
     ]
     kubeconfig = state / "kubeconfig.yaml"
