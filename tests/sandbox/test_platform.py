@@ -10,6 +10,7 @@ The deployed platform is left in place (deploying is idempotent; `make demo` dep
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import threading
@@ -26,6 +27,7 @@ import yaml
 
 from tests.sandbox.conftest import Sandbox, wait_until
 from validator.sandbox import cluster, platform_deploy
+from validator.sandbox.simulated_platform.platform_process import PlatformSettings, SimulatedPlatformProcess
 
 pytestmark = pytest.mark.sandbox
 
@@ -212,9 +214,17 @@ def dashboard_query(dashboard: dict[str, Any], title: str) -> str:
     return str(panel["targets"][0]["expr"]).replace("$agent", ".*").replace("$namespace", ".*")
 
 
+def _has_queue_depth_series(sandbox: Sandbox) -> bool:
+    query = urllib.parse.urlencode({"query": "workflow_queue_depth"})
+    url = f"{sandbox.prometheus_url}/api/v1/query?{query}"
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return bool(json.load(resp)["data"]["result"])
+
+
 def test_hpa_reads_the_workflow_queue_depth_when_the_sandbox_serves_it(deployed: Sandbox) -> None:
-    """The External metric comes from prometheus-adapter and the simulated platform's /metrics;
-    a sandbox without them cannot serve it, and this test then says so instead of failing."""
+    """The External metric: the simulated platform exports workflow_queue_depth, Prometheus
+    scrapes it, prometheus-adapter serves it. If no platform is running, one is started for the
+    test. A sandbox without the external metrics API cannot serve it: the test then says so."""
     services = json.loads(kubectl(deployed, "get", "apiservices", "-o", "json"))["items"]
     external = [s for s in services if s["metadata"]["name"] == "v1beta1.external.metrics.k8s.io"]
     available = external and any(c["type"] == "Available" and c["status"] == "True"
@@ -228,6 +238,12 @@ def test_hpa_reads_the_workflow_queue_depth_when_the_sandbox_serves_it(deployed:
                 return dict(metric["external"])
         return None
 
-    found = wait_until("the HPA to read workflow_queue_depth", queue_depth, timeout_s=180, interval_s=3)
+    with contextlib.ExitStack() as stack:
+        if not _has_queue_depth_series(deployed):
+            stack.enter_context(SimulatedPlatformProcess(PlatformSettings(
+                kubeconfig=deployed.kubeconfig, context=deployed.context,
+                scrape_targets_dir=deployed.info.targets_dir,
+            )))
+        found = wait_until("the HPA to read workflow_queue_depth", queue_depth, timeout_s=240, interval_s=3)
     assert found["metric"]["name"] == "workflow_queue_depth"
     assert "averageValue" in found["current"]
