@@ -130,12 +130,18 @@ def module_dir(module: str, version: str) -> Path:
     try:
         proc = subprocess.run(
             [go, "mod", "download", "-json", f"{module}@{version}"],
-            capture_output=True, text=True, check=False, env=env, cwd=Path.home(), timeout=600,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+            cwd=Path.home(),
+            timeout=600,
         )
     except subprocess.TimeoutExpired as exc:
         raise SandboxError(
             f"downloading {module}@{version} took over 10 minutes",
-            where="go mod download", fix="check the Go module proxy is reachable (GOPROXY)",
+            where="go mod download",
+            fix="check the Go module proxy is reachable (GOPROXY)",
         ) from exc
     try:
         info = json.loads(proc.stdout) if proc.stdout.strip() else {}
@@ -212,7 +218,10 @@ class Kubectl:
 def build_overlay(kubectl: Path, overlay_dir: Path) -> str:
     proc = subprocess.run(
         [str(kubectl), "kustomize", str(overlay_dir)],
-        capture_output=True, text=True, check=False, timeout=120,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
     if proc.returncode != 0:
         raise SandboxError(
@@ -226,12 +235,24 @@ def build_overlay(kubectl: Path, overlay_dir: Path) -> str:
 def apply_crds(client: Kubectl, progress: Progress) -> None:
     names: list[str] = []
     for path in crd_files(progress):
-        client.run(["apply", "--server-side", "--force-conflicts", f"--field-manager={FIELD_MANAGER}",
-                    "-f", str(path)], what=f"applying CRDs from {path.name}")
+        client.run(
+            [
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                f"--field-manager={FIELD_MANAGER}",
+                "-f",
+                str(path),
+            ],
+            what=f"applying CRDs from {path.name}",
+        )
         names.extend(_crd_names(path))
     progress(f"waiting for {len(names)} CRDs to be Established")
-    client.run(["wait", "--for=condition=Established", "--timeout=120s", *(f"crd/{n}" for n in names)],
-               what="waiting for the CRDs", timeout=150)
+    client.run(
+        ["wait", "--for=condition=Established", "--timeout=120s", *(f"crd/{n}" for n in names)],
+        what="waiting for the CRDs",
+        timeout=150,
+    )
 
 
 def release_static_volumes(client: Kubectl, objects: list[dict[str, Any]], progress: Progress) -> None:
@@ -252,13 +273,17 @@ def release_static_volumes(client: Kubectl, objects: list[dict[str, Any]], progr
         if (current.get("status") or {}).get("phase") != "Released":
             continue
         claim = (current.get("spec") or {}).get("claimRef") or {}
-        patch = [{"op": "remove", "path": f"/spec/claimRef/{key}"}
-                 for key in ("uid", "resourceVersion") if key in claim]
+        patch = [
+            {"op": "remove", "path": f"/spec/claimRef/{key}"}
+            for key in ("uid", "resourceVersion")
+            if key in claim
+        ]
         if patch:
             where = f"{claim.get('namespace')}/{claim.get('name')}"
             progress(f"re-arming released workspace volume {name} for {where}")
-            client.run(["patch", "pv", name, "--type=json", "-p", json.dumps(patch)],
-                       what=f"re-arming PV {name}")
+            client.run(
+                ["patch", "pv", name, "--type=json", "-p", json.dumps(patch)], what=f"re-arming PV {name}"
+            )
 
 
 # --- health ---------------------------------------------------------------------------------
@@ -283,8 +308,11 @@ def _watched(objects: list[dict[str, Any]]) -> tuple[list[Workload], dict[tuple[
         kind = obj.get("kind")
         meta = obj.get("metadata") or {}
         if kind in {"Deployment", "StatefulSet", "PodDisruptionBudget"}:
-            watched.append(Workload(kind=str(kind), namespace=str(meta.get("namespace", "default")),
-                                    name=str(meta["name"])))
+            watched.append(
+                Workload(
+                    kind=str(kind), namespace=str(meta.get("namespace", "default")), name=str(meta["name"])
+                )
+            )
         if kind == "HorizontalPodAutoscaler":
             spec = obj.get("spec") or {}
             target = spec.get("scaleTargetRef") or {}
@@ -316,16 +344,22 @@ def not_ready_reason(
     return None
 
 
-_RESOURCE = {"Deployment": "deployments.apps", "StatefulSet": "statefulsets.apps",
-             "PodDisruptionBudget": "poddisruptionbudgets.policy"}
+_RESOURCE = {
+    "Deployment": "deployments.apps",
+    "StatefulSet": "statefulsets.apps",
+    "PodDisruptionBudget": "poddisruptionbudgets.policy",
+}
 
 
 def _read_state(client: Kubectl, watched: list[Workload]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for namespace in sorted({w.namespace for w in watched}):
         kinds = ",".join(sorted({_RESOURCE[w.kind] for w in watched if w.namespace == namespace}))
-        listing = json.loads(client.run(["get", kinds, "-n", namespace, "-o", "json"],
-                                        what=f"reading workloads in {namespace}"))
+        listing = json.loads(
+            client.run(
+                ["get", kinds, "-n", namespace, "-o", "json"], what=f"reading workloads in {namespace}"
+            )
+        )
         for obj in listing.get("items", []):
             out[f"{obj['kind']}/{namespace}/{obj['metadata']['name']}"] = obj
     return out
@@ -359,8 +393,9 @@ def _pod_problems(client: Kubectl, namespaces: set[str]) -> list[str]:
     return problems
 
 
-def wait_healthy(client: Kubectl, objects: list[dict[str, Any]], timeout: float, progress: Progress,
-                 poll: float = 2.0) -> None:
+def wait_healthy(
+    client: Kubectl, objects: list[dict[str, Any]], timeout: float, progress: Progress, poll: float = 2.0
+) -> None:
     watched, hpa_minimum = _watched(objects)
     deadline = time.monotonic() + timeout
     last_report = ""
@@ -423,8 +458,11 @@ def deploy(
     objects = [d for d in yaml.safe_load_all(manifests) if isinstance(d, dict)]
     release_static_volumes(client, objects, say)
     say(f"applying {len(objects)} objects (server-side, field manager {FIELD_MANAGER})")
-    client.run(["apply", "--server-side", "--force-conflicts", f"--field-manager={FIELD_MANAGER}", "-f", "-"],
-               stdin=manifests, what=f"applying overlay {overlay}")
+    client.run(
+        ["apply", "--server-side", "--force-conflicts", f"--field-manager={FIELD_MANAGER}", "-f", "-"],
+        stdin=manifests,
+        what=f"applying overlay {overlay}",
+    )
     wait_healthy(client, objects, timeout, say)
     if rules_dir is not None:
         source = rule_file_for(overlay_dir)
