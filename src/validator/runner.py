@@ -874,8 +874,10 @@ class SuiteRun:
                 f"load finished: {self.load_process.describe()}; cooldown {timing.cooldown_s:g}s"
             )
             _sleep_until(time.time() + timing.cooldown_s, tick=self._recovery_tick())
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             interrupted = True
+            if not self.interrupts.received:  # the chaos control's own handler took the signal
+                self.interrupts.received.append(str(exc) or "KeyboardInterrupt")
         finally:
             with self.interrupts.shield():
                 if self.load_process is not None:
