@@ -63,6 +63,7 @@ def run_env(info: cluster.SandboxInfo, allowlist: Path) -> dict[str, str]:
         VALIDATOR_ALLOWLIST=str(allowlist),
         KUBECONFIG=info.kubeconfig,
         VALIDATOR_PROMETHEUS_URL=info.prometheus_url,
+        COLUMNS="250",  # rich wraps table cells to the terminal's width; keep each row on one line
     )
     if getattr(info, "workflow_api_url", ""):
         env["VALIDATOR_WORKFLOW_API_URL"] = info.workflow_api_url

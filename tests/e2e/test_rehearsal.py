@@ -30,14 +30,22 @@ from tests.e2e.run_support import (
 TOLERATE_KWOK = [client.V1Toleration(key="kwok.x-k8s.io/node", operator="Exists", effect="NoSchedule")]
 
 
-def _pods(sandbox: Any, namespaces: list[str]) -> dict[str, tuple[str, str, str]]:
+SIMULATOR = "validator-simulated-platform"  # its workflow pods are patched all the time (usage, stages)
+
+
+def _pods(sandbox: Any, namespaces: list[str], node: str) -> dict[str, tuple[str, str, str]]:
+    """UID and node of every pod the simulated platform does not manage (it creates, patches and deletes
+    its workflow pods all the time), and the resourceVersion of those on the target node."""
     out = {}
     for ns in namespaces:
         for pod in sandbox.core.list_namespaced_pod(ns).items:
+            if (pod.metadata.labels or {}).get("app.kubernetes.io/managed-by") == SIMULATOR:
+                continue
+            still = pod.spec.node_name == node
             out[f"{ns}/{pod.metadata.name}"] = (
                 pod.metadata.uid,
                 pod.spec.node_name or "",
-                pod.metadata.resource_version,
+                pod.metadata.resource_version if still else "",
             )
     return out
 
@@ -102,13 +110,29 @@ def _blocked_workload(sandbox: Any, namespace: str, node: str) -> None:
     raise AssertionError("the blocked workload did not become ready")
 
 
-def _agent_node(sandbox: Any) -> str:
-    """An implementation node hosting an agent pod of the platform."""
-    for pod in sandbox.core.list_namespaced_pod("agents").items:
-        node = pod.spec.node_name or ""
-        if node.startswith("implementation-"):
-            return node
-    raise AssertionError("no agent pod on an implementation node")
+def _agent_node(sandbox: Any, only_platform: bool = False) -> str:
+    """An implementation node hosting an agent pod of the platform (and, with `only_platform`, no pod
+    of any other namespace: other tests' pods, or a namespace still being deleted)."""
+    import time
+
+    deadline = time.time() + 120
+    while True:
+        for pod in sandbox.core.list_namespaced_pod("agents").items:
+            node = pod.spec.node_name or ""
+            if not node.startswith("implementation-"):
+                continue
+            others = [
+                p
+                for p in sandbox.core.list_pod_for_all_namespaces(
+                    field_selector=f"spec.nodeName={node}"
+                ).items
+                if p.metadata.namespace not in ("agents", "workflow-system")
+            ]
+            if not only_platform or not others:
+                return node
+        if time.time() > deadline:
+            raise AssertionError("no implementation node hosts only the platform's pods")
+        time.sleep(2)
 
 
 def test_dry_run_changes_nothing_and_lists_the_refusals(sandbox: Any, namespace: str, tmp_path: Path) -> None:
@@ -134,7 +158,7 @@ def test_dry_run_changes_nothing_and_lists_the_refusals(sandbox: Any, namespace:
             sandbox, tmp_path / "allowlist.yaml", ["agents", "workflow-system", namespace]
         )
         watched = ["agents", "workflow-system", namespace, outsider]
-        pods_before, nodes_before = _pods(sandbox, watched), _nodes(sandbox)
+        pods_before, nodes_before = _pods(sandbox, watched, node), _nodes(sandbox)
         run_dir = tmp_path / "dry"
 
         proc, _ = validator_run(
@@ -154,17 +178,17 @@ def test_dry_run_changes_nothing_and_lists_the_refusals(sandbox: Any, namespace:
         out = proc.stdout + proc.stderr
 
         assert proc.returncode == 4, out  # the outsider pod: the guard would refuse the real drain
-        assert _pods(sandbox, watched) == pods_before
+        assert _pods(sandbox, watched, node) == pods_before
         assert _nodes(sandbox) == nodes_before
         assert not no_validator_marks(sandbox)
         assert not run_dir.exists(), "a dry run writes no run directory (so no audit line)"
-        flat = " ".join(out.split())
-        assert "blocked-pdb" in flat and "would be refused" in flat, out
-        assert (
-            f"namespace {outsider} is not allowed" in flat.replace("│", "").replace("  ", " ")
-            or outsider in flat
-        ), out
-        assert "agents/" in flat and "allowed" in flat, out
+        rows = {line.split("│")[2].strip(): line for line in out.splitlines() if line.count("│") >= 6}
+        blocked = next(row for pod, row in rows.items() if pod.startswith(f"{namespace}/blocked-"))
+        assert "blocked-pdb" in blocked and "would be refused" in blocked, out
+        outsider_row = rows[f"{outsider}/outsider"]
+        assert "would be refused" in outsider_row and "allow-list" in outsider_row, out
+        agent_rows = [row for pod, row in rows.items() if pod.startswith("agents/") and "-wf-" not in pod]
+        assert agent_rows and all("allowed" in row for row in agent_rows), out
     finally:
         sandbox.core.delete_namespace(outsider)
 
@@ -173,7 +197,7 @@ def test_real_rehearsal_of_a_safe_node_passes_with_zero_failed_submissions(
     sandbox: Any, tmp_path: Path
 ) -> None:
     info = deploy_platform(sandbox)
-    node = _agent_node(sandbox)
+    node = _agent_node(sandbox, only_platform=True)
     allowlist = write_allowlist(sandbox, tmp_path / "allowlist.yaml", ["agents", "workflow-system"])
     run_dir = tmp_path / "rehearsal"
 
@@ -191,6 +215,7 @@ def test_real_rehearsal_of_a_safe_node_passes_with_zero_failed_submissions(
         timeout=600,
     )
     out = proc.stdout + proc.stderr
+    assert (run_dir / "summary.json").is_file(), f"exit {proc.returncode}\n{out[-4000:]}"
     doc = summary(run_dir)
     dry = json.loads((run_dir / "rehearsal-dry-run.json").read_text())
 
