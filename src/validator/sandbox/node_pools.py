@@ -57,36 +57,37 @@ def node_manifests(plan: dict[str, int]) -> list[dict[str, Any]]:
     nodes = []
     for pool, count in plan.items():
         spec = specs[pool]
-        resources = {"cpu": spec.cpu, "memory": spec.memory, "pods": spec.pods,
-                     "ephemeral-storage": "200Gi"}
+        resources = {"cpu": spec.cpu, "memory": spec.memory, "pods": spec.pods, "ephemeral-storage": "200Gi"}
         for index in range(1, count + 1):
             name = f"{pool}-{index}"
-            nodes.append({
-                "apiVersion": "v1",
-                "kind": "Node",
-                "metadata": {
-                    "name": name,
-                    "labels": {
-                        POOL_LABEL: pool,
-                        "type": "kwok",
-                        "kubernetes.io/hostname": name,
-                        "kubernetes.io/os": "linux",
-                        "kubernetes.io/arch": "amd64",
-                        "node.kubernetes.io/instance-type": f"sim-{spec.cpu}cpu-{spec.memory.lower()}",
+            nodes.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Node",
+                    "metadata": {
+                        "name": name,
+                        "labels": {
+                            POOL_LABEL: pool,
+                            "type": "kwok",
+                            "kubernetes.io/hostname": name,
+                            "kubernetes.io/os": "linux",
+                            "kubernetes.io/arch": "amd64",
+                            "node.kubernetes.io/instance-type": f"sim-{spec.cpu}cpu-{spec.memory.lower()}",
+                        },
+                        "annotations": {
+                            "kwok.x-k8s.io/node": "fake",
+                            "node.alpha.kubernetes.io/ttl": "0",
+                            # metrics-server asks kwok for this node's kubelet-style resource metrics here
+                            "metrics.k8s.io/resource-metrics-path": f"/metrics/nodes/{name}/metrics/resource",
+                        },
                     },
-                    "annotations": {
-                        "kwok.x-k8s.io/node": "fake",
-                        "node.alpha.kubernetes.io/ttl": "0",
-                        # metrics-server asks kwok for this node's kubelet-style resource metrics here
-                        "metrics.k8s.io/resource-metrics-path": f"/metrics/nodes/{name}/metrics/resource",
+                    "spec": {},
+                    "status": {
+                        "capacity": dict(resources),
+                        "allocatable": dict(resources),
+                        # loopback only: metrics-server reaches kwok's kubelet endpoint here, nothing else
+                        "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
                     },
-                },
-                "spec": {},
-                "status": {
-                    "capacity": dict(resources),
-                    "allocatable": dict(resources),
-                    # loopback only: metrics-server reaches kwok's kubelet endpoint here, nothing else
-                    "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
-                },
-            })
+                }
+            )
     return nodes
