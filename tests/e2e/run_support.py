@@ -60,7 +60,9 @@ def write_allowlist(sandbox: Any, path: Path, namespaces: list[str]) -> Path:
 def run_env(info: cluster.SandboxInfo, allowlist: Path) -> dict[str, str]:
     # the run sees only what the test sets, except where the sandboxes live (a developer or CI may
     # keep them outside ~/.local/state: without it the run would not recognise the sandbox)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VALIDATOR_") or k == "VALIDATOR_SANDBOX_DIR"}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("VALIDATOR_") or k == "VALIDATOR_SANDBOX_DIR"
+    }
     env.update(
         VALIDATOR_ALLOWLIST=str(allowlist),
         KUBECONFIG=info.kubeconfig,
