@@ -23,6 +23,10 @@ QUERIES: dict[str, str] = {
     ),
 }
 DEFAULTS: dict[str, float] = {"max": 0, "fault_grace_seconds": 60}
+# An object's own times (`finishedAt`) are truncated to whole seconds and our fault lines are in ms,
+# so a kill in the first second of a fault can look up to 1 s (+ receipt delay) older than its start
+# (docs/recorder.md, "Timing error").
+OBJECT_CLOCK_SLACK_S = 1.25
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,7 +39,7 @@ class OomKill:
 def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     band = spec.band("max")
     memory_windows = [
-        w.widened(after=spec.threshold("fault_grace_seconds"))
+        w.widened(before=OBJECT_CLOCK_SLACK_S, after=spec.threshold("fault_grace_seconds"))
         for f, w in fault_windows.closed(evidence)
         if f.is_memory_pressure
     ]

@@ -45,6 +45,9 @@ WATCH_CASES = [
     ("none", [quiet_pod()], [], Verdict.PASS, 0),
     ("one-outside-faults", [quiet_pod(), oom_pod(50, 49)], [MEMORY], Verdict.FAIL, 1),
     ("inside-memory-fault-is-expected", [quiet_pod(), oom_pod(150, 149)], [MEMORY], Verdict.PASS, 0),
+    # finishedAt is truncated to the second: a kill 0.25 s into the fault reads as 0.75 s before it
+    ("truncated-clock-at-fault-start", [quiet_pod(), oom_pod(100.3, 99.0)], [MEMORY], Verdict.PASS, 0),
+    ("two-seconds-before-the-fault-counts", [quiet_pod(), oom_pod(98.5, 98.0)], [MEMORY], Verdict.FAIL, 1),
     ("within-grace-after-memory-fault", [quiet_pod(), oom_pod(230, 230)], [MEMORY], Verdict.PASS, 0),
     ("inside-a-drain-still-counts", [quiet_pod(), oom_pod(320, 320)], [MEMORY, DRAIN], Verdict.FAIL, 1),
     (
