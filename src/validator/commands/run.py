@@ -167,6 +167,7 @@ def _apply_options(args: argparse.Namespace, suite: Suite) -> tuple[Suite, Rehea
                         at_s=at,
                         env=base.env if base and not args.experiment else {},
                         expected_alerts=(),
+                        hold_s=dict(base.hold_s) if base else {},
                     ),
                 ),
             )
