@@ -72,10 +72,10 @@ def dry_run_namespaces(sandbox: Sandbox) -> Iterator[dict[str, str]]:
             kubectl(sandbox, "delete", "namespace", name, "--wait=false")
 
 
-@pytest.mark.parametrize("overlay", ["production", "testing"])
-def test_overlay_passes_server_side_dry_run(
-    deployed: Sandbox, dry_run_namespaces: dict[str, str], overlay: str
-) -> None:
+def _remapped(
+    overlay: str, namespaces: dict[str, str], *, namespaced_only: bool = False
+) -> list[dict[str, Any]]:
+    """The overlay's objects, moved into the stand-in namespaces (Namespace objects left out)."""
     built = subprocess.run(
         [str(platform_deploy.default_kubectl()), "kustomize",
          str(platform_deploy.resolve_overlay(overlay))],
@@ -86,9 +86,19 @@ def test_overlay_passes_server_side_dry_run(
         if not isinstance(doc, dict) or doc["kind"] == "Namespace":
             continue
         meta = doc["metadata"]
-        if meta.get("namespace") in dry_run_namespaces:
-            meta["namespace"] = dry_run_namespaces[meta["namespace"]]
+        if namespaced_only and "namespace" not in meta:
+            continue
+        if meta.get("namespace") in namespaces:
+            meta["namespace"] = namespaces[meta["namespace"]]
         docs.append(doc)
+    return docs
+
+
+@pytest.mark.parametrize("overlay", ["production", "testing"])
+def test_overlay_passes_server_side_dry_run(
+    deployed: Sandbox, dry_run_namespaces: dict[str, str], overlay: str
+) -> None:
+    docs = _remapped(overlay, dry_run_namespaces)
     out = kubectl(
         deployed, "apply", "--server-side", "--dry-run=server", "--force-conflicts",
         "--field-manager=validator-platform-dry-run", "-f", "-", stdin=yaml.safe_dump_all(docs),
@@ -98,6 +108,28 @@ def test_overlay_passes_server_side_dry_run(
             "PrometheusRule", "ServiceMonitor", "ResourceQuota", "LimitRange", "PodDisruptionBudget"} <= kinds
     assert out.count("(server dry run)") == len(docs)
 
+
+def test_production_overlay_is_accepted_by_a_real_apply(
+    deployed: Sandbox, dry_run_namespaces: dict[str, str]
+) -> None:
+    """A real (not dry-run) apply of the production overlay. Its cluster-scoped objects are the
+    testing overlay's, which `deployed` already applied for real; its namespaced ones go into fresh
+    stand-in namespaces. Nothing waits for health: the sandbox has no storage provisioner for the
+    production workspaces, and the point is what the apiserver admits (quota, LimitRange, schema)."""
+    docs = _remapped("production", dry_run_namespaces, namespaced_only=True)
+    out = kubectl(
+        deployed, "apply", "--server-side", "--force-conflicts",
+        "--field-manager=validator-platform-production-check", "-f", "-", stdin=yaml.safe_dump_all(docs),
+    )
+    assert out.count("serverside-applied") == len(docs), out
+    agents = dry_run_namespaces["agents"]
+    quota = json.loads(kubectl(deployed, "get", "resourcequota", "-n", agents, "-o", "json"))["items"]
+    expected = {d["metadata"]["name"]: d["spec"]["hard"] for d in docs
+                if d["kind"] == "ResourceQuota" and d["metadata"]["namespace"] == agents}
+    assert {q["metadata"]["name"]: q["spec"]["hard"] for q in quota} == expected
+    sts = json.loads(kubectl(deployed, "get", "statefulsets", "-n", agents, "-o", "json"))["items"]
+    agent_names = {s["metadata"]["labels"]["app.kubernetes.io/name"] for s in sts}
+    assert agent_names == {"rex", "blaze", "cleo", "tess"}
 
 def _hpa(sandbox: Sandbox) -> dict[str, Any]:
     return dict(json.loads(kubectl(sandbox, "get", "hpa", "workflow-controller", "-n", "workflow-system",
