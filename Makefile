@@ -61,14 +61,28 @@ sandbox-up: venv debian toolchain
 sandbox-down: venv
 	$(VALIDATOR) sandbox down
 
+# The main job on the sandbox: sandbox up, reference platform deployed (with the simulated
+# platform's submission API), the sandbox's context allowed (the allow-list records its cluster
+# identity), the nightly suite run; the report's path is printed whatever the verdict.
+SANDBOX_ENV = eval "$$($(VALIDATOR) sandbox env)"
+POOLS := --node-pool implementation --node-pool quality --node-pool testing --node-pool system
+
 demo: venv debian toolchain
 	$(VALIDATOR) sandbox up
 	$(VALIDATOR) sandbox deploy testing
-	$(VALIDATOR) run suites/nightly.yaml --context kwok-validator-sandbox
-	@echo "report: $$(ls -td reports/*/ | head -1)report.html"
+	@$(SANDBOX_ENV) && $(VALIDATOR) allow --context "$$VALIDATOR_CONTEXT" --kubeconfig "$$KUBECONFIG" \
+	    --namespace agents --namespace workflow-system $(POOLS)
+	@$(SANDBOX_ENV) && out=reports/demo-$$(date -u +%Y%m%dT%H%M%SZ) && \
+	    $(VALIDATOR) run suites/nightly.yaml --context "$$VALIDATOR_CONTEXT" --output "$$out"; rc=$$?; \
+	    echo; echo "report: $$out/report.html  (summary.json and junit.xml beside it)"; exit $$rc
 
+# Every benchmark; each writes benchmarks/results/<name>.json. The sandbox ones start their own clusters.
 bench: venv debian toolchain
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/evaluate_10k.py
+	$(PY) benchmarks/load_throughput.py
+	$(VALIDATOR) sandbox up
+	$(PY) benchmarks/recorder_timing.py
+	$(PY) benchmarks/sandbox_lifecycle.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
