@@ -669,3 +669,35 @@ def test_an_hpa_on_the_external_queue_depth_metric_scales_through_prometheus_ada
     finally:
         cluster.unregister_scrape_target(sandbox.info, job)
         exporter.close()
+
+
+def test_a_finished_pod_uses_nothing(sandbox: Sandbox, namespace: str) -> None:
+    """A completed pod's CPU counter stops: kwok must not charge usage to pods that are kept after
+    they finish (the simulated platform keeps them a while), or utilisation comes out inflated."""
+    sandbox.core.create_namespaced_pod(
+        namespace,
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": "stage",
+                "annotations": {"sim.validator.io/cpu": "1", "sim.validator.io/complete-after": "10s"},
+            },
+            "spec": {
+                "restartPolicy": "Never",
+                "containers": [{"name": "main", "image": "registry.invalid/sim:1"}],
+            },
+        },
+    )
+    wait_until(
+        "the pod Succeeded",
+        lambda: sandbox.core.read_namespaced_pod("stage", namespace).status.phase == "Succeeded",
+        timeout_s=60,
+    )
+    query = f"container_cpu_usage_seconds_total{{namespace='{namespace}',pod='stage'}}"
+    first = wait_until(
+        "the finished pod's counter in Prometheus", lambda: _prometheus_query(sandbox, query), timeout_s=60
+    )
+    time.sleep(12)  # two scrapes later
+    later = _prometheus_query(sandbox, query)
+    assert float(later[0]["value"][1]) == pytest.approx(float(first[0]["value"][1]), abs=0.05)
