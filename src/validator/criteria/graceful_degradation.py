@@ -17,7 +17,9 @@ ID = "graceful_degradation"
 INFO = False
 PROMETHEUS_ONLY = False
 QUERIES: dict[str, str] = {}
-DEFAULTS: dict[str, float] = {"min_success_ratio": 0.99, "max_p95_ratio": 2.0}
+# p95_floor_seconds: a p95 at or under it is not degradation, whatever its ratio to the baseline
+# (a fast API's millisecond noise would otherwise fail the ratio).
+DEFAULTS: dict[str, float] = {"min_success_ratio": 0.99, "max_p95_ratio": 2.0, "p95_floor_seconds": 0.25}
 
 
 def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
@@ -98,12 +100,17 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         else:
             p95 = percentile(during, 0.5)
             value = p95 / base_p95
+            floor = spec.threshold("p95_floor_seconds")
+            under_floor = p95 <= floor
+            detail = f"p95 {p95:.3f} s during the fault vs {base_p95:.3f} s before ({value:.2f}x)"
+            if under_floor and not at_most(value, spec.threshold("max_p95_ratio")):
+                detail += f"; at or under the {floor:.3f} s floor, so not degradation"
             results.append(
                 judged(
                     spec,
-                    at_most(value, spec.threshold("max_p95_ratio")),
+                    under_floor or at_most(value, spec.threshold("max_p95_ratio")),
                     value,
-                    f"p95 {p95:.3f} s during the fault vs {base_p95:.3f} s before ({value:.2f}x)",
+                    detail,
                     scope=p95_scope,
                     unit="ratio",
                     threshold=p95_band,

@@ -18,10 +18,13 @@ ID = "pvc_utilization"
 INFO = False
 PROMETHEUS_ONLY = True
 QUERIES: dict[str, str] = {
+    # a kubelet never reports a volume without its claim; pods without one (the sandbox's per-pod
+    # series) carry an empty label, which must not become a PVC called "<namespace>/"
     "pvc_used_bytes": "max by (namespace, persistentvolumeclaim) "
-    "(kubelet_volume_stats_used_bytes{{namespace_matcher}})",
+    '(kubelet_volume_stats_used_bytes{persistentvolumeclaim!="",{namespace_matcher}})',
     "pvc_capacity_bytes": (
-        "max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_capacity_bytes{{namespace_matcher}})"
+        "max by (namespace, persistentvolumeclaim) "
+        '(kubelet_volume_stats_capacity_bytes{persistentvolumeclaim!="",{namespace_matcher}})'
     ),
 }
 DEFAULTS: dict[str, float] = {"min": 0.5, "max": 0.8}

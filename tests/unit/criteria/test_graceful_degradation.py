@@ -9,7 +9,7 @@ from validator.criteria import graceful_degradation as crit
 from validator.model import Verdict
 
 
-def history(fail_rate_in=None, p95_in=0.2, span=(200, 300), reset_at=None):
+def history(fail_rate_in=None, p95_in=0.2, span=(200, 300), reset_at=None, p95_before=0.2):
     out, requests, failures = [], 0, 0
     for t in range(0, 601, 10):
         inside = span[0] < t <= span[1]
@@ -18,7 +18,7 @@ def history(fail_rate_in=None, p95_in=0.2, span=(200, 300), reset_at=None):
             failures += round(100 * fail_rate_in)
         if reset_at is not None and t == reset_at:
             requests, failures = 100, 0
-        out.append((t, requests, failures, p95_in if inside else 0.2))
+        out.append((t, requests, failures, p95_in if inside else p95_before))
     return load(out)
 
 
@@ -29,6 +29,18 @@ def by_measure(results):
 DRAIN = fault("node-drain", 200, 300)
 
 CASES = [
+    (
+        "millisecond-noise-under-the-floor",  # 4 ms -> 19 ms is 4.75x, but far under 250 ms
+        history(p95_before=0.004, p95_in=0.019),
+        [DRAIN],
+        {"success_ratio": (Verdict.PASS, 1.0), "p95_ratio": (Verdict.PASS, 4.75)},
+    ),
+    (
+        "over-the-floor-judged-by-ratio",
+        history(p95_before=0.1, p95_in=0.3),
+        [DRAIN],
+        {"success_ratio": (Verdict.PASS, 1.0), "p95_ratio": (Verdict.FAIL, 3.0)},
+    ),
     (
         "unaffected",
         history(),

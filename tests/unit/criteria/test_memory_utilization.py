@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.criteria.evidence_factory import AGENT, evidence, metrics, ok, only, series, spec, steady
+from tests.unit.criteria.evidence_factory import (
+    AGENT,
+    chaos,
+    evidence,
+    fault,
+    metrics,
+    ok,
+    only,
+    series,
+    spec,
+    steady,
+)
 from validator.criteria import memory_utilization as crit
 from validator.model import Verdict
 
@@ -104,3 +115,34 @@ def test_fail_names_the_pod_in_advice() -> None:
 def test_no_or_partial_data(found, reason) -> None:
     result = only(crit.evaluate(spec(crit), evidence(metrics=found)))
     assert result.verdict is Verdict.INCONCLUSIVE and reason in result.detail
+
+
+# rex-1 at 110% of its limit from t=100 to t=200 (an injected memory-pressure fault), 50% otherwise
+def _pressure(t: float) -> float:
+    return 110 if 100 <= t <= 200 else 50
+
+
+FAULT_CASES = [
+    ("pressure-inside-its-own-fault-is-not-judged", fault("memory-pressure", 100, 200), Verdict.PASS, 0.5),
+    ("same-pressure-during-a-drain-fails", fault("node-drain", 100, 200), Verdict.FAIL, 1.1),
+    ("grace-after-the-fault-is-honoured", fault("memory-pressure", 100, 170), Verdict.PASS, 0.5),
+    ("unterminated-fault-sets-aside-the-rest", fault("memory-pressure", 100, None), Verdict.PASS, 0.5),
+]
+
+
+@pytest.mark.parametrize(
+    ("window", "verdict", "value"), [c[1:] for c in FAULT_CASES], ids=[c[0] for c in FAULT_CASES]
+)
+def test_injected_memory_pressure_is_not_normal_operation(window, verdict, value) -> None:
+    ev = evidence(
+        metrics=metrics(
+            ok("memory_working_set_by_pod", ws("rex-1", "rex", _pressure)),
+            ok("memory_limits_by_pod", lim("rex-1", 100)),
+        ),
+        chaos=chaos(window),
+    )
+    result = only(crit.evaluate(spec(crit), ev))
+    assert result.verdict is verdict, result.detail
+    assert result.value == pytest.approx(value)
+    if verdict is Verdict.PASS:
+        assert "inside injected memory-pressure faults not judged" in result.detail
