@@ -268,7 +268,11 @@ def quiet_node(sandbox: Any, allowed: list[str], pool: str = POOL) -> str:
         busy = {
             p.spec.node_name
             for p in core.list_pod_for_all_namespaces().items
-            if p.metadata.namespace not in allowed and p.spec.node_name
+            if p.metadata.namespace not in allowed
+            and p.spec.node_name
+            # finished pods block no drain (it skips them); the simulated platform keeps its
+            # completed stage pods around for a while after a run
+            and (p.status.phase or "") not in ("Succeeded", "Failed")
         }
         free = sorted(
             n.metadata.name
