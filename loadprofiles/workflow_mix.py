@@ -37,7 +37,8 @@ class WorkflowSize:
 class PlannedStage:
     agent: str  # rex | blaze | cleo | tess
     agent_class: str
-    duration_s: float  # wall-clock seconds, already divided by the time factor
+    duration_s: float  # real-cluster seconds: what the payload carries (the platform compresses)
+    wall_s: float  # the same divided by the run's time factor: how long it lasts in a compressed run
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,7 +47,10 @@ class WorkflowPlan:
     stages: tuple[PlannedStage, ...]
 
     def payload(self) -> dict[str, Any]:
-        """The JSON body of POST /workflows (the simulated platform's submission API)."""
+        """The JSON body of POST /workflows (the simulated platform's submission API).
+
+        Durations are real-cluster seconds: the platform applies its own time factor (the
+        sandbox's), so compressing them here as well would shrink every stage twice."""
         return {
             "size": self.size,
             "stages": [{"agent": s.agent, "duration_s": round(s.duration_s, 3)} for s in self.stages],
@@ -100,8 +104,9 @@ def plan_workflow(size: WorkflowSize, rng: random.Random, time_factor: float = 1
         else:
             agent = "tess"
         low, high = spec.duration_s
+        real = rng.uniform(low, high)
         planned.append(PlannedStage(agent=agent, agent_class=spec.agent_class,
-                                    duration_s=rng.uniform(low, high) / time_factor))
+                                    duration_s=real, wall_s=real / time_factor))
     return WorkflowPlan(size=size.name, stages=tuple(planned))
 
 
