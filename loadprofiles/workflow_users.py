@@ -7,7 +7,11 @@ Targets, chosen with env VALIDATOR_LOAD_TARGET:
 - `http` (default): POST a workflow to `--host` + `--submit-path` (default /workflows), the body
   from the workflow mix or from `--payload-template FILE` (JSON with `{{size}}`, `{{stages}}`,
   `{{workflow_name}}`, `{{submitted_at_ms}}`, `{{payload}}` placeholders). 202/201/200 is a success;
-  anything else (429 or 503 when the queue is full) a failure.
+  anything else (429 or 503 when the queue is full) a failure. With `--await-result PATH` (e.g.
+  `/workflows/{id}`) a user is a closed loop, as a developer who reviews each result: after a
+  submission it polls PATH (the `id` of the submission's JSON answer filled in) until the workflow
+  is `completed` (a success of `workflow result`) or `failed` (a failure), then thinks, then submits
+  again. Without it users submit open-loop, whatever is still in flight.
 - `kubernetes`: create one object per workflow from the template in VALIDATOR_LOAD_K8S_TEMPLATE
   (JSON or YAML) in VALIDATOR_LOAD_K8S_NAMESPACE, through KUBECONFIG's context
   VALIDATOR_LOAD_K8S_CONTEXT (allow-listed), reported through Locust's request events.
@@ -78,6 +82,9 @@ def _add_arguments(parser: Any, **_: Any) -> None:
                         help="JSON file: the submission body, with {{size}}, {{stages}}, ... placeholders")
     parser.add_argument("--think-time", type=str, default="", env_var=ENV_THINK_TIME,
                         help="fixed seconds between a user's submissions (default: the mix's think times)")
+    parser.add_argument("--await-result", type=str, default="", env_var="VALIDATOR_LOAD_AWAIT_RESULT",
+                        help="status path with {id} (e.g. /workflows/{id}): wait for each workflow's "
+                             "result before thinking and submitting again (closed loop)")
     parser.add_argument("--mix-seed", type=str, default="", env_var="VALIDATOR_LOAD_MIX_SEED",
                         help="seed of the workflow mix (reproducible runs)")
 
@@ -201,6 +208,7 @@ class WorkflowSubmitter(FastHttpUser):
         self.path = (getattr(opts, "submit_path", "") if opts else "") or "/workflows"
         template_file = getattr(opts, "payload_template", "") if opts else ""
         self.template: Any = json.loads(Path(template_file).read_text()) if template_file else None
+        self.status_path = (getattr(opts, "await_result", "") if opts else "") or ""
 
     def wait_time(self) -> float:
         if self.fixed_think is not None:
@@ -215,13 +223,53 @@ class WorkflowSubmitter(FastHttpUser):
             body = render_template(self.template, template_values(plan, f"wf-{self.rng.getrandbits(40):010x}",
                                                                   int(time.time() * 1000)))
         name = f"submit {plan.size}"
+        workflow_id = ""
         with self.client.post(self.path, json=body, name=name, catch_response=True) as response:
             if response.status_code in (200, 201, 202):
                 response.success()
+                workflow_id = _answer_id(response.text)
             elif response.status_code in (429, 503):
                 response.failure(f"queue full or unavailable: HTTP {response.status_code}")
             else:
                 response.failure(f"HTTP {response.status_code}")
+        if self.status_path and workflow_id:
+            self._await_result(workflow_id, sum(s.wall_s for s in plan.stages))
+
+    def _await_result(self, workflow_id: str, planned_s: float) -> None:
+        """Poll the workflow's status until it ends. Gives up (silently: the run's criteria judge the
+        platform, not the wait) after three times its planned length plus two minutes of real time."""
+        path = self.status_path.replace("{id}", workflow_id)
+        every = max(1.0, POLL_EVERY_S / self.factor)
+        deadline = time.monotonic() + 3 * planned_s + 120.0 / self.factor
+        while time.monotonic() < deadline:
+            time.sleep(every)  # gevent-patched: yields to the other users
+            with self.client.get(path, name="workflow result", catch_response=True) as response:
+                if response.status_code != 200:
+                    response.failure(f"status HTTP {response.status_code}")
+                    return
+                state = _answer_field(response.text, "state")
+                if state == "completed":
+                    response.success()
+                    return
+                if state == "failed":
+                    response.failure(f"workflow failed: {_answer_field(response.text, 'reason')}"[:200])
+                    return
+                response.success()
+
+
+POLL_EVERY_S = 60.0  # real-cluster seconds between a waiting user's status polls
+
+
+def _answer_id(text: str) -> str:
+    return _answer_field(text, "id")
+
+
+def _answer_field(text: str, key: str) -> str:
+    try:
+        value = json.loads(text).get(key, "")
+    except (ValueError, AttributeError):
+        return ""
+    return str(value) if value is not None else ""
 
 
 class KubernetesWorkflowCreator(User):

@@ -150,3 +150,32 @@ def test_a_locust_that_ignores_sigint_is_terminated(tmp_path: Path) -> None:
         time.sleep(0.5)
         outcome = load.stop(interrupt_timeout_s=0.5, terminate_timeout_s=2.0)
     assert outcome.stopped == "terminated" and outcome.returncode == -signal.SIGTERM
+
+
+def test_with_await_result_each_user_waits_for_its_workflow_before_the_next(tmp_path: Path) -> None:
+    """Closed loop: a developer reviews each result. Against a platform completing one workflow
+    every two seconds, four users can never have more than four workflows in flight, where open-loop
+    users with no think time would flood the queue."""
+    book = WorkflowBook(capacity=10_000)
+    drain = OfflineDrain(book, replicas=1, rate_per_replica=0.5, time_factor=1.0)
+    api = SubmissionApi(book)
+    drain.start()
+    api.start()
+    peak = 0
+    try:
+        spec = _spec(api.url, locustfile=LOADPROFILES / "steady.py", profile_duration_s=8.0, think_time_s=0.0,
+                     extra_env={"VALIDATOR_LOAD_AWAIT_RESULT": "/workflows/{id}"})
+        with LocustProcess(spec, tmp_path) as load:
+            while load.running():
+                peak = max(peak, book.queue_depth())
+                time.sleep(0.1)
+        outcome = load.wait(timeout=30)
+    finally:
+        api.stop()
+        drain.stop()
+    assert outcome is not None and outcome.returncode == 0
+    assert 0 < peak <= 4, f"queue depth peaked at {peak}"
+    assert book.submitted <= book.completed + 4
+    rows = list(csv.DictReader((tmp_path / "load" / "locust_stats.csv").open()))
+    results = next(r for r in rows if r["Name"] == "workflow result")
+    assert int(results["Request Count"]) >= book.completed - 4 and int(results["Failure Count"]) == 0
