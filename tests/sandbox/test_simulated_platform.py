@@ -305,3 +305,74 @@ def test_a_full_quota_delays_stages_without_failing_workflows(sandbox: Any, name
         wait_until("both workflows completed despite the quota",
                    lambda: all(platform.workflow(i)["state"] == "completed" for i in ids), timeout_s=150)
         assert platform.metrics()["workflow_failed_total"] == 0
+
+
+def _standing_agent(name: str, claim: str | None, annotations: dict[str, str]) -> dict[str, Any]:
+    """A pod as the platform's StatefulSets make them: an agent, not one of the platform's own."""
+    spec: dict[str, Any] = {
+        "nodeSelector": {"node-pool": "testing"},
+        "containers": [{"name": "agent", "image": "ghcr.io/agent-platform/agent-runtime:1.8.2",
+                        "resources": {"requests": {"cpu": "2", "memory": "8Gi"},
+                                      "limits": {"cpu": "4", "memory": "16Gi"}}}],
+    }
+    if claim:
+        spec["volumes"] = [{"name": "workspace", "persistentVolumeClaim": {"claimName": claim}}]
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "annotations": annotations, "labels": {
+            "app.kubernetes.io/name": "tess", "app.kubernetes.io/component": "agent",
+            "agent-platform.io/agent-class": "testing"}},
+        "spec": spec,
+    }
+
+
+def test_standing_agents_get_usage_and_a_workspace_but_never_under_an_experiment(
+    sandbox: Any, namespace: str
+) -> None:
+    """The StatefulSets' replicas work like stage pods (the profile's usage) and fill their
+    workspace claim to about 65%, which Prometheus sees as kubelet volume stats; a pod a chaos
+    experiment holds keeps the experiment's values."""
+    core = client.CoreV1Api(sandbox.api)
+    claim, volume = "workspace-tess-0", f"{namespace}-workspace"
+    core.create_persistent_volume({
+        "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": volume},
+        "spec": {"capacity": {"storage": "50Gi"}, "accessModes": ["ReadWriteOnce"], "storageClassName": "",
+                 "claimRef": {"namespace": namespace, "name": claim},
+                 "hostPath": {"path": f"/tmp/{volume}"}}})
+    try:
+        core.create_namespaced_persistent_volume_claim(namespace, {
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": claim},
+            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "", "volumeName": volume,
+                     "resources": {"requests": {"storage": "50Gi"}}}})
+        core.create_namespaced_pod(namespace, _standing_agent("tess-0", claim, {}))
+        held = {"validator.io/run-id": "nightly-test", CPU: "123m", "sim.validator.io/memory": "15Gi"}
+        core.create_namespaced_pod(namespace, _standing_agent("tess-1", None, held))
+        with running_platform(sandbox, namespace):
+            def annotations(name: str) -> dict[str, str]:
+                pod = core.read_namespaced_pod(name, namespace)
+                return dict(pod.metadata.annotations or {}) if pod.status.phase == "Running" else {}
+
+            written = wait_until("usage and workspace annotations on the standing agent",
+                                 lambda: (a := annotations("tess-0")).get("sim.validator.io/pvc") and a,
+                                 timeout_s=60)
+            assert written["sim.validator.io/pvc"] == claim
+            assert written["sim.validator.io/pvc-capacity"] == "50Gi"
+            fill = parse_quantity(written["sim.validator.io/pvc-used"]) / parse_quantity("50Gi")
+            assert 0.5 <= fill <= 0.8
+            assert 0.4 <= parse_quantity(written[CPU]) <= 3.2  # 20-160% of the 2-CPU request
+
+            selector = f'namespace="{namespace}",persistentvolumeclaim="{claim}"'
+            promql = f"kubelet_volume_stats_used_bytes{{{selector}}}"
+            query = urllib.parse.urlencode({"query": promql})
+
+            def scraped() -> float | None:
+                with urllib.request.urlopen(f"{sandbox.prometheus_url}/api/v1/query?{query}", timeout=5) as r:
+                    result = json.loads(r.read())["data"]["result"]
+                return float(result[0]["value"][1]) if result else None
+
+            used = wait_until("Prometheus to scrape the workspace's used bytes", scraped, timeout_s=90)
+            assert 0.5 <= used / parse_quantity("50Gi") <= 0.8
+            time.sleep(3.0)  # three usage intervals of the platform
+            assert all(annotations("tess-1").get(k) == v for k, v in held.items()), "held pod untouched"
+    finally:
+        core.delete_persistent_volume(volume, grace_period_seconds=0)

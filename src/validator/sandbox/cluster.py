@@ -560,6 +560,10 @@ def env_exports(info: SandboxInfo) -> list[str]:
 
 
 SIMULATED_PLATFORM = "simulated-platform"
+# The simulated controller's concurrency limit: the testing overlay's quota is sized for 8 concurrent
+# workflow stage pods (platform/expected-peaks.yaml); more workflows wait in the queue, which the
+# controller's HPA scales on.
+SIMULATED_MAX_RUNNING_WORKFLOWS = 8
 
 
 def start_simulated_platform(
@@ -594,6 +598,7 @@ def start_simulated_platform(
             "--host=127.0.0.1",
             f"--port={port}",
             f"--time-factor={time_factor}",
+            f"--max-running-workflows={SIMULATED_MAX_RUNNING_WORKFLOWS}",
             f"--scrape-targets-dir={info.targets_dir}",
         ],
         Path(info.state_dir) / "logs" / "simulated-platform.log",

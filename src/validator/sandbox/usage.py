@@ -15,6 +15,9 @@ OOM_KILL = "sim.validator.io/oom-kill"
 COMPLETE_AFTER = "sim.validator.io/complete-after"
 NOT_READY = "sim.validator.io/not-ready"
 NOT_READY_CONDITION = "sim.validator.io/not-ready-condition"
+PVC = "sim.validator.io/pvc"
+PVC_CAPACITY = "sim.validator.io/pvc-capacity"
+PVC_USED = "sim.validator.io/pvc-used"
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {

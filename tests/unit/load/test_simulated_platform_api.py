@@ -18,7 +18,9 @@ from validator.sandbox.simulated_platform.agent_pods import (
     complete_after,
     controller_usage,
     differs_enough,
+    held_by_chaos,
     sample_usage,
+    standing_agent_usage,
 )
 from validator.sandbox.simulated_platform.platform_process import PlatformSettings, SimulatedPlatformProcess
 from validator.sandbox.simulated_platform.submission_api import SubmissionApi
@@ -223,6 +225,57 @@ def test_controller_cpu_follows_queue_depth_per_ready_replica() -> None:
     assert parse_quantity(controller_usage(5, 0)[0]) == parse_quantity(controller_usage(5, 1)[0])
     # crosses the HPA's 70% of a 500m request at about six queued workflows per replica
     assert parse_quantity(controller_usage(12, 2)[0]) < 0.35 < parse_quantity(controller_usage(14, 2)[0])
+
+
+def _standing_pod(agent_class: str = "testing", claim: str | None = "workspace-tess-0") -> dict[str, Any]:
+    volumes = [{"name": "tmp", "emptyDir": {}}]
+    if claim:
+        volumes.append({"name": "workspace", "persistentVolumeClaim": {"claimName": claim}})
+    return {"metadata": {"name": "tess-0", "labels": {"agent-platform.io/agent-class": agent_class},
+                         "annotations": {}},
+            "spec": {"volumes": volumes}}
+
+
+def test_standing_agents_get_their_profile_and_a_workspace_in_the_healthy_band() -> None:
+    rng = random.Random(3)
+    fills = []
+    for _ in range(300):
+        annotations = standing_agent_usage(_standing_pod(), "50Gi", rng)
+        assert annotations is not None
+        assert annotations["sim.validator.io/pvc"] == "workspace-tess-0"
+        assert annotations["sim.validator.io/pvc-capacity"] == "50Gi"
+        fills.append(parse_quantity(annotations["sim.validator.io/pvc-used"]) / parse_quantity("50Gi"))
+        request = parse_quantity(PROFILES["testing"].cpu_request)
+        assert 0.2 <= parse_quantity(annotations["sim.validator.io/cpu"]) / request <= 1.6
+    assert 0.6 <= sum(fills) / len(fills) <= 0.7 and min(fills) >= 0.5 and max(fills) <= 0.8
+    # no claim (or its capacity unknown yet): usage only, no workspace series
+    for pod, capacity in ((_standing_pod(claim=None), "50Gi"), (_standing_pod(), None)):
+        annotations = standing_agent_usage(pod, capacity, rng)
+        assert annotations is not None
+        assert set(annotations) == {"sim.validator.io/cpu", "sim.validator.io/memory"}
+    assert standing_agent_usage(_standing_pod(agent_class="unknown"), "10Gi", rng) is None
+
+
+def test_a_standing_agent_without_memory_headroom_is_oom_killed_at_its_limit() -> None:
+    rng = random.Random(4)
+    roomy, tight = _standing_pod("quality"), _standing_pod("quality")
+    roomy["spec"]["containers"] = [{"name": "agent", "resources": {"limits": {"memory": "8Gi"}}}]
+    tight["spec"]["containers"] = [{"name": "agent", "resources": {"limits": {"memory": "2Gi"}}}]
+    kills = 0
+    for _ in range(50):
+        assert "sim.validator.io/oom-kill" not in (standing_agent_usage(roomy, "10Gi", rng) or {})
+        annotations = standing_agent_usage(tight, "10Gi", rng) or {}
+        if "sim.validator.io/oom-kill" in annotations:  # cleo works in ~2.4Gi (60% of 4Gi)
+            kills += 1
+            assert annotations["sim.validator.io/memory"] == "2048Mi"
+    assert kills >= 45
+
+
+def test_a_pod_held_by_an_experiment_is_recognised() -> None:
+    pod = _standing_pod()
+    assert not held_by_chaos(pod)
+    pod["metadata"]["annotations"]["validator.io/run-id"] = "nightly-1"
+    assert held_by_chaos(pod)
 
 
 def test_usage_writes_only_when_the_value_moved() -> None:

@@ -64,6 +64,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="workflows/s one ready controller replica dispatches, real-cluster time",
     )
     parser.add_argument(
+        "--max-running-workflows",
+        type=int,
+        default=0,
+        help="the controller's concurrency limit: at most this many workflows in flight (0: none)",
+    )
+    parser.add_argument(
         "--usage-interval", type=float, default=15.0, help="seconds between agent usage rounds"
     )
     parser.add_argument(
@@ -157,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
                 controller_selector=args.controller_selector,
                 time_factor=args.time_factor,
                 dispatch_rate_per_replica=args.dispatch_rate_per_replica,
+                max_running_workflows=args.max_running_workflows,
                 usage_interval_s=args.usage_interval,
                 controller_interval_s=args.controller_interval,
                 max_writes_per_s=args.max_writes_per_s,

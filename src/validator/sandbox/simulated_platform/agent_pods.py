@@ -12,7 +12,17 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from validator.sandbox.usage import COMPLETE_AFTER, CPU, MEMORY, parse_quantity
+from validator.sandbox.usage import (
+    COMPLETE_AFTER,
+    CPU,
+    MEMORY,
+    OOM_KILL,
+    PVC,
+    PVC_CAPACITY,
+    PVC_USED,
+    parse_quantity,
+    usage_patch,
+)
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "validator-simulated-platform"
@@ -162,6 +172,60 @@ def agent_pod(
         },
         "spec": spec,
     }
+
+
+# --------------------------------------------------------------------------- standing agents
+# The platform's own agent replicas (the StatefulSets' pods) work on workflows as the stage pods
+# do: the same usage profile, plus a workspace claim that is WORKSPACE_USE full (the brief's
+# healthy 50-80% band) with a little noise. The profile is the work's need, not the manifest's
+# promise: a replica whose memory limit is below its working set is OOM-killed (usage_patch sets
+# the trigger), as a real kubelet would; the reference manifests leave 2x headroom.
+WORKSPACE_USE = 0.65
+WORKSPACE_NOISE = 0.03
+RUN_ID_ANNOTATION = "validator.io/run-id"  # a chaos experiment holds the pod: leave its usage alone
+
+
+def workspace_claim(pod: dict[str, Any]) -> str | None:
+    """The pod's first PersistentVolumeClaim volume (a StatefulSet's `<template>-<pod>` claim)."""
+    for volume in (pod.get("spec") or {}).get("volumes") or []:
+        claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+        if claim:
+            return str(claim)
+    return None
+
+
+def _memory_limits(pod: dict[str, Any]) -> list[float]:
+    return [
+        parse_quantity(str(limit))
+        for c in (pod.get("spec") or {}).get("containers") or []
+        if (limit := ((c.get("resources") or {}).get("limits") or {}).get("memory")) is not None
+    ]
+
+
+def held_by_chaos(pod: dict[str, Any]) -> bool:
+    return RUN_ID_ANNOTATION in ((pod.get("metadata") or {}).get("annotations") or {})
+
+
+def standing_agent_usage(
+    pod: dict[str, Any], claim_capacity: str | None, rng: random.Random
+) -> dict[str, str] | None:
+    """Annotations giving a standing agent pod its profile's usage and its workspace's fill, or None
+    when the pod is no agent of a known class."""
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    profile = PROFILES.get(labels.get("agent-platform.io/agent-class", ""))
+    if profile is None:
+        return None
+    cpu, memory = sample_usage(profile, rng)
+    annotations: dict[str, str] = usage_patch(pod, cpu, memory)["metadata"]["annotations"]
+    if OOM_KILL in annotations:  # killed on reaching its limit: the working set it showed is the limit
+        annotations[MEMORY] = memory_quantity(min(_memory_limits(pod)))
+    claim = workspace_claim(pod)
+    if claim and claim_capacity:
+        share = min(max(rng.gauss(WORKSPACE_USE, WORKSPACE_NOISE), 0.05), 0.95)
+        annotations[PVC] = claim
+        annotations[PVC_CAPACITY] = claim_capacity
+        annotations[PVC_USED] = memory_quantity(parse_quantity(claim_capacity) * share)
+    return annotations
 
 
 # --------------------------------------------------------------------------- controller load

@@ -2,13 +2,20 @@
 
 - watches the controller Deployment(s) (label app.kubernetes.io/component=controller): the sum of
   their READY replicas sets the drain rate of the queue;
-- dispatches queued workflows at `ready x dispatch_rate_per_replica x time_factor` per second and
+- dispatches queued workflows at `ready x dispatch_rate_per_replica x time_factor` per second, at
+  most `max_running_workflows` in flight (the controller's concurrency limit; each holds one agent
+  pod at a time, so this bounds the platform's agent pods as its quota expects), and
   creates each stage's agent pod when the previous stage's pod has Succeeded (watching its own
   pods, label app.kubernetes.io/managed-by=validator-simulated-platform); a pod that fails, is
   evicted or deleted is recreated, up to workflow_book.MAX_STAGE_ATTEMPTS times;
 - writes simulated usage: the controller pods' from the queue depth (so the HPA reacts), the
   running agent pods' from their profile with noise; at most `max_writes_per_s` usage patches per
-  second, and a controller pod only when its value moved by more than 5%.
+  second, and a controller pod only when its value moved by more than 5%;
+- gives the platform's standing agent replicas (its StatefulSets' pods, label
+  app.kubernetes.io/component=agent, not managed by us) the same profile's usage and a workspace
+  claim filled to about 65%, as soon as they run and again every usage interval. A pod a chaos
+  experiment holds (annotation validator.io/run-id) is left alone, and every such write carries
+  the resourceVersion it was computed from, so it can never overwrite an experiment's change.
 
 kwok restarts a pod's `complete-after` delay whenever the pod changes, so a usage patch on an agent
 pod also rewrites `complete-after` to the time that pod has left (its stage still ends when it
@@ -43,7 +50,10 @@ from validator.sandbox.simulated_platform.agent_pods import (
     agent_pod,
     controller_usage,
     differs_enough,
+    held_by_chaos,
     sample_usage,
+    standing_agent_usage,
+    workspace_claim,
 )
 from validator.sandbox.simulated_platform.workflow_book import WorkflowBook
 from validator.sandbox.usage import COMPLETE_AFTER, CPU, MEMORY, parse_quantity
@@ -51,6 +61,7 @@ from validator.sandbox.usage import COMPLETE_AFTER, CPU, MEMORY, parse_quantity
 log = logging.getLogger(__name__)
 
 CONTROLLER_SELECTOR = "app.kubernetes.io/component=controller"
+STANDING_AGENT_SELECTOR = f"app.kubernetes.io/component=agent,{MANAGED_BY_LABEL}!={MANAGED_BY}"
 # A pod the apiserver refuses is retried, CREATE_RETRY_S apart at first, then up to CREATE_RETRY_MAX_S.
 # A full ResourceQuota only delays a stage (a real controller waits for capacity, it does not drop
 # work); any other refusal fails the workflow after MAX_CREATE_TRIES.
@@ -73,6 +84,7 @@ class DriverOptions:
     controller_selector: str = CONTROLLER_SELECTOR
     time_factor: float = 1.0
     dispatch_rate_per_replica: float = 0.05  # workflows/s per ready replica, real-cluster time
+    max_running_workflows: int = 0  # the controller's concurrency limit (0: none); the rest wait queued
     usage_interval_s: float = 15.0
     controller_interval_s: float = 5.0
     max_writes_per_s: float = 20.0
@@ -144,6 +156,8 @@ class ClusterDriver:
         self._controller_written: dict[str, tuple[str, str]] = {}
         self._running_agents: dict[str, _RunningAgent] = {}
         self._usage_order: list[str] = []
+        self._standing: dict[str, dict[str, Any]] = {}  # standing agent pods, as last watched
+        self._claim_capacity: dict[str, str] = {}
         self._timers: list[tuple[float, int, str, tuple[Any, ...]]] = []
         self._timer_ids = itertools.count()
         self._create_tries: dict[tuple[str, int], int] = {}
@@ -188,6 +202,13 @@ class ClusterDriver:
                 {"namespace": self.options.namespace, "label_selector": f"{MANAGED_BY_LABEL}={MANAGED_BY}"},
                 lambda pods: self._actions.put(("agent-list", {"items": pods, "listed_at": time.time()})),
                 lambda kind, pod: self._actions.put((f"agent-{kind}", pod)),
+            ),
+            (
+                "watch-standing-agents",
+                self.core.list_namespaced_pod,
+                {"namespace": self.options.namespace, "label_selector": STANDING_AGENT_SELECTOR},
+                lambda pods: self._actions.put(("standing-list", {"items": pods})),
+                lambda kind, pod: self._actions.put((f"standing-{kind}", pod)),
             ),
         ]
         for name, list_fn, kwargs, on_list, on_event in specs:
@@ -327,11 +348,18 @@ class ClusterDriver:
                     next_usage = now + self.options.usage_interval_s
                     if self.options.agent_usage_updates:
                         self._write_agent_usage()
+                        self._refresh_standing_usage()
             except Exception as error:
                 self._on_error(f"platform worker: {type(error).__name__}: {error}")
 
     def _handle(self, kind: str, payload: dict[str, Any]) -> None:
-        if kind == "agent-list":
+        if kind == "standing-list":
+            self._standing = {}
+            for pod in payload["items"]:
+                self._standing_event("MODIFIED", pod)
+        elif kind.startswith("standing-"):
+            self._standing_event(kind.removeprefix("standing-"), payload)
+        elif kind == "agent-list":
             self._agents_relisted(payload["items"], payload["listed_at"])
         elif kind.startswith("agent-"):
             self._agent_pod_event(kind.removeprefix("agent-"), payload)
@@ -356,6 +384,10 @@ class ClusterDriver:
         rate = ready * self.options.dispatch_rate_per_replica * self.options.time_factor
         self._tokens = min(self._tokens + rate * elapsed_s, max(1.0, float(ready)) if ready else 0.0)
         while self._tokens >= 1.0:
+            if self.options.max_running_workflows and (
+                len(self.book.running()) >= self.options.max_running_workflows
+            ):
+                return  # every slot busy: the queue waits, as a real controller's would
             workflow = self.book.take_next()
             if workflow is None:
                 return
@@ -517,6 +549,57 @@ class ClusterDriver:
                     break
             self._usage_order.remove(name)  # round robin: visited pods go to the back
             self._usage_order.append(name)
+
+    # ------------------------------------------------------------------ standing agents
+    def _standing_event(self, kind: str, pod: dict[str, Any]) -> None:
+        name = (pod.get("metadata") or {}).get("name", "")
+        if kind == "DELETED" or not _running(pod):
+            self._standing.pop(name, None)
+            return
+        self._standing[name] = pod
+        if CPU not in ((pod.get("metadata") or {}).get("annotations") or {}):
+            self._write_standing_usage(pod)  # a new replica: give it usage at once
+
+    def _refresh_standing_usage(self) -> None:
+        for pod in list(self._standing.values()):
+            self._write_standing_usage(pod)
+
+    def _write_standing_usage(self, pod: dict[str, Any]) -> None:
+        meta = pod.get("metadata") or {}
+        if held_by_chaos(pod):
+            return
+        claim = workspace_claim(pod)
+        capacity = self._workspace_capacity(meta.get("namespace", self.options.namespace), claim)
+        annotations = standing_agent_usage(pod, capacity, self._rng)
+        if annotations is None or not self._bucket.take():
+            return
+        # the resourceVersion makes the apiserver refuse (409) a write computed from a stale pod,
+        # e.g. one a memory-pressure experiment annotated meanwhile
+        body = {"metadata": {"resourceVersion": meta.get("resourceVersion"), "annotations": annotations}}
+        try:
+            self.core.patch_namespaced_pod(meta.get("name", ""), meta.get("namespace", ""), body)
+        except ApiException as error:
+            if error.status not in (404, 409):
+                self._on_error(
+                    f"usage of standing agent {meta.get('name')}: HTTP {error.status} {error.reason}"
+                )
+
+    def _workspace_capacity(self, namespace: str, claim: str | None) -> str | None:
+        if not claim:
+            return None
+        if claim not in self._claim_capacity:
+            try:
+                pvc = self.core.read_namespaced_persistent_volume_claim(claim, namespace)
+            except ApiException as error:
+                if error.status != 404:
+                    self._on_error(f"workspace claim {namespace}/{claim}: HTTP {error.status} {error.reason}")
+                return None
+            requested = (pvc.spec.resources.requests or {}) if pvc.spec and pvc.spec.resources else {}
+            capacity = ((pvc.status and pvc.status.capacity) or {}).get("storage") or requested.get("storage")
+            if not capacity:
+                return None
+            self._claim_capacity[claim] = str(capacity)
+        return self._claim_capacity[claim]
 
     def _priority_classes_exist(self) -> bool:
         names = {p.priority_class for p in PROFILES.values()}
