@@ -276,3 +276,18 @@ def test_failed_rollback_is_reported(tmp_path: Path) -> None:
     chaos = load_run_directory(run_dir).chaos
     assert chaos is not None and "rollback `uncordon` failed" in chaos.partial
     assert chaos.runs[0].rollbacks[0].status == "failed"
+
+
+def test_a_failed_injection_keeps_its_status_and_error(tmp_path: Path) -> None:
+    run_dir = write_run_directory(tmp_path / "run")
+    common = {"experiment": "node-drain-2", "fault": "node-drain-2", "activity": "drain"}
+    with (run_dir / "chaos" / "faults.jsonl").open("a") as handle:
+        handle.write(json.dumps({**common, "ts_ms": (T0 + 500) * 1000, "phase": "inject_start"}) + "\n")
+        end = {"ts_ms": (T0 + 560) * 1000, "phase": "inject_end", "status": "failed",
+               "error": "drain timed out: agents/rex-0 refused 9x"}
+        handle.write(json.dumps({**common, **end}) + "\n")
+    chaos = load_run_directory(run_dir).chaos
+    assert chaos is not None
+    drain = next(f for f in chaos.faults if f.fault == "node-drain-2")
+    assert (drain.status, drain.error) == ("failed", "drain timed out: agents/rex-0 refused 9x")
+    assert all(f.error == "" for f in chaos.faults if f.fault != "node-drain-2")

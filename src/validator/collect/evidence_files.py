@@ -758,6 +758,7 @@ def _fault_windows(path: Path, problems: list[str]) -> list[FaultWindow]:
                 continue
             match["end"] = ts
             match["status"] = str(raw.get("status", "") or "")
+            match["error"] = str(raw.get("error", "") or "")
         elif phase == "rollback_end":
             match = next(
                 (
@@ -783,6 +784,7 @@ def _fault_windows(path: Path, problems: list[str]) -> list[FaultWindow]:
             start=o["start"],
             end=o.get("end"),
             status=o.get("status", ""),
+            error=o.get("error", ""),
             rollback_end=o.get("rollback_end"),
             targets=o["targets"],
         )

@@ -2,14 +2,32 @@
 
 Per planned-maintenance fault (drain, cordon, maintenance): failed workflow submissions seen by the
 load generator inside its window, plus failed workflows (Events with reason `WorkflowFailed`) inside it.
+A maintenance that could not complete (its injection failed, e.g. a drain whose evictions a budget
+refused until the deadline) fails whatever the count: the maintenance did not happen. The advice then
+names each PodDisruptionBudget that allowed no disruption to a pod of a cordoned node meanwhile.
 """
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from validator.criteria import fault_windows
 from validator.criteria.evidence_checks import inconclusive, judged
 from validator.criteria.load_counts import increase
-from validator.model import CriterionSpec, EventState, Evidence, Result, SourceName
+from validator.criteria.watch_timeline import Timeline, state_at, timelines
+from validator.model import (
+    CriterionSpec,
+    EventState,
+    Evidence,
+    FaultWindow,
+    NodeState,
+    PdbState,
+    PodState,
+    Result,
+    SourceName,
+    TimeWindow,
+)
+from validator.model.k8s import ObjectState
 
 ID = "maintenance_disruption"
 INFO = False
@@ -59,6 +77,9 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     for fault, window in windows:
         scope = fault_windows.fault_scope(fault)
         failures, inside = increase(rows, window, failures=True)
+        if fault.status == "failed":
+            results.append(_incomplete(spec, evidence, fault, window, failures, inside))
+            continue
         if inside == 0:
             results.append(
                 inconclusive(
@@ -100,3 +121,83 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             judged(spec, ok, value, detail, scope=scope, unit="count", threshold=band, advice=advice)
         )
     return results
+
+
+def _incomplete(
+    spec: CriterionSpec,
+    evidence: Evidence,
+    fault: FaultWindow,
+    window: TimeWindow,
+    failures: int,
+    inside: int,
+) -> Result:
+    """A maintenance that did not complete: fail, naming the budgets that held it."""
+    why = fault.error.strip() or "its injection failed"
+    detail = f"planned maintenance `{fault.fault}` did not complete: {why}"
+    if inside:
+        detail += f"; {failures} failed submission(s) over {inside} load samples meanwhile"
+    budgets = _blocking_budgets(evidence, window)
+    advice = tuple(
+        f"PodDisruptionBudget `{name}` allowed no disruption to the pods of the cordoned node(s) "
+        f"({rule}, {state.current_healthy} of {state.expected_pods} pod(s) healthy): set maxUnavailable: 1 "
+        "(or minAvailable below the replica count) and run 2+ replicas, so maintenance can proceed"
+        for name, state, rule in budgets
+    ) or (
+        f"maintenance `{fault.fault}` could not complete: see the detail for what held it (a drain waits "
+        "for every PodDisruptionBudget of the node's pods to allow an eviction)",
+    )
+    return judged(
+        spec,
+        False,
+        float(failures),
+        detail,
+        scope=fault_windows.fault_scope(fault),
+        unit="count",
+        threshold=spec.band("max"),
+        advice=advice,
+    )
+
+
+def _blocking_budgets(evidence: Evidence, window: TimeWindow) -> list[tuple[str, PdbState, str]]:
+    """PDBs that allowed no disruption during `window` while selecting a pod on a node cordoned in it."""
+    if evidence.k8s is None:
+        return []
+    k8s = evidence.k8s
+    cordoned = {
+        name
+        for name, line in timelines(k8s, "Node", NodeState).items()
+        if any(s.unschedulable for s in _during(line, window))
+    }
+    pods = [
+        (key.split("/", 1)[0], state)
+        for key, line in timelines(k8s, "Pod", PodState).items()
+        for state in _during(line, window)
+        if state.node_name in cordoned and not state.deleting
+    ]
+    out: list[tuple[str, PdbState, str]] = []
+    for name, line in sorted(timelines(k8s, "PodDisruptionBudget", PdbState).items()):
+        namespace = name.split("/", 1)[0]
+        held = [s for s in _during(line, window) if s.disruptions_allowed == 0]
+        if not held or not held[-1].selector:
+            continue
+        state = held[-1]
+        if any(
+            ns == namespace and all(pod.labels.get(k) == v for k, v in state.selector.items())
+            for ns, pod in pods
+        ):
+            rule = (
+                f"minAvailable {state.min_available}"
+                if state.min_available
+                else f"maxUnavailable {state.max_unavailable or '?'}"
+            )
+            out.append((name, state, rule))
+    return out
+
+
+S = TypeVar("S", bound=ObjectState)
+
+
+def _during(line: Timeline[S], window: TimeWindow) -> list[S]:
+    """The object's state at the window's start and every state received inside it."""
+    states = [state_at(line, window.start), *(s for t, s in line if window.start <= t <= window.end)]
+    return [s for s in states if s is not None]

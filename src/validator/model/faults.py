@@ -20,6 +20,7 @@ class FaultWindow:
     start: float
     end: float | None = None  # None: the injection never reported its end
     status: str = ""  # of the inject_end line: succeeded / failed
+    error: str = ""  # of a failed inject_end line: why the injection failed (e.g. a drain's refusals)
     rollback_end: float | None = None
     targets: tuple[str, ...] = ()
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tests.unit.criteria.evidence_factory import T0, chaos, evidence, fault, k8s, load, only, record, spec
 from validator.criteria import maintenance_disruption as crit
-from validator.model import EventState, PodState, Verdict
+from validator.model import EventState, NodeState, PdbState, PodState, Verdict
 
 
 def rows(fail_at: set[int] = frozenset(), reset_at: int | None = None):
@@ -103,3 +105,46 @@ def test_one_result_per_drain() -> None:
         ("2025-11-20T02:03:20Z", Verdict.PASS),
         ("2025-11-20T02:06:40Z", Verdict.FAIL),
     ]
+
+
+REX = {"app.kubernetes.io/name": "rex", "app.kubernetes.io/component": "agent"}
+CLEO = {"app.kubernetes.io/name": "cleo", "app.kubernetes.io/component": "agent"}
+
+
+def blocked_drain_watch(rex_allowed: int = 0) -> object:
+    """implementation-1 cordoned at 205 s, holding rex-0; budgets for rex (on it) and cleo (elsewhere)."""
+    return k8s(
+        record(0.1, "Node", "implementation-1", NodeState(), type="RELIST", namespace=""),
+        record(0.1, "Pod", "rex-0", PodState(labels=REX, node_name="implementation-1", phase="Running"),
+               type="RELIST"),
+        record(0.1, "Pod", "cleo-0", PodState(labels=CLEO, node_name="quality-1", phase="Running"),
+               type="RELIST"),
+        record(0.1, "PodDisruptionBudget", "rex", PdbState(
+            selector=REX, max_unavailable="0", current_healthy=1, desired_healthy=1,
+            disruptions_allowed=rex_allowed, expected_pods=1), type="RELIST"),
+        record(0.1, "PodDisruptionBudget", "cleo", PdbState(
+            selector=CLEO, max_unavailable="0", current_healthy=1, desired_healthy=1,
+            disruptions_allowed=0, expected_pods=1), type="RELIST"),
+        record(205, "Node", "implementation-1", NodeState(unschedulable=True), namespace=""),
+        record(301, "Node", "implementation-1", NodeState(), namespace=""),
+    )
+
+
+def test_a_drain_that_could_not_complete_fails_and_names_the_budget_that_held_it() -> None:
+    timed_out = dataclasses.replace(
+        DRAIN, status="failed",
+        error="ActivityFailed: drain of implementation-1 timed out after 60.0s with 1 pod(s) not evicted")
+    result = only(crit.evaluate(spec(crit), evidence(load=rows(), k8s=blocked_drain_watch(),
+                                                     chaos=chaos(timed_out))))
+    assert result.verdict is Verdict.FAIL and result.value == 0
+    assert "did not complete" in result.detail and "timed out after 60.0s" in result.detail
+    assert len(result.advice) == 1, result.advice  # cleo's budget holds no pod of the cordoned node
+    assert "`agents/rex`" in result.advice[0] and "maxUnavailable 0" in result.advice[0]
+
+
+def test_a_failed_drain_without_a_blocking_budget_still_fails_with_general_advice() -> None:
+    failed = dataclasses.replace(DRAIN, status="failed", error="")
+    result = only(crit.evaluate(spec(crit), evidence(load=rows(), k8s=blocked_drain_watch(rex_allowed=1),
+                                                     chaos=chaos(failed))))
+    assert result.verdict is Verdict.FAIL and "its injection failed" in result.detail
+    assert "could not complete" in result.advice[0]
