@@ -120,10 +120,11 @@ def namespace_matcher(namespaces: Sequence[str]) -> str:
 
 
 def render_query(template: str, *, agent_label_key: str = DEFAULT_AGENT_LABEL,
-                 namespaces: Sequence[str] = ()) -> str:
+                 namespaces: Sequence[str] = (), rate_window_s: float = 300.0) -> str:
     """Fill a criterion's query template. Placeholders are replaced literally (PromQL braces stay)."""
     return (template.replace("{agent_label}", label_name_for(agent_label_key))
-            .replace("{namespace_matcher}", namespace_matcher(namespaces)))
+            .replace("{namespace_matcher}", namespace_matcher(namespaces))
+            .replace("{rate_window}", f"{max(1, round(rate_window_s))}s"))
 
 
 def _rfc3339(ts: datetime) -> str:
@@ -310,7 +311,8 @@ class PrometheusCollector:
 
     def collect(self, queries: Mapping[str, str], start: datetime, end: datetime, *,
                 step_seconds: float = 15.0, agent_label_key: str = DEFAULT_AGENT_LABEL,
-                namespaces: Sequence[str] = (), show_progress: bool = True) -> dict[str, Any]:
+                namespaces: Sequence[str] = (), show_progress: bool = True,
+                rate_window_s: float = 300.0) -> dict[str, Any]:
         """Run every query template; return the metrics.json document (not yet written)."""
         if end <= start:
             raise ValueError(f"window end {_rfc3339(end)} is not after its start {_rfc3339(start)}")
@@ -323,7 +325,8 @@ class PrometheusCollector:
             task = progress.add_task("range queries", total=len(queries))
             for key in sorted(queries):
                 progress.update(task, description=key)
-                promql = render_query(queries[key], agent_label_key=agent_label_key, namespaces=namespaces)
+                promql = render_query(queries[key], agent_label_key=agent_label_key, namespaces=namespaces,
+                                      rate_window_s=rate_window_s)
                 outcome = self.query_range(key, promql, start, end, step_seconds)
                 outcomes[key] = outcome.to_json()
                 progress.advance(task)
@@ -351,7 +354,8 @@ def collect_metrics(run_dir: Path, url: str, queries: Mapping[str, str], start: 
                     *, step_seconds: float = 15.0, agent_label_key: str = DEFAULT_AGENT_LABEL,
                     namespaces: Sequence[str] = (), disable_ssl: bool = False,
                     token_env: str | None = DEFAULT_TOKEN_ENV, retry: RetryPolicy | None = None,
-                    show_progress: bool = True, record_unreachable: bool = False) -> Path:
+                    show_progress: bool = True, record_unreachable: bool = False,
+                    rate_window_s: float = 300.0) -> Path:
     """Check Prometheus answers, run the queries, write metrics.json.
 
     An unreachable Prometheus raises EvidenceUnavailable (what `validator check` wants), or with
@@ -373,7 +377,7 @@ def collect_metrics(run_dir: Path, url: str, queries: Mapping[str, str], start: 
                     key: QueryOutcome(
                         key=key,
                         promql=render_query(queries[key], agent_label_key=agent_label_key,
-                                            namespaces=namespaces),
+                                            namespaces=namespaces, rate_window_s=rate_window_s),
                         status="error",
                         error=exc.what,
                     ).to_json()
@@ -383,5 +387,5 @@ def collect_metrics(run_dir: Path, url: str, queries: Mapping[str, str], start: 
             return write_metrics_json(run_dir, document)
         document = collector.collect(queries, start, end, step_seconds=step_seconds,
                                      agent_label_key=agent_label_key, namespaces=namespaces,
-                                     show_progress=show_progress)
+                                     show_progress=show_progress, rate_window_s=rate_window_s)
     return write_metrics_json(run_dir, document)

@@ -3,23 +3,39 @@
 Placeholders, replaced literally (not with `str.format`, PromQL is full of braces):
 `{agent_label}` -> the kube-state-metrics label of the agent key (`label_app_kubernetes_io_name`),
 `{namespace_matcher}` -> a label matcher such as `namespace=~"agents|tools"` (last in its selector,
-so an empty matcher leaves a valid trailing comma).
+so an empty matcher leaves a valid trailing comma),
+`{rate_window}` -> the range of `rate()`: `5m` on a real cluster; in a compressed run the same five
+minutes divided by the time factor (never under four query steps), e.g. `20s` in the sandbox.
 """
 
 from __future__ import annotations
 
 AGENT_LABEL = "{agent_label}"
 NAMESPACE_MATCHER = "{namespace_matcher}"
-PLACEHOLDERS = (AGENT_LABEL, NAMESPACE_MATCHER)
+RATE_WINDOW = "{rate_window}"
+PLACEHOLDERS = (AGENT_LABEL, NAMESPACE_MATCHER, RATE_WINDOW)
+DEFAULT_RATE_WINDOW_S = 300.0
 
 _CONTAINERS = 'container!="",container!="POD",{namespace_matcher}'
 _POD_AGENT = "max by (namespace, pod, {agent_label}) (kube_pod_labels{{namespace_matcher}})"
 _RUNNING = 'max by (namespace, pod) (kube_pod_status_phase{phase="Running",{namespace_matcher}}) == 1'
 
 
-def render_query(promql: str, *, agent_label: str, namespace_matcher: str) -> str:
-    """Fill the two placeholders. The collector calls this for every query it runs."""
-    return promql.replace(AGENT_LABEL, agent_label).replace(NAMESPACE_MATCHER, namespace_matcher)
+def render_query(
+    promql: str, *, agent_label: str, namespace_matcher: str, rate_window_s: float = DEFAULT_RATE_WINDOW_S
+) -> str:
+    """Fill the placeholders. The collector calls this for every query it runs."""
+    return (
+        promql.replace(AGENT_LABEL, agent_label)
+        .replace(NAMESPACE_MATCHER, namespace_matcher)
+        .replace(RATE_WINDOW, f"{max(1, round(rate_window_s))}s")
+    )
+
+
+def rate_window_seconds(time_factor: float, step_s: float) -> float:
+    """The five-minute rate window, compressed like the run's clock, but at least four query steps
+    (a rate needs two samples in its range; four leave room for a missed scrape)."""
+    return max(DEFAULT_RATE_WINDOW_S / max(time_factor, 1.0), 4.0 * step_s)
 
 
 def per_agent_sum(inner: str) -> str:
@@ -28,7 +44,7 @@ def per_agent_sum(inner: str) -> str:
 
 
 def container_rate(metric: str) -> str:
-    return f"sum by (namespace, pod) (rate({metric}{{{_CONTAINERS}}}[5m]))"
+    return f"sum by (namespace, pod) (rate({metric}{{{_CONTAINERS}}}[{{rate_window}}]))"
 
 
 def container_gauge(metric: str) -> str:

@@ -6,7 +6,7 @@ import pytest
 
 from tests.unit.criteria.evidence_factory import evidence
 from validator.criteria import registry
-from validator.criteria.promql import render_query, syntax_problems
+from validator.criteria.promql import rate_window_seconds, render_query, syntax_problems
 from validator.model import CriterionOutcome, CriterionOverride, Verdict
 
 IDS = [
@@ -42,7 +42,7 @@ def test_module_interface(cid: str) -> None:
         rendered = render_query(
             promql, agent_label="label_app_kubernetes_io_name", namespace_matcher='namespace="agents"'
         )
-        assert "{agent_label}" not in rendered and "{namespace_matcher}" not in rendered, key
+        assert all(p not in rendered for p in ("{agent_label}", "{namespace_matcher}", "{rate_window}")), key
         assert syntax_problems(rendered) == [], key
         empty = render_query(promql, agent_label="label_x", namespace_matcher="")
         assert syntax_problems(empty) == [], key
@@ -168,3 +168,12 @@ def test_every_query_parses_in_promtool(tmp_path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"SUCCESS: {len(rules)} rules found" in done.stdout
+
+
+def test_rate_windows_are_five_minutes_compressed_like_the_clock_but_never_under_four_steps() -> None:
+    assert rate_window_seconds(1, 15) == 300  # a real cluster: the brief's 5m
+    assert rate_window_seconds(30, 5) == 20  # the sandbox: 10 s would hold two scrapes at best
+    assert rate_window_seconds(10, 5) == 30
+    cpu = registry.CRITERIA["cpu_utilization"].QUERIES["cpu_usage_by_agent"]
+    assert "[20s]" in render_query(cpu, agent_label="l", namespace_matcher="", rate_window_s=20)
+    assert "[300s]" in render_query(cpu, agent_label="l", namespace_matcher="")
