@@ -3,7 +3,8 @@
 Per HPA and per load rise: seconds from the first sample where a metric exceeds its target
 (beyond the HPA's tolerance) to the first increase of desired replicas. A rise that never gets a
 decision counts to the window's end and fails; a rise that falls back under target first is closed
-there. A rise while the HPA is already at maxReplicas cannot be answered by scaling: inconclusive.
+there. A rise while the HPA is already at maxReplicas cannot be answered by scaling: inconclusive,
+unless it stays above target longer than `max` (a target the HPA can never reach): fail.
 """
 
 from __future__ import annotations
@@ -89,21 +90,40 @@ def _judge(
         base = prev.desired if prev is not None else s.desired
         scope = {"hpa": hpa, "rise": at(start)}
         if base >= s.max_replicas > 0:
-            results.append(
-                inconclusive(
-                    spec,
-                    f"load rose above target at {at(start)} while already at maxReplicas ({s.max_replicas}): "
-                    "no scale-up possible, latency not measurable",
-                    scope=scope,
-                    unit="seconds",
-                    threshold=band,
-                    advice=(
-                        f"HPA `{hpa}` is pinned at maxReplicas {s.max_replicas}: raise maxReplicas if "
-                        f"the load is expected",
-                    ),
-                )
+            end_at = _skip_rise(samples, i)
+            until = samples[end_at].t if end_at < len(samples) else window.end
+            pinned = until - max(start, window.start)
+            advice = (
+                f"HPA `{hpa}` is pinned at maxReplicas {s.max_replicas} above its target: raise "
+                "spec.maxReplicas, or set a target the workload can reach at that size",
             )
-            i = _skip_rise(samples, i)
+            if pinned > spec.threshold("max"):
+                results.append(
+                    judged(
+                        spec,
+                        False,
+                        pinned,
+                        f"above target from {at(start)} for {secs(pinned)} while at maxReplicas "
+                        f"({s.max_replicas}): the HPA can never reach its target ({source})",
+                        scope=scope,
+                        unit="seconds",
+                        threshold=band,
+                        advice=advice,
+                    )
+                )
+            else:
+                results.append(
+                    inconclusive(
+                        spec,
+                        f"load rose above target at {at(start)} while already at maxReplicas "
+                        f"({s.max_replicas}): no scale-up possible, latency not measurable",
+                        scope=scope,
+                        unit="seconds",
+                        threshold=band,
+                        advice=advice,
+                    )
+                )
+            i = end_at
             prev = samples[i - 1]
             continue
         j = i

@@ -67,9 +67,14 @@ CASES = [
         {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.PASS, 60)},
     ),
     (
-        "at-max-replicas-is-not-measurable",
-        [hpa(1, 30, 3, max_replicas=3), hpa(100, 90, 3, max_replicas=3)],
+        "briefly-above-target-at-max-replicas-is-not-measurable",
+        [hpa(1, 30, 3, max_replicas=3), hpa(100, 90, 3, max_replicas=3), hpa(250, 40, 3, max_replicas=3)],
         {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.INCONCLUSIVE, None)},
+    ),
+    (
+        "pinned-at-max-replicas-above-target-longer-than-max-fails",  # a target it can never reach
+        [hpa(1, 30, 3, max_replicas=3), hpa(100, 90, 3, max_replicas=3)],
+        {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.FAIL, 500)},
     ),
     (
         "unknown-current-metric-is-not-a-rise",
@@ -88,6 +93,13 @@ def test_from_watched_hpa_status(records, expected) -> None:
 def test_never_scaled_advises_on_the_hpa() -> None:
     results = crit.evaluate(spec(crit), evidence(k8s=k8s(hpa(1, 30, 1), hpa(100, 90, 1))))
     assert "HPA `agents/rex` never scaled up" in only(results).advice[0]
+
+
+def test_an_unreachable_target_names_the_hpa_and_max_replicas() -> None:
+    pinned = k8s(hpa(1, 90, 2, max_replicas=2), hpa(300, 95, 2, max_replicas=2))
+    result = only(crit.evaluate(spec(crit), evidence(k8s=pinned)))
+    assert result.verdict is Verdict.FAIL and "can never reach its target" in result.detail
+    assert "HPA `agents/rex` is pinned at maxReplicas 2" in result.advice[0]
 
 
 def test_gap_after_the_rise_makes_no_decision_inconclusive() -> None:
