@@ -1,0 +1,73 @@
+"""The nightly suite against a deliberately broken platform (tests/e2e/broken_platform/): it must
+fail exactly the criteria the three mistakes break, every other criterion must still pass, and the
+advice in summary.json and report.html must name the objects to fix.
+
+- PodDisruptionBudgets rex and blaze with maxUnavailable 0: the node drain cannot complete
+  -> maintenance_disruption, advice naming the budgets;
+- cleo with its memory limit at its request, below its working set: OOM kills under load
+  -> oom_kills and memory_utilization, advice naming cleo's pod / agent;
+- the controller's HPA pinned at maxReplicas 2 with a 10% CPU target it can never reach
+  -> scaling_latency, advice naming the HPA.
+
+The reference platform is deployed again afterwards, whatever happened.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.run_support import (
+    deploy_platform,
+    no_validator_marks,
+    results,
+    run_env,
+    summary,
+    validator_run,
+    verdicts,
+    write_allowlist,
+)
+
+BROKEN = Path(__file__).resolve().parent / "broken_platform"
+EXPECTED_FAILURES = {"maintenance_disruption", "oom_kills", "memory_utilization", "scaling_latency"}
+INFO = {"capacity_forecast", "cost_efficiency"}
+
+
+def _advice(doc: dict[str, Any], criterion: str) -> list[str]:
+    return [a for r in results(doc, criterion) if r["verdict"] == "fail" for a in r.get("advice") or []]
+
+
+def test_a_broken_platform_fails_exactly_the_criteria_it_breaks(sandbox: Any, tmp_path: Path) -> None:
+    try:
+        info = deploy_platform(sandbox, str(BROKEN))
+        allowlist = write_allowlist(sandbox, tmp_path / "allowlist.yaml", ["agents", "workflow-system"])
+        run_dir = tmp_path / "nightly-broken"
+        proc, _ = validator_run(
+            ["suites/nightly.yaml", "--context", sandbox.context, "--output", str(run_dir)],
+            run_env(info, allowlist),
+        )
+        output = proc.stdout + proc.stderr
+        doc = summary(run_dir)
+        judged = {k: v for k, v in verdicts(doc).items() if k not in INFO}
+        failing = {k for k, v in judged.items() if v == "fail"}
+        assert failing == EXPECTED_FAILURES, f"{judged}\n{output[-4000:]}"
+        assert all(v == "pass" for k, v in judged.items() if k not in EXPECTED_FAILURES), judged
+        assert proc.returncode == 1 and doc["verdict"] == "fail"
+        assert not no_validator_marks(sandbox), "the blocked drain was rolled back (node uncordoned)"
+
+        drain = " ".join(_advice(doc, "maintenance_disruption"))
+        budgets = ("PodDisruptionBudget `agents/rex`", "PodDisruptionBudget `agents/blaze`")
+        assert any(b in drain for b in budgets) and "maxUnavailable 0" in drain, drain
+        oom = _advice(doc, "oom_kills")
+        assert any("of pod `agents/cleo-0`" in a for a in oom), oom
+        memory = [r for r in results(doc, "memory_utilization") if r["verdict"] == "fail"]
+        assert [r["scope"] for r in memory] == [{"agent": "cleo"}], memory
+        scaling = _advice(doc, "scaling_latency")
+        pinned = "HPA `workflow-system/workflow-controller` is pinned at maxReplicas 2"
+        assert any(pinned in a for a in scaling), scaling
+
+        report = (run_dir / "report.html").read_text()
+        for text in ("agents/cleo-0", "workflow-system/workflow-controller", "maxUnavailable 0"):
+            assert text in report, f"{text!r} not in report.html"
+    finally:
+        deploy_platform(sandbox, "testing")
