@@ -1,4 +1,9 @@
-"""60-80% average CPU utilisation across agent pods: mean(usage / requests) per agent type."""
+"""60-80% average CPU utilisation across agent pods: mean(usage / requests) per agent type.
+
+Controllers are not agents: a type whose pods (in the Kubernetes watch) match the suite's
+`controller_selector` is left out. Its CPU is what its own HPA targets, and an HA controller kept at
+minReplicas idles below the agents' band by design.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from validator.criteria.evidence_checks import (
 )
 from validator.criteria.series_math import mean, ratio_points, sum_by
 from validator.criteria.wording import pct
-from validator.model import CriterionSpec, Evidence, Result
+from validator.model import CriterionSpec, Evidence, PodState, Result
 
 ID = "cpu_utilization"
 INFO = False
@@ -38,8 +43,9 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     used = sum_by(usage, label, window=evidence.window)
     asked = sum_by(requests, label, window=evidence.window)
     results: list[Result] = []
+    controllers = controller_types(evidence)
     for (agent,) in sorted(set(used) | set(asked)):
-        if not agent:
+        if not agent or agent in controllers:
             continue
         scope = {"agent": agent}
         ratios = ratio_points(used.get((agent,), []), asked.get((agent,), []))
@@ -98,3 +104,19 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             )
         ]
     return results
+
+
+def controller_types(evidence: Evidence) -> set[str]:
+    """Agent-label values of the pods the watch saw matching the suite's controller selector."""
+    if evidence.k8s is None:
+        return set()
+    selector = dict(evidence.manifest.controller_selector)
+    key = evidence.manifest.agent_label
+    return {
+        value
+        for record in evidence.k8s.of_kind("Pod")
+        if isinstance(record.state, PodState)
+        and selector
+        and all(record.state.labels.get(k) == v for k, v in selector.items())
+        and (value := record.state.labels.get(key))
+    }

@@ -8,15 +8,17 @@ from tests.unit.criteria.evidence_factory import (
     AGENT,
     error,
     evidence,
+    k8s,
     metrics,
     ok,
     only,
+    record,
     series,
     spec,
     steady,
 )
 from validator.criteria import cpu_utilization as crit
-from validator.model import Verdict
+from validator.model import PodState, Verdict
 
 
 def usage(agent: str, value, **kw):
@@ -136,3 +138,25 @@ def test_threshold_override_changes_the_verdict() -> None:
     )
     assert only(crit.evaluate(spec(crit), ev)).verdict is Verdict.FAIL
     assert only(crit.evaluate(spec(crit, min=0.4), ev)).verdict is Verdict.PASS
+
+
+def test_controllers_are_not_agents_and_are_left_out() -> None:
+    """The workflow controller's pods match the suite's controller selector: its CPU is its HPA's
+    business, not the agents' band. Without a watch nothing says which type is a controller."""
+    controller = {"app.kubernetes.io/name": "workflow-controller",
+                  "app.kubernetes.io/component": "controller"}
+    rex = {"app.kubernetes.io/name": "rex", "app.kubernetes.io/component": "agent"}
+    watch = k8s(
+        record(0.1, "Pod", "workflow-controller-1", PodState(labels=controller), type="RELIST",
+               namespace="workflow-system"),
+        record(0.1, "Pod", "rex-0", PodState(labels=rex), type="RELIST"),
+    )
+    found = metrics(
+        ok("cpu_usage_by_agent", usage("rex", 0.7), usage("workflow-controller", 0.3)),
+        ok("cpu_requests_by_agent", usage("rex", 1.0), usage("workflow-controller", 1.0)),
+    )
+    judged = crit.evaluate(spec(crit), evidence(metrics=found, k8s=watch))
+    assert {r.scope_text: r.verdict for r in judged} == {"agent=rex": Verdict.PASS}
+    unknown = crit.evaluate(spec(crit), evidence(metrics=found))
+    assert {r.scope_text: r.verdict for r in unknown} == {
+        "agent=rex": Verdict.PASS, "agent=workflow-controller": Verdict.FAIL}
