@@ -2,7 +2,9 @@
 
 Each firing (a run of consecutive `ALERTS{alertstate="firing"}` samples of one series) is expected
 when it starts inside an injected fault's window plus a grace period and its alertname is listed for
-that fault in the manifest's `expected_alerts`; every other firing is false. Watchdog and
+that fault in the manifest's `expected_alerts`. A firing about a pod (labels `namespace`, `pod`)
+that the Kubernetes watch saw terminate (an OOM kill, a crash) within the grace period before it is
+justified: a true alert about a real incident, not a false one. Every other firing is false. Watchdog and
 InfoInhibitor (always firing by design in kube-prometheus-stack) are ignored. With no firing at all the
 rate is undefined: inconclusive.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 from validator.criteria import fault_windows
 from validator.criteria.evidence_checks import inconclusive, judged
 from validator.criteria.wording import at, pct
-from validator.model import CriterionSpec, Evidence, Result, SourceName
+from validator.model import CriterionSpec, Evidence, PodState, Result, SourceName
 
 ID = "alert_accuracy"
 INFO = False
@@ -34,26 +36,30 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     grace = spec.threshold("grace_seconds")
     faults = [(f, w.widened(after=grace)) for f, w in fault_windows.closed(evidence)]
     expected_names = evidence.manifest.expected_alerts
-    firings: list[tuple[str, float]] = []
+    firings: list[tuple[str, float, tuple[str, str]]] = []
     for series in result.series:
         name = series.label("alertname")
         if name in ALWAYS_FIRING:
             continue
+        about = (series.label("namespace"), series.label("pod"))
         previous: float | None = None
         for t, _ in series.points:
             if not evidence.window.start <= t <= evidence.window.end:
                 continue
             if previous is None or t - previous > 2 * step:
-                firings.append((name, t))
+                firings.append((name, t, about))
             previous = t
-    expected, false = [], []
-    for name, start in sorted(firings, key=lambda x: (x[1], x[0])):
+    ended = _terminations(evidence)
+    expected, justified, false = [], [], []
+    for name, start, about in sorted(firings, key=lambda x: (x[1], x[0])):
         if any(
             w.start <= start <= w.end
             and name in expected_names.get(f.fault, expected_names.get(f.experiment, ()))
             for f, w in faults
         ):
             expected.append((name, start))
+        elif about[1] and any(start - grace <= t <= start + step for t in ended.get(about, ())):
+            justified.append((name, start))
         else:
             false.append((name, start))
     never = sorted(
@@ -81,6 +87,11 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     detail = f"{len(false)} false of {len(firings)} firings ({pct(value)})"
     if false:
         detail += ": " + ", ".join(f"{n} at {at(t)}" for n, t in false[:5])
+    if justified:
+        detail += (
+            f"; {len(justified)} justified by a termination of their pod the watch saw "
+            f"({', '.join(sorted({n for n, _ in justified}))})"
+        )
     ok = value < spec.threshold("max")
     advice = tuple(
         f"alert {n} fired at {at(t)} outside any fault expecting it: tighten its threshold or `for:`, "
@@ -89,3 +100,16 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         for n, t in false[:5]
     )
     return [judged(spec, ok, value, detail + never_text, unit="ratio", threshold=band, advice=advice)]
+
+
+def _terminations(evidence: Evidence) -> dict[tuple[str, str], set[float]]:
+    """(namespace, pod) -> the times its containers terminated (OOM kills, crashes), from the watch."""
+    out: dict[tuple[str, str], set[float]] = {}
+    if evidence.k8s is None:
+        return out
+    for record in evidence.k8s.of_kind("Pod"):
+        if isinstance(record.state, PodState):
+            for ended in record.state.terminations:
+                if ended.finished_at is not None:
+                    out.setdefault((record.namespace, record.name), set()).add(ended.finished_at)
+    return out

@@ -10,16 +10,18 @@ from tests.unit.criteria.evidence_factory import (
     error,
     evidence,
     fault,
+    k8s,
     manifest,
     metrics,
     ok,
     only,
+    record,
     series,
     spec,
     steady,
 )
 from validator.criteria import alert_accuracy as crit
-from validator.model import Verdict
+from validator.model import ContainerTermination, PodState, Verdict
 
 
 def firing(name: str, start: float, end: float):
@@ -113,3 +115,31 @@ def test_firing_before_window_is_not_counted() -> None:
     alerts = [series({"alertname": "Old"}, ((T0 - 100, 1.0),))]
     result = only(crit.evaluate(spec(crit), evidence(metrics=metrics(ok("alerts_firing", *alerts)))))
     assert result.verdict is Verdict.INCONCLUSIVE
+
+
+def _oom_killed(pod: str, at_s: float):
+    ended = ContainerTermination(container="agent", reason="OOMKilled", exit_code=137, finished_at=T0 + at_s,
+                                 restart_count=1)
+    return record(at_s + 1, "Pod", pod, PodState(terminations=(ended,)))
+
+
+def test_an_alert_about_a_pod_the_run_saw_killed_is_justified_not_false() -> None:
+    """A broken platform OOM-kills cleo outside any fault: ContainerOOMKilled for cleo-0 is a true
+    alert. The same alert for a pod the watch saw no termination of stays false."""
+    about = {"alertname": "ContainerOOMKilled", "alertstate": "firing", "namespace": "agents"}
+    alerts = [
+        series({**about, "pod": "cleo-0"}, steady(1, start=420, end=450)),
+        series({**about, "pod": "rex-0"}, steady(1, start=420, end=450)),
+    ]
+    ev = evidence(
+        metrics=metrics(ok("alerts_firing", *alerts)),
+        k8s=k8s(_oom_killed("cleo-0", 400), _oom_killed("rex-0", 10)),  # rex-0's kill: long before
+        chaos=chaos(MEMORY),
+        manifest_=manifest(expected_alerts=EXPECTED),
+    )
+    result = only(crit.evaluate(spec(crit), ev))
+    assert (result.verdict, result.value) == (Verdict.FAIL, 0.5), result.detail
+    assert "1 justified by a termination of their pod" in result.detail
+    alerts.pop()
+    ev = evidence(metrics=metrics(ok("alerts_firing", *alerts)), k8s=k8s(_oom_killed("cleo-0", 400)))
+    assert only(crit.evaluate(spec(crit), ev)).verdict is Verdict.PASS

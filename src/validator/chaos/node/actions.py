@@ -45,9 +45,19 @@ def _foreign_pods(mutator: Mutator, node: str) -> list[str]:
     return out
 
 
+def _drainable_pods_per_node(mutator: Mutator) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for pod in list_pods(mutator, ""):
+        node = str((pod.get("spec") or {}).get("nodeName") or "")
+        if node and drainable(pod)[0]:
+            counts[node] = counts.get(node, 0) + 1
+    return counts
+
+
 def choose_nodes(mutator: Mutator, label_selector: str, count: int,
                  rng: random.Random | None = None) -> list[dict[str, Any]]:
-    """`count` distinct nodes matching the selector that the guard allows to take out together."""
+    """`count` distinct nodes matching the selector that the guard allows to take out together, the
+    ones running the most drainable pods first."""
     if not label_selector:
         raise ConfigError("a node label selector is required: the suite never drains every node",
                           where="label_selector", fix="e.g. node-pool=implementation")
@@ -70,6 +80,9 @@ def choose_nodes(mutator: Mutator, label_selector: str, count: int,
             )
     order = list(matching)
     (rng or random.Random()).shuffle(order)
+    # the busiest nodes first (ties in random order): draining a node that runs nothing tests no budget
+    busy = _drainable_pods_per_node(mutator)
+    order.sort(key=lambda n: -busy.get(name_of(n), 0))
     chosen: list[dict[str, Any]] = []
     reasons: list[str] = []
     for node in order:
