@@ -40,7 +40,8 @@ from validator.criteria.promql import rate_window_seconds
 from validator.criteria.registry import CRITERIA, build_specs, evaluate_all
 from validator.errors import ConfigError, EvidenceUnavailable, ExitCode, RollbackFailed, UnsafeOperation
 from validator.model import CriterionOverride, Summary, Verdict
-from validator.report.html import format_threshold, format_value, write_report_html
+from validator.report.console_table import COLOUR, overall_verdict_line, verdict_table
+from validator.report.html import write_report_html
 from validator.report.junit import write_junit_xml
 from validator.report.summary import write_summary_json
 
@@ -52,7 +53,6 @@ EXIT_FOR_VERDICT = {
     Verdict.FAIL: ExitCode.FAIL,
     Verdict.INCONCLUSIVE: ExitCode.INCONCLUSIVE,
 }
-COLOUR = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.INCONCLUSIVE: "yellow"}
 # Criteria judged live after each experiment: they need only the watch, the load and the faults.
 LIVE_CRITERIA = ("maintenance_disruption", "pdb_respected", "oom_kills", "controller_availability")
 
@@ -942,25 +942,8 @@ class SuiteRun:
         return int(EXIT_FOR_VERDICT[summary.verdict])
 
     def _print_summary(self, summary: Summary) -> None:
-        table = Table(title=f"validator run {summary.run_id}")
-        for column in ("criterion", "scope", "verdict", "value", "threshold", "detail"):
-            table.add_column(column, overflow="fold")
-        for outcome in summary.criteria:
-            for r in outcome.results:
-                table.add_row(
-                    outcome.id + (" (info)" if outcome.info else ""),
-                    r.scope_text,
-                    f"[{COLOUR[r.verdict]}]{r.verdict.value}[/]",
-                    format_value(r.value, r.unit),
-                    format_threshold(r.threshold, r.unit),
-                    r.detail,
-                )
-                for advice in r.advice:
-                    table.add_row("", "", "", "", "", f"[cyan]advice:[/] {advice}")
-        for n in summary.not_evaluated:
-            table.add_row(n.id, "all", "[dim]not evaluated[/]", "—", "—", n.reason)
-        self.console.print(table)
-        self.console.print(f"verdict: [bold {COLOUR[summary.verdict]}]{summary.verdict.value.upper()}[/]")
+        self.console.print(verdict_table(summary, f"validator run {summary.run_id}"))
+        self.console.print(overall_verdict_line(summary))
         self.console.print(f"report: {self.run_dir / 'report.html'}")
 
 

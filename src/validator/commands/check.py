@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from validator.collect.evidence_files import load_manifest, load_metrics
 from validator.collect.prometheus import DEFAULT_AGENT_LABEL, DEFAULT_TOKEN_ENV, RetryPolicy, collect_metrics
@@ -42,7 +41,8 @@ from validator.model import (
     Verdict,
     parse_rfc3339,
 )
-from validator.report.html import format_threshold, format_value, write_report_html
+from validator.report.console_table import overall_verdict_line, verdict_table
+from validator.report.html import write_report_html
 from validator.report.junit import write_junit_xml
 from validator.report.summary import write_summary_json
 
@@ -195,27 +195,10 @@ def _not_evaluated(summary: Summary) -> Summary:
 
 
 def _print_table(console: Console, summary: Summary, out_dir: Path) -> None:
-    colour = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.INCONCLUSIVE: "yellow"}
-    table = Table(title=f"validator check {summary.run_id}", show_lines=False)
-    for column in ("criterion", "scope", "verdict", "value", "threshold", "detail"):
-        table.add_column(column, overflow="fold")
-    for outcome in summary.criteria:
-        for r in outcome.results:
-            table.add_row(
-                outcome.id + (" (info)" if outcome.info else ""),
-                r.scope_text,
-                f"[{colour[r.verdict]}]{r.verdict.value}[/]",
-                format_value(r.value, r.unit),
-                format_threshold(r.threshold, r.unit),
-                r.detail,
-            )
-    for n in summary.not_evaluated:
-        table.add_row(n.id, "all", "[dim]not evaluated[/]", "—", "—", n.reason)
-    console.print(table)
+    console.print(verdict_table(summary, f"validator check {summary.run_id}"))
     console.print(
-        f"verdict: [bold {colour[summary.verdict]}]{summary.verdict.value.upper()}[/] "
-        f"({len(summary.criteria)} evaluated, {len(summary.not_evaluated)} not evaluated, which do "
-        f"not count)\nreports: {out_dir}"
+        f"{overall_verdict_line(summary)} ({len(summary.criteria)} evaluated, {len(summary.not_evaluated)} "
+        f"not evaluated, which do not count)\nreports: {out_dir}"
     )
 
 
