@@ -120,7 +120,7 @@ def test_submissions_become_agent_pods_in_order_on_their_pools(sandbox: Any, nam
         assert set(pods) == {h["pod"] for h in history}
         for pod in pods.values():
             agent = pod.metadata.labels["app.kubernetes.io/name"]
-            assert pod.metadata.labels["app.kubernetes.io/component"] == "agent"
+            assert pod.metadata.labels["app.kubernetes.io/component"] == "workflow-stage"
             assert pod.status.phase == "Succeeded"
             node = core.read_node(pod.spec.node_name)
             assert node.metadata.labels["node-pool"] == POOL_OF[agent] == pod.spec.node_selector["node-pool"]

@@ -4,7 +4,9 @@ Each firing (a run of consecutive `ALERTS{alertstate="firing"}` samples of one s
 when it starts inside an injected fault's window plus a grace period and its alertname is listed for
 that fault in the manifest's `expected_alerts`. A firing about a pod (labels `namespace`, `pod`)
 that the Kubernetes watch saw terminate (an OOM kill, a crash) within the grace period before it is
-justified: a true alert about a real incident, not a false one. Every other firing is false. Watchdog and
+justified: a true alert about a real incident, not a false one. A firing already in progress when the
+window opens (its first sample within two steps of the start) began before the run and is not the
+run's: it is listed, not counted. Every other firing is false. Watchdog and
 InfoInhibitor (always firing by design in kube-prometheus-stack) are ignored. With no firing at all the
 rate is undefined: inconclusive.
 """
@@ -37,6 +39,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     faults = [(f, w.widened(after=grace)) for f, w in fault_windows.closed(evidence)]
     expected_names = evidence.manifest.expected_alerts
     firings: list[tuple[str, float, tuple[str, str]]] = []
+    carried: list[str] = []
     for series in result.series:
         name = series.label("alertname")
         if name in ALWAYS_FIRING:
@@ -46,7 +49,9 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         for t, _ in series.points:
             if not evidence.window.start <= t <= evidence.window.end:
                 continue
-            if previous is None or t - previous > 2 * step:
+            if previous is None and t - evidence.window.start <= 2 * step:
+                carried.append(name)  # firing before the run began
+            elif previous is None or t - previous > 2 * step:
                 firings.append((name, t, about))
             previous = t
     ended = _terminations(evidence)
@@ -71,6 +76,9 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         }
     )
     never_text = f"; expected but never fired: {', '.join(never)}" if never else ""
+    if carried:
+        names = ", ".join(sorted(set(carried)))
+        never_text += f"; already firing when the window opened, not counted: {names}"
     if not firings:
         return [
             inconclusive(

@@ -143,3 +143,18 @@ def test_an_alert_about_a_pod_the_run_saw_killed_is_justified_not_false() -> Non
     alerts.pop()
     ev = evidence(metrics=metrics(ok("alerts_firing", *alerts)), k8s=k8s(_oom_killed("cleo-0", 400)))
     assert only(crit.evaluate(spec(crit), ev)).verdict is Verdict.PASS
+
+
+def test_a_firing_in_progress_when_the_window_opens_is_listed_not_counted() -> None:
+    """It began before the run (e.g. left by an earlier run's fault): not this run's to judge. A new
+    firing of the same series later in the window still counts."""
+    leftover = series({"alertname": "ContainerOOMKilled", "pod": "rex-0"},
+                      steady(1, start=0, end=60) + steady(1, start=400, end=420))
+    ev = evidence(metrics=metrics(ok("alerts_firing", leftover, firing("AgentOOMKilled", 120, 150))),
+                  chaos=chaos(MEMORY), manifest_=manifest(expected_alerts=EXPECTED))
+    result = only(crit.evaluate(spec(crit), ev))
+    assert (result.verdict, result.value) == (Verdict.FAIL, 0.5), result.detail  # the one at 400 s
+    assert "already firing when the window opened, not counted: ContainerOOMKilled" in result.detail
+    old = series({"alertname": "X"}, steady(1, start=0, end=60))
+    alone = evidence(metrics=metrics(ok("alerts_firing", old)))
+    assert only(crit.evaluate(spec(crit), alone)).verdict is Verdict.INCONCLUSIVE  # nothing of the run's

@@ -184,7 +184,8 @@ def test_agent_pods_carry_the_brief_profile(agent: str, agent_class: str, pool: 
                     duration_s=600, time_factor=20, namespace="agents", rng=random.Random(1),
                     with_priority_class=True)
     labels = pod["metadata"]["labels"]
-    assert labels["app.kubernetes.io/name"] == agent and labels["app.kubernetes.io/component"] == "agent"
+    assert labels["app.kubernetes.io/name"] == agent
+    assert labels["app.kubernetes.io/component"] == "workflow-stage"  # outside the agents' budgets
     assert labels["workflow-id"] == "wf-1"
     assert labels["app.kubernetes.io/managed-by"] == "validator-simulated-platform"
     assert pod["spec"]["nodeSelector"] == {"node-pool": pool}

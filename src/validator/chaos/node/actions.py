@@ -45,19 +45,34 @@ def _foreign_pods(mutator: Mutator, node: str) -> list[str]:
     return out
 
 
-def _drainable_pods_per_node(mutator: Mutator) -> dict[str, int]:
-    counts: dict[str, int] = {}
+def _drain_weight_per_node(mutator: Mutator) -> dict[str, tuple[int, int]]:
+    """Per node: (drainable pods a PodDisruptionBudget selects, drainable pods)."""
+    from kubernetes import client
+
+    budgets: dict[str, list[dict[str, str]]] = {}
+    for pdb in client.PolicyV1Api(mutator.guard.api).list_pod_disruption_budget_for_all_namespaces().items:
+        selector = pdb.spec.selector if pdb.spec else None
+        if selector is not None and selector.match_labels and not selector.match_expressions:
+            budgets.setdefault(pdb.metadata.namespace, []).append(dict(selector.match_labels))
+    weights: dict[str, tuple[int, int]] = {}
     for pod in list_pods(mutator, ""):
         node = str((pod.get("spec") or {}).get("nodeName") or "")
-        if node and drainable(pod)[0]:
-            counts[node] = counts.get(node, 0) + 1
-    return counts
+        if not node or not drainable(pod)[0]:
+            continue
+        labels = dict(meta(pod).get("labels") or {})
+        guarded = any(
+            all(labels.get(k) == v for k, v in wanted.items())
+            for wanted in budgets.get(str(meta(pod).get("namespace")), [])
+        )
+        under_budget, total = weights.get(node, (0, 0))
+        weights[node] = (under_budget + int(guarded), total + 1)
+    return weights
 
 
 def choose_nodes(mutator: Mutator, label_selector: str, count: int,
                  rng: random.Random | None = None) -> list[dict[str, Any]]:
-    """`count` distinct nodes matching the selector that the guard allows to take out together, the
-    ones running the most drainable pods first."""
+    """`count` distinct nodes matching the selector that the guard allows to take out together: first
+    those running the most pods under a PodDisruptionBudget, then the busiest."""
     if not label_selector:
         raise ConfigError("a node label selector is required: the suite never drains every node",
                           where="label_selector", fix="e.g. node-pool=implementation")
@@ -80,9 +95,10 @@ def choose_nodes(mutator: Mutator, label_selector: str, count: int,
             )
     order = list(matching)
     (rng or random.Random()).shuffle(order)
-    # the busiest nodes first (ties in random order): draining a node that runs nothing tests no budget
-    busy = _drainable_pods_per_node(mutator)
-    order.sort(key=lambda n: -busy.get(name_of(n), 0))
+    # the nodes whose drain meets the most budgets first, then the busiest (ties in random order):
+    # draining a node that runs nothing tests no budget
+    weight = _drain_weight_per_node(mutator)
+    order.sort(key=lambda n: tuple(-w for w in weight.get(name_of(n), (0, 0))))
     chosen: list[dict[str, Any]] = []
     reasons: list[str] = []
     for node in order:

@@ -31,6 +31,7 @@ STAGE_LABEL = "workflow-stage"
 AGENT_NAME_LABEL = "app.kubernetes.io/name"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 POOL_LABEL = "node-pool"
+STAGE_COMPONENT = "workflow-stage"
 AGENT_IMAGE = "ghcr.io/agent-platform/agent-runtime:1.8.2"
 
 
@@ -159,7 +160,9 @@ def agent_pod(
             "namespace": namespace,
             "labels": {
                 AGENT_NAME_LABEL: agent,
-                COMPONENT_LABEL: "agent",
+                # not `agent`: the platform's budgets select its standing agents by name+component,
+                # and bare stage pods under a budget leave its status undefined (UnmanagedPods)
+                COMPONENT_LABEL: STAGE_COMPONENT,
                 WORKFLOW_LABEL: workflow_id,
                 STAGE_LABEL: str(stage_index),
                 MANAGED_BY_LABEL: MANAGED_BY,
