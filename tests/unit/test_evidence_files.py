@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.run_directory_builder import T0, hpa, line, manifest, pod, write_run_directory
-from validator.collect.evidence_files import load_k8s, load_run_directory, parse_quantity
+from validator.collect.evidence_files import load_k8s, load_run_directory, parse_object, parse_quantity
 from validator.errors import ConfigError
 from validator.model import HpaState, PdbState, PodState, QueryStatus, SourceName
 
@@ -291,3 +291,13 @@ def test_a_failed_injection_keeps_its_status_and_error(tmp_path: Path) -> None:
     drain = next(f for f in chaos.faults if f.fault == "node-drain-2")
     assert (drain.status, drain.error) == ("failed", "drain timed out: agents/rex-0 refused 9x")
     assert all(f.error == "" for f in chaos.faults if f.fault != "node-drain-2")
+
+
+def test_a_budget_of_zero_is_kept_as_written() -> None:
+    """maxUnavailable 0 is the budget that blocks every drain: it must not read as unset."""
+    blocking = parse_object("PodDisruptionBudget", {"spec": {"maxUnavailable": 0}, "status": {}})
+    percent = parse_object("PodDisruptionBudget", {"spec": {"minAvailable": "50%"}, "status": {}})
+    unset = parse_object("PodDisruptionBudget", {"spec": {}, "status": {}})
+    assert isinstance(blocking, PdbState) and blocking.max_unavailable == "0" and blocking.min_available == ""
+    assert isinstance(percent, PdbState) and percent.min_available == "50%"
+    assert isinstance(unset, PdbState) and (unset.min_available, unset.max_unavailable) == ("", "")

@@ -377,8 +377,8 @@ def parse_object(kind: str, obj: Mapping[str, Any]) -> ObjectState | None:
         selector = _map(spec.get("selector"))
         return PdbState(
             selector={str(k): str(v) for k, v in _map(selector.get("matchLabels")).items()},
-            min_available=str(spec.get("minAvailable", "") or ""),
-            max_unavailable=str(spec.get("maxUnavailable", "") or ""),
+            min_available=_as_written(spec.get("minAvailable")),
+            max_unavailable=_as_written(spec.get("maxUnavailable")),
             current_healthy=int(status.get("currentHealthy", 0) or 0),
             desired_healthy=int(status.get("desiredHealthy", 0) or 0),
             disruptions_allowed=int(status.get("disruptionsAllowed", 0) or 0),
@@ -657,6 +657,11 @@ def _ms(text: str | None) -> float | None:
 
 
 # --- chaos/faults.jsonl and chaos/journal*.json -------------------------------------------------
+
+
+def _as_written(value: Any) -> str:
+    """A budget's int-or-percentage field as written: 0 stays "0" (it is the budget that blocks)."""
+    return "" if value is None else str(value)
 
 
 def load_chaos(faults_path: Path, journals: list[Path]) -> ChaosEvidence:
