@@ -284,6 +284,52 @@ def _check_api_reachable(url: str) -> None:
         ) from None
 
 
+QUIET_TIMEOUT_S = 300.0
+
+
+def queued_workflows(url: str) -> int | None:
+    """`workflow_queue_depth` from the submission API's /metrics; None when it does not export it."""
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/metrics", timeout=5) as response:
+            text = response.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError):
+        return None
+    for line in text.splitlines():
+        if line.startswith("workflow_queue_depth "):
+            try:
+                return int(float(line.split()[1]))
+            except (IndexError, ValueError):
+                return None
+    return None
+
+
+def wait_for_quiet_platform(url: str, console: Console, timeout_s: float = QUIET_TIMEOUT_S) -> None:
+    """On the sandbox, let the simulated platform finish what an earlier run left queued (its
+    developers' last workflows) before this run's window opens: a backlog would be judged as this
+    run's load. Gives up after `timeout_s`, saying so."""
+    queued = queued_workflows(url)
+    if not queued:
+        return
+    console.print(
+        f"waiting for the simulated platform's queue to drain ({queued} workflows left by an earlier run)"
+    )
+    deadline = time.monotonic() + timeout_s
+    last = queued
+    while queued and time.monotonic() < deadline:
+        time.sleep(min(5.0, max(0.1, deadline - time.monotonic())))
+        queued = queued_workflows(url)
+        if queued is not None and queued != last:
+            console.print(f"  {queued} queued")
+            last = queued
+    if queued:
+        console.print(
+            f"[yellow]! {queued} workflows still queued after {timeout_s:g}s: "
+            "the run starts with a backlog[/]"
+        )
+    else:
+        console.print("[green]✓[/] the simulated platform's queue is empty")
+
+
 def preflight(request: RunRequest, env: _Environment, console: Console) -> Any:
     """Context allowed (the guard), every needed verb granted (SelfSubjectAccessReviews), Prometheus
     and the load target answering, experiment files present. Returns the opened Guard."""
@@ -830,6 +876,8 @@ class SuiteRun:
         from validator.load.locust_process import LocustProcess
 
         timing = self.suite.timing(env.mode)
+        if env.mode == "sandbox" and env.workflow_api_url:
+            wait_for_quiet_platform(env.workflow_api_url, self.console)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.console.print(f"run directory: {self.run_dir}")
         self.window_start_ms = _now_ms()

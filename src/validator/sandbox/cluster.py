@@ -564,6 +564,11 @@ SIMULATED_PLATFORM = "simulated-platform"
 # workflow stage pods (platform/expected-peaks.yaml); more workflows wait in the queue, which the
 # controller's HPA scales on.
 SIMULATED_MAX_RUNNING_WORKFLOWS = 8
+# With the compressed timings the stand-in's agents work 100x faster than real time (the clock,
+# HPA and scrapes are compressed 30x): a workflow of the mix takes ~50 s instead of ~80 min, so a
+# ten-minute nightly sees hundreds of stages finish and a run's last workflows drain within minutes.
+# Faster still, stages of a second or two would be shorter than the simulated kubelets' reads.
+SIMULATED_WORK_FACTOR = 100.0
 
 
 def start_simulated_platform(
@@ -585,7 +590,7 @@ def start_simulated_platform(
         progress(f"simulated platform already serving at {info.workflow_api_url}")
         return info
     port = free_port()
-    time_factor = "30" if info.timing == "compressed" else "1"
+    time_factor = f"{SIMULATED_WORK_FACTOR:g}" if info.timing == "compressed" else "1"
     record = start_process(
         Path(sys.executable),
         [
