@@ -1,4 +1,8 @@
-"""60-80% average CPU utilisation across agent pods: mean(usage / requests) per agent type.
+"""60-80% average CPU utilisation across agent pods, per agent type: the CPU its pods used over the
+window divided by the CPU they requested over it (sum of usage samples / sum of request samples, at
+the samples both have). Weighting by requests keeps short-lived pods from swinging the average: a
+sample just after a pod ended (its usage still in the rate window, its request gone) counts as much
+as its share of the requests.
 
 Controllers are not agents: a type whose pods (in the Kubernetes watch) match the suite's
 `controller_selector` is left out. Its CPU is what its own HPA targets, and an HA controller kept at
@@ -16,7 +20,7 @@ from validator.criteria.evidence_checks import (
     queries,
     query_coverage_problem,
 )
-from validator.criteria.series_math import mean, ratio_points, sum_by
+from validator.criteria.series_math import ratio_points, sum_by
 from validator.criteria.wording import pct
 from validator.model import CriterionSpec, Evidence, PodState, Result
 
@@ -68,12 +72,14 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                 )
             )
             continue
-        value = mean([v for _, v in ratios])
+        asked_at = dict(asked.get((agent,), []))
+        paired = [(v, asked_at[t]) for t, v in used.get((agent,), []) if asked_at.get(t, 0) > 0]
+        value = sum(u for u, _ in paired) / sum(r for _, r in paired)
         low, high = spec.threshold("min"), spec.threshold("max")
         ok = at_least(value, low) and at_most(value, high)
         if value < low:
             detail = (
-                f"below target: over-provisioned ({pct(value)} of requests, mean over {len(ratios)} samples)"
+                f"below target: over-provisioned ({pct(value)} of requests over {len(ratios)} samples)"
             )
             advice: tuple[str, ...] = (
                 f"agent `{agent}` uses {pct(value)} of its CPU requests: lower resources.requests.cpu "
@@ -81,14 +87,14 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             )
         elif value > high:
             detail = (
-                f"above target: under-provisioned ({pct(value)} of requests, mean over {len(ratios)} samples)"
+                f"above target: under-provisioned ({pct(value)} of requests over {len(ratios)} samples)"
             )
             advice = (
                 f"agent `{agent}` uses {pct(value)} of its CPU requests: raise resources.requests.cpu "
                 f"to about {value / ((low + high) / 2):.2f}x, or lower the HPA's CPU target",
             )
         else:
-            detail = f"mean over {len(ratios)} samples"
+            detail = f"{pct(value)} of requests over {len(ratios)} samples"
             advice = ()
         results.append(
             judged(spec, ok, value, detail, scope=scope, unit="ratio", threshold=band, advice=advice)

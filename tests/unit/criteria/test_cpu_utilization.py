@@ -68,7 +68,7 @@ def test_band_per_agent(used, asked, expected, value) -> None:
         assert dict(results[0].threshold) == {"min": 0.6, "max": 0.8}
 
 
-def test_requests_change_mid_window_averages_the_ratio() -> None:
+def test_requests_change_mid_window_weights_usage_by_requests() -> None:
     ev = evidence(
         metrics=metrics(
             ok("cpu_usage_by_agent", usage("rex", 0.9)),
@@ -76,8 +76,22 @@ def test_requests_change_mid_window_averages_the_ratio() -> None:
         )
     )
     result = only(crit.evaluate(spec(crit), ev))
-    # 20 samples at 0.9, 21 at 0.6
-    assert result.value == pytest.approx((20 * 0.9 + 21 * 0.6) / 41)
+    # the CPU used over the window over the CPU requested over it: 41 samples of 0.9 used, 20
+    # samples of 1.0 and 21 of 1.5 requested (not the mean of the per-sample ratios, 0.746)
+    assert result.value == pytest.approx(41 * 0.9 / (20 * 1.0 + 21 * 1.5))
+
+
+def test_a_sample_with_few_requests_does_not_swing_the_average() -> None:
+    """Pods come and go: a short-lived pod's usage lingers in the rate window after its request is
+    gone. Four such samples (2.0 used of 1.0 requested) among 37 at 7 of 10 are a blip (71%), where
+    the mean of the per-sample ratios would say 83% and fail."""
+    blip = {300.0, 315.0, 330.0, 345.0}
+    used = usage("cleo", lambda t: 2.0 if t in blip else 7.0)
+    asked = usage("cleo", lambda t: 1.0 if t in blip else 10.0)
+    ev = evidence(metrics=metrics(ok("cpu_usage_by_agent", used), ok("cpu_requests_by_agent", asked)))
+    result = only(crit.evaluate(spec(crit), ev))
+    assert result.verdict is Verdict.PASS
+    assert result.value == pytest.approx((37 * 7.0 + 4 * 2.0) / (37 * 10.0 + 4 * 1.0))
 
 
 BAD = [
