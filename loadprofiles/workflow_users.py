@@ -237,10 +237,11 @@ class WorkflowSubmitter(FastHttpUser):
 
     def _await_result(self, workflow_id: str, planned_s: float) -> None:
         """Poll the workflow's status until it ends. Gives up (silently: the run's criteria judge the
-        platform, not the wait) after three times its planned length plus two minutes of real time."""
+        platform, not the wait) after three times its planned length plus ten minutes of real time
+        for the queue, and never sooner than a minute of wall-clock time."""
         path = self.status_path.replace("{id}", workflow_id)
         every = max(1.0, POLL_EVERY_S / self.factor)
-        deadline = time.monotonic() + 3 * planned_s + 120.0 / self.factor
+        deadline = time.monotonic() + max(60.0, 3 * planned_s + 600.0 / self.factor)
         while time.monotonic() < deadline:
             time.sleep(every)  # gevent-patched: yields to the other users
             with self.client.get(path, name="workflow result", catch_response=True) as response:
