@@ -10,6 +10,8 @@ history, with the CPU each process used in that window: a generator at ~100% of 
 limit being measured; a server at ~100% means the server, not the generator, was the bottleneck.
 
     .venv/bin/python benchmarks/load_throughput.py --users 50 --duration 40
+
+Prints the figures and writes benchmarks/results/load_throughput.json.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 from validator.load.locust_process import LocustProcess, LocustSpec
 
 REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results" / "load_throughput.json"
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -117,6 +120,8 @@ def main() -> int:
             "locust_exit": outcome.returncode,
         }
         print(json.dumps(result))
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
         return 0
     finally:
         server.send_signal(2)
