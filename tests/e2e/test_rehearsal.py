@@ -1,7 +1,9 @@
 """The maintenance rehearsal on the sandbox running the reference platform.
 
-1. `--dry-run` changes nothing, checked against the apiserver (every pod keeps its UID, node and
-   resourceVersion; no node is cordoned or marked; no run directory, so no audit line), and lists
+1. `--dry-run` changes nothing, checked against the apiserver (every pod keeps its UID and node, and
+   those on the target node are not deleting, not DisruptionTarget, with the same labels and
+   annotations save the simulated usage; no node is cordoned or marked; no run directory, so no
+   audit line), and lists
    the refusals a real drain would meet (a budget that allows no disruption, pods of a namespace
    outside the allow-list).
 2. The real rehearsal of a node that hosts only the platform's agents passes with zero failed
@@ -35,18 +37,24 @@ SIMULATOR = "validator-simulated-platform"  # its workflow pods are patched all 
 
 def _pods(sandbox: Any, namespaces: list[str], node: str) -> dict[str, tuple[str, str, str]]:
     """UID and node of every pod the simulated platform does not manage (it creates, patches and deletes
-    its workflow pods all the time), and the resourceVersion of those on the target node."""
+    its workflow pods all the time), and for those on the target node what an eviction or a patch of
+    ours would change: deletion, a DisruptionTarget condition, labels, annotations. The simulated
+    platform's own usage annotations (sim.validator.io/*, rewritten every few seconds on the standing
+    agents) are left out, which is why the resourceVersion cannot be the witness here."""
     out = {}
     for ns in namespaces:
         for pod in sandbox.core.list_namespaced_pod(ns).items:
             if (pod.metadata.labels or {}).get("app.kubernetes.io/managed-by") == SIMULATOR:
                 continue
-            still = pod.spec.node_name == node
-            out[f"{ns}/{pod.metadata.name}"] = (
-                pod.metadata.uid,
-                pod.spec.node_name or "",
-                pod.metadata.resource_version if still else "",
-            )
+            state = ""
+            if pod.spec.node_name == node:
+                annotations = {k: v for k, v in (pod.metadata.annotations or {}).items()
+                               if not k.startswith("sim.validator.io/")}
+                disrupted = [c.type for c in pod.status.conditions or [] if c.type == "DisruptionTarget"]
+                labels = sorted((pod.metadata.labels or {}).items())
+                marks = sorted(annotations.items())
+                state = repr((pod.metadata.deletion_timestamp, disrupted, labels, marks))
+            out[f"{ns}/{pod.metadata.name}"] = (pod.metadata.uid, pod.spec.node_name or "", state)
     return out
 
 

@@ -42,7 +42,10 @@ def test_workflows_become_objects_counted_by_locust(sandbox: Any, namespace: str
     # Locust's final totals (the history is sampled each second and can miss the last request)
     with (outcome.load_dir / "locust_stats.csv").open() as stats:
         aggregated = next(row for row in csv.DictReader(stats) if row["Name"] == "Aggregated")
-    assert len(created) == int(aggregated["Request Count"]) > 0
+    # a create in flight when the shape stops its users reaches the apiserver but never reports its
+    # answer to Locust: at most one such object per user (2 here), never fewer objects than counted
+    counted = int(aggregated["Request Count"])
+    assert 0 < counted <= len(created) <= counted + spec.max_users
     assert int(aggregated["Failure Count"]) == 0
     sizes = {"single-file-change", "multi-file-feature", "service-refactor", "multi-service-refactor"}
     assert {cm.data["size"] for cm in created} <= sizes
