@@ -45,7 +45,8 @@ def parse_quantity(text: str) -> float:
     return float(value)
 
 
-def _memory_limits(pod: dict[str, Any]) -> list[float]:
+def memory_limits(pod: dict[str, Any]) -> list[float]:
+    """The memory limits of a pod's containers, in bytes (those that set one)."""
     limits = []
     for container in (pod.get("spec") or {}).get("containers") or []:
         raw = ((container.get("resources") or {}).get("limits") or {}).get("memory")
@@ -63,6 +64,6 @@ def usage_patch(pod: dict[str, Any], cpu: str | None = None, memory: str | None 
     if memory is not None:
         used = parse_quantity(memory)
         annotations[MEMORY] = memory
-        if any(used >= limit for limit in _memory_limits(pod)):
+        if any(used >= limit for limit in memory_limits(pod)):
             annotations[OOM_KILL] = "memory-limit"
     return {"metadata": {"annotations": annotations}}

@@ -20,6 +20,7 @@ from validator.sandbox.usage import (
     PVC,
     PVC_CAPACITY,
     PVC_USED,
+    memory_limits,
     parse_quantity,
     usage_patch,
 )
@@ -198,14 +199,6 @@ def workspace_claim(pod: dict[str, Any]) -> str | None:
     return None
 
 
-def _memory_limits(pod: dict[str, Any]) -> list[float]:
-    return [
-        parse_quantity(str(limit))
-        for c in (pod.get("spec") or {}).get("containers") or []
-        if (limit := ((c.get("resources") or {}).get("limits") or {}).get("memory")) is not None
-    ]
-
-
 def held_by_chaos(pod: dict[str, Any]) -> bool:
     return RUN_ID_ANNOTATION in ((pod.get("metadata") or {}).get("annotations") or {})
 
@@ -222,7 +215,7 @@ def standing_agent_usage(
     cpu, memory = sample_usage(profile, rng)
     annotations: dict[str, str] = usage_patch(pod, cpu, memory)["metadata"]["annotations"]
     if OOM_KILL in annotations:  # killed on reaching its limit: the working set it showed is the limit
-        annotations[MEMORY] = memory_quantity(min(_memory_limits(pod)))
+        annotations[MEMORY] = memory_quantity(min(memory_limits(pod)))
     claim = workspace_claim(pod)
     if claim and claim_capacity:
         share = min(max(rng.gauss(WORKSPACE_USE, WORKSPACE_NOISE), 0.05), 0.95)
