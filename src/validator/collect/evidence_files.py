@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -48,6 +47,7 @@ from validator.model import (
     parse_rfc3339,
 )
 from validator.model.k8s import ObjectState
+from validator.model.quantity import parse_quantity
 
 MANIFEST = "manifest.json"
 K8S = "evidence/k8s.jsonl"
@@ -489,39 +489,6 @@ def _hpa_metric(metric: Mapping[str, Any], side: str) -> tuple[tuple[str, str], 
         if values.get(key) is not None:
             return (mtype, name), parse_quantity(values[key])
     return (mtype, name), None
-
-
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([a-zA-Z]*)$")
-_SUFFIX = {
-    "": 1.0,
-    "n": 1e-9,
-    "u": 1e-6,
-    "m": 1e-3,
-    "k": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-    "T": 1e12,
-    "P": 1e15,
-    "E": 1e18,
-    "Ki": 2.0**10,
-    "Mi": 2.0**20,
-    "Gi": 2.0**30,
-    "Ti": 2.0**40,
-    "Pi": 2.0**50,
-    "Ei": 2.0**60,
-}
-
-
-def parse_quantity(value: object) -> float:
-    """A Kubernetes quantity (`500m`, `1Gi`, `2`, 80) as a float in base units."""
-    if isinstance(value, bool):
-        raise ValueError(f"not a quantity: {value!r}")
-    if isinstance(value, int | float):
-        return float(value)
-    match = _QUANTITY.match(str(value).strip())
-    if not match or match.group(2) not in _SUFFIX:
-        raise ValueError(f"not a Kubernetes quantity: {value!r}")
-    return float(match.group(1)) * _SUFFIX[match.group(2)]
 
 
 def _condition(status: Mapping[str, Any], ctype: str) -> bool:

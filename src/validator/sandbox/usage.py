@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from validator.model.quantity import parse_quantity as parse_quantity  # re-exported for its callers
+
 CPU = "sim.validator.io/cpu"
 MEMORY = "sim.validator.io/memory"
 OOM_KILL = "sim.validator.io/oom-kill"
@@ -18,31 +20,6 @@ NOT_READY_CONDITION = "sim.validator.io/not-ready-condition"
 PVC = "sim.validator.io/pvc"
 PVC_CAPACITY = "sim.validator.io/pvc-capacity"
 PVC_USED = "sim.validator.io/pvc-used"
-
-_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL = {
-    "n": 1e-9,
-    "u": 1e-6,
-    "m": 1e-3,
-    "": 1.0,
-    "k": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-    "T": 1e12,
-    "P": 1e15,
-    "E": 1e18,
-}
-
-
-def parse_quantity(text: str) -> float:
-    """A Kubernetes resource Quantity ("1500m", "6Gi", "2", "1e3") as a float in base units."""
-    value = text.strip()
-    for suffix, factor in _BINARY.items():
-        if value.endswith(suffix):
-            return float(value[: -len(suffix)]) * factor
-    if value and value[-1] in _DECIMAL and not value[-1].isdigit():
-        return float(value[:-1]) * _DECIMAL[value[-1]]
-    return float(value)
 
 
 def memory_limits(pod: dict[str, Any]) -> list[float]:
@@ -67,3 +44,4 @@ def usage_patch(pod: dict[str, Any], cpu: str | None = None, memory: str | None 
         if any(used >= limit for limit in memory_limits(pod)):
             annotations[OOM_KILL] = "memory-limit"
     return {"metadata": {"annotations": annotations}}
+
