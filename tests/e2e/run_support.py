@@ -122,3 +122,18 @@ def no_validator_marks(sandbox: Any) -> list[str]:
             if any(k.startswith("validator.io/revert") for k in (pod.metadata.annotations or {})):
                 left.append(f"pod/{ns}/{pod.metadata.name} marked")
     return left
+
+
+def run_nightly(
+    sandbox: Any, tmp_path: Path, overlay: str = "testing", name: str = "nightly"
+) -> tuple[subprocess.CompletedProcess[str], float, Path, dict[str, Any], cluster.SandboxInfo]:
+    """Deploy OVERLAY, allow the sandbox's context, run suites/nightly.yaml into tmp_path/NAME.
+    Returns the process, its wall time, the run directory, its summary.json and the sandbox info."""
+    info = deploy_platform(sandbox, overlay)
+    allowlist = write_allowlist(sandbox, tmp_path / "allowlist.yaml", ["agents", "workflow-system"])
+    run_dir = tmp_path / name
+    proc, wall_s = validator_run(
+        ["suites/nightly.yaml", "--context", sandbox.context, "--output", str(run_dir)],
+        run_env(info, allowlist),
+    )
+    return proc, wall_s, run_dir, summary(run_dir), info

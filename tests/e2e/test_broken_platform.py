@@ -21,11 +21,8 @@ from tests.e2e.run_support import (
     deploy_platform,
     no_validator_marks,
     results,
-    run_env,
-    summary,
-    validator_run,
+    run_nightly,
     verdicts,
-    write_allowlist,
 )
 
 BROKEN = Path(__file__).resolve().parent / "broken_platform"
@@ -39,15 +36,8 @@ def _advice(doc: dict[str, Any], criterion: str) -> list[str]:
 
 def test_a_broken_platform_fails_exactly_the_criteria_it_breaks(sandbox: Any, tmp_path: Path) -> None:
     try:
-        info = deploy_platform(sandbox, str(BROKEN))
-        allowlist = write_allowlist(sandbox, tmp_path / "allowlist.yaml", ["agents", "workflow-system"])
-        run_dir = tmp_path / "nightly-broken"
-        proc, _ = validator_run(
-            ["suites/nightly.yaml", "--context", sandbox.context, "--output", str(run_dir)],
-            run_env(info, allowlist),
-        )
+        proc, _, run_dir, doc, _ = run_nightly(sandbox, tmp_path, str(BROKEN), "nightly-broken")
         output = proc.stdout + proc.stderr
-        doc = summary(run_dir)
         judged = {k: v for k, v in verdicts(doc).items() if k not in INFO}
         failing = {k for k, v in judged.items() if v == "fail"}
         assert failing == EXPECTED_FAILURES, f"{judged}\n{output[-4000:]}"

@@ -20,15 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.run_support import (
-    deploy_platform,
     faults,
     no_validator_marks,
     results,
-    run_env,
-    summary,
-    validator_run,
+    run_nightly,
     verdicts,
-    write_allowlist,
 )
 
 
@@ -55,17 +51,9 @@ def _rescale_times(sandbox: Any) -> list[float]:
 
 
 def test_nightly_passes_on_the_reference_platform(sandbox: Any, tmp_path: Path) -> None:
-    info = deploy_platform(sandbox)
+    proc, wall_s, run_dir, doc, info = run_nightly(sandbox, tmp_path)
     assert info.workflow_api_url, "sandbox deploy must start the simulated platform's submission API"
-    allowlist = write_allowlist(sandbox, tmp_path / "allowlist.yaml", ["agents", "workflow-system"])
-    run_dir = tmp_path / "nightly"
-
-    proc, wall_s = validator_run(
-        ["suites/nightly.yaml", "--context", sandbox.context, "--output", str(run_dir)],
-        run_env(info, allowlist),
-    )
     output = proc.stdout + proc.stderr
-    doc = summary(run_dir)
     failing = {k: v for k, v in verdicts(doc).items() if v != "pass"}
 
     # Everything landed in the run directory, and nothing is left disrupted.
