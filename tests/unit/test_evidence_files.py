@@ -80,6 +80,7 @@ def test_object_deleted_during_a_gap_is_inferred_from_the_relist(tmp_path: Path)
             "to_ms": int((T0 + 200) * 1000),
             "reason": "410 Gone",
             "namespace": "agents",
+            "relist": True,
         },
         line(200, "Pod", "a", pod(), "RELIST"),
         line(250, "Pod", "a", pod()),
@@ -89,6 +90,7 @@ def test_object_deleted_during_a_gap_is_inferred_from_the_relist(tmp_path: Path)
     deleted = [r for r in k8s.records if r.type == "DELETED"]
     assert [(r.name, r.received_ms) for r in deleted] == [("b", int((T0 + 200) * 1000))]
     assert k8s.gaps[0].reason == "410 Gone" and k8s.gaps[0].namespace == "agents"
+    assert k8s.gaps[0].relist and k8s.gaps[0].duration == 100.0
 
 
 def test_pod_terminations_and_evictions_are_typed(tmp_path: Path) -> None:

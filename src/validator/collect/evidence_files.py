@@ -246,6 +246,7 @@ def load_k8s(path: Path) -> K8sEvidence:
                     to_ms=int(raw.get("to_ms", 0) or 0),
                     reason=str(raw.get("reason", "")),
                     namespace=str(raw.get("namespace", "") or ""),
+                    relist=raw.get("relist") is True,
                 )
             )
             records.append(

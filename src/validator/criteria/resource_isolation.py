@@ -3,6 +3,13 @@
 Per agent type: CPU throttling (throttled CFS periods / all CFS periods over the window), and quota or
 admission rejections of its pods (FailedCreate Events saying `exceeded quota` or `forbidden`) while
 pods of another agent type were running.
+
+A rejection is the Event of the controller that could not create the pod (a ReplicaSet, or a
+StatefulSet as the platform's agents are); its agent type comes from the ReplicaSet's labels or
+from the pods that controller owns. The Event watch's gaps matter only in the namespaces where agent
+pods live, and not when a relist closed them within the Events' lifetime: an Event outlives a gap
+shorter than the apiserver's `--event-ttl` (1 h by default) and carries its own timestamps, so the
+relist still lists and times it (repeats of one Event inside the gap count once).
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from validator.criteria.evidence_checks import at_most, inconclusive, judged, qu
 from validator.criteria.series_math import sum_by
 from validator.criteria.watch_timeline import state_at, timelines
 from validator.criteria.wording import pct
-from validator.model import CriterionSpec, EventState, Evidence, PodState, ReplicaSetState, Result
+from validator.model import CriterionSpec, EventState, Evidence, PodState, ReplicaSetState, Result, WatchGap
 
 ID = "resource_isolation"
 INFO = False
@@ -26,6 +33,7 @@ QUERIES: dict[str, str] = {
 DEFAULTS: dict[str, float] = {"max_throttling": 0.05, "max_rejections": 0}
 
 REJECTION_WORDS = ("exceeded quota", "forbidden", "admission webhook", "denied the request")
+EVENT_TTL_S = 3600.0  # kube-apiserver --event-ttl default: how long an Event outlives a watch gap
 
 
 def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
@@ -91,10 +99,7 @@ def _rejections(spec: CriterionSpec, evidence: Evidence, agents: set[str]) -> li
                 threshold=band,
             )
         ]
-    replicasets = {
-        k: [s for _, s in line if s is not None]
-        for k, line in timelines(evidence.k8s, "ReplicaSet", ReplicaSetState).items()
-    }
+    owners = _agent_of_owner(evidence)
     pods = timelines(evidence.k8s, "Pod", PodState)
     rejected: dict[str, list[str]] = {}
     window = evidence.window
@@ -108,7 +113,7 @@ def _rejections(spec: CriterionSpec, evidence: Evidence, agents: set[str]) -> li
         if not window.start <= when <= window.end:
             continue
         owner = f"{state.involved_namespace}/{state.involved_name}"
-        agent = next((s.labels.get(key, "") for s in replicasets.get(owner, []) if s.labels.get(key)), "")
+        agent = owners.get((state.involved_kind, owner), "")
         if not agent:
             continue
         others_running = any(
@@ -119,7 +124,15 @@ def _rejections(spec: CriterionSpec, evidence: Evidence, agents: set[str]) -> li
         )
         if others_running:
             rejected.setdefault(agent, []).append(f"{owner}: {state.message[:120]}")
-    blind = [g for g in evidence.k8s.gaps_of("Event") if g.to_ms / 1000.0 > window.start]
+    agent_namespaces = {name.split("/", 1)[0] for _, name in owners}
+    blind = [
+        g
+        for g in evidence.k8s.gaps_of("Event")
+        if g.to_ms / 1000.0 > window.start
+        and g.from_ms / 1000.0 < window.end
+        and (not g.namespace or g.namespace in agent_namespaces)
+        and not _recovered_by_relist(g)
+    ]
     results: list[Result] = []
     for agent in sorted(agents | set(rejected)):
         found = rejected.get(agent, [])
@@ -161,3 +174,25 @@ def _rejections(spec: CriterionSpec, evidence: Evidence, agents: set[str]) -> li
             )
         ]
     return results
+
+
+def _agent_of_owner(evidence: Evidence) -> dict[tuple[str, str], str]:
+    """(owner kind, "namespace/name") -> agent type, from ReplicaSets' labels and pods' owners."""
+    assert evidence.k8s is not None
+    key = evidence.manifest.agent_label
+    out: dict[tuple[str, str], str] = {}
+    for name, line in timelines(evidence.k8s, "ReplicaSet", ReplicaSetState).items():
+        agent = next((s.labels.get(key, "") for _, s in line if s is not None and s.labels.get(key)), "")
+        if agent:
+            out[("ReplicaSet", name)] = agent
+    for name, pod_line in timelines(evidence.k8s, "Pod", PodState).items():
+        namespace = name.split("/", 1)[0] if "/" in name else ""
+        for _, pod in pod_line:
+            if pod is not None and pod.owner_kind and pod.labels.get(key):
+                out.setdefault((pod.owner_kind, f"{namespace}/{pod.owner_name}"), pod.labels[key])
+    return out
+
+
+def _recovered_by_relist(gap: WatchGap) -> bool:
+    """A relist closed the gap soon enough that every Event created in it was still there to list."""
+    return gap.relist and gap.duration < EVENT_TTL_S

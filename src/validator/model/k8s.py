@@ -137,6 +137,14 @@ class WatchGap:
     to_ms: int
     reason: str
     namespace: str = ""  # empty: cluster-wide, or every namespace of the kind
+    # True when a relist closed the gap: the objects that still existed then were listed after it
+    # (an Event keeps its own timestamps, so one created in the gap is still timed), but changes
+    # in between collapsed into the last state and objects created and deleted inside it are lost.
+    relist: bool = False
+
+    @property
+    def duration(self) -> float:
+        return max(0, self.to_ms - self.from_ms) / 1000.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

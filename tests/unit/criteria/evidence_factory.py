@@ -92,15 +92,23 @@ def record(
     )
 
 
+def gap(kind: str, start: float, end: float, *, namespace: str = "", relist: bool = False) -> WatchGap:
+    return WatchGap(
+        kind=kind,
+        from_ms=int((T0 + start) * 1000),
+        to_ms=int((T0 + end) * 1000),
+        reason="410 Gone; relisted" if relist else "watch dropped",
+        namespace=namespace,
+        relist=relist,
+    )
+
+
 def k8s(
-    *records: WatchRecord, gaps: Iterable[tuple[str, float, float]] = (), partial: str = ""
+    *records: WatchRecord, gaps: Iterable[tuple[str, float, float] | WatchGap] = (), partial: str = ""
 ) -> K8sEvidence:
     return K8sEvidence(
         records=tuple(records),
-        gaps=tuple(
-            WatchGap(kind=k, from_ms=int((T0 + a) * 1000), to_ms=int((T0 + b) * 1000), reason="watch dropped")
-            for k, a, b in gaps
-        ),
+        gaps=tuple(g if isinstance(g, WatchGap) else gap(*g) for g in gaps),
         partial=partial,
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tests.unit.criteria.evidence_factory import (
@@ -9,6 +11,7 @@ from tests.unit.criteria.evidence_factory import (
     T0,
     error,
     evidence,
+    gap,
     k8s,
     metrics,
     ok,
@@ -125,3 +128,79 @@ def test_event_gap_makes_zero_rejections_inconclusive() -> None:
     watch = k8s(rs("tess-rs", "tess"), running("rex-1", "rex"), gaps=[("Event", 100, 200)])
     results = by_scope(crit.evaluate(spec(crit), evidence(metrics=throttling(tess=0.01), k8s=watch)))
     assert results["agent=tess,measure=rejections"] == (Verdict.INCONCLUSIVE, None)
+
+
+def sts_pod(name: str, agent: str, statefulset: str, t: float = 0.1):
+    return record(
+        t,
+        "Pod",
+        name,
+        PodState(
+            labels={"app.kubernetes.io/name": agent},
+            phase="Running",
+            owner_kind="StatefulSet",
+            owner_name=statefulset,
+        ),
+        type="RELIST",
+    )
+
+
+def test_statefulset_rejection_is_attributed_through_its_pods() -> None:
+    """The platform's agents are StatefulSets: their FailedCreate Events name the StatefulSet."""
+    sts_event = record(
+        100,
+        "Event",
+        "ev-sts",
+        EventState(
+            reason="FailedCreate",
+            message=f"create Pod tess-1 in StatefulSet tess failed error: {QUOTA}",
+            type="Warning",
+            involved_kind="StatefulSet",
+            involved_name="tess",
+            involved_namespace="agents",
+            time=T0 + 100,
+        ),
+        type="ADDED",
+    )
+    watch = k8s(sts_pod("tess-0", "tess", "tess"), running("rex-1", "rex"), sts_event)
+    results = by_scope(crit.evaluate(spec(crit), evidence(metrics=throttling(tess=0.01), k8s=watch)))
+    assert results["agent=tess,measure=rejections"] == (Verdict.FAIL, 1)
+
+
+EVENT_GAP_CASES = [
+    ("dropped-in-agents-namespace", gap("Event", 100, 200, namespace="agents"), Verdict.INCONCLUSIVE),
+    ("cluster-wide", gap("Event", 100, 200), Verdict.INCONCLUSIVE),
+    # node events live in `default`: a gap there says nothing about the agents' rejections
+    ("other-namespace", gap("Event", 100, 200, namespace="default"), Verdict.PASS),
+    # a 410 and a relist: every Event created in the gap was still there to list, with its own time
+    ("relisted", gap("Event", 100, 200, namespace="agents", relist=True), Verdict.PASS),
+    (
+        "relisted-after-the-event-ttl",
+        gap("Event", 0, 3700, namespace="agents", relist=True),
+        Verdict.INCONCLUSIVE,
+    ),
+    ("before-the-window", gap("Event", -300, -200, namespace="agents"), Verdict.PASS),
+]
+
+
+@pytest.mark.parametrize(
+    ("watch_gap", "expected"), [c[1:] for c in EVENT_GAP_CASES], ids=[c[0] for c in EVENT_GAP_CASES]
+)
+def test_event_gaps_that_can_hide_a_rejection(watch_gap, expected) -> None:
+    watch = k8s(rs("tess-rs", "tess"), running("rex-1", "rex"), gaps=[watch_gap])
+    results = by_scope(crit.evaluate(spec(crit), evidence(metrics=throttling(tess=0.01), k8s=watch)))
+    assert results["agent=tess,measure=rejections"][0] == expected
+
+
+def test_relisted_event_from_the_gap_still_fails() -> None:
+    """The relist after a 410 delivers the Event created in the gap, timed by its own timestamp."""
+    late = failed_create(150, "tess-rs", QUOTA)
+    relisted = dataclasses.replace(late, received_ms=int((T0 + 200) * 1000), type="RELIST")
+    watch = k8s(
+        rs("tess-rs", "tess"),
+        running("rex-1", "rex"),
+        relisted,
+        gaps=[gap("Event", 100, 200, namespace="agents", relist=True)],
+    )
+    results = by_scope(crit.evaluate(spec(crit), evidence(metrics=throttling(tess=0.01), k8s=watch)))
+    assert results["agent=tess,measure=rejections"] == (Verdict.FAIL, 1)
