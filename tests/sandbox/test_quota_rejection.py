@@ -1,0 +1,117 @@
+"""A real quota rejection of a StatefulSet's pod, recorded and judged by `resource_isolation`.
+
+The platform's agents are StatefulSets. When a namespace's ResourceQuota refuses a replica, the
+StatefulSet controller writes a `FailedCreate` Event naming the StatefulSet (not a ReplicaSet); the
+criterion must attribute it to the agent type through the pods that StatefulSet owns, and count it
+because a pod of another type (rex) held the capacity.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from tests.sandbox.watch_recording import (
+    container,
+    node_selector,
+    pod_manifest,
+    pod_ready,
+    private_node,
+    recording,
+)
+from validator.cli import main as validator_main
+
+pytestmark = pytest.mark.sandbox
+
+
+def rfc3339(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def statefulset(name: str, replicas: int, pool: str) -> dict[str, Any]:
+    labels = {"app.kubernetes.io/name": name}
+    return {
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "replicas": replicas,
+            "serviceName": name,
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"nodeSelector": node_selector(pool), "containers": [container()]},
+            },
+        },
+    }
+
+
+def rejections_of(follow: Any, statefulset: str) -> list[dict[str, Any]]:
+    return [
+        r["object"]
+        for r in follow.of("Event")
+        if r["type"] != "GAP"
+        and r["object"].get("reason") == "FailedCreate"
+        and (r["object"].get("involvedObject") or {}).get("kind") == "StatefulSet"
+        and (r["object"].get("involvedObject") or {}).get("name") == statefulset
+    ]
+
+
+def test_quota_rejection_of_a_statefulset_replica_is_counted(
+    sandbox: Any, namespace: str, tmp_path: Path
+) -> None:
+    core = client.CoreV1Api(sandbox.api)
+    apps = client.AppsV1Api(sandbox.api)
+    run_id = f"quota-rejection-{namespace}"
+    run_dir = tmp_path / run_id
+    out = run_dir / "evidence" / "k8s.jsonl"
+    out.parent.mkdir(parents=True)
+
+    with private_node(core) as pool, recording(sandbox, namespace, out) as (recorder, follow):
+        # two pods fit: rex holds one, tess-0 the other, tess-1 is refused
+        core.create_namespaced_resource_quota(
+            namespace, {"metadata": {"name": "agents"}, "spec": {"hard": {"pods": "2"}}}
+        )
+        window_start = math.floor(time.time())
+        core.create_namespaced_pod(namespace, pod_manifest("rex-1", pool=pool))
+        follow.wait("pod rex-1 Ready", lambda f: pod_ready(f.get("Pod", "rex-1")), 60)
+        apps.create_namespaced_stateful_set(namespace, statefulset("tess", 2, pool))
+        follow.wait("pod tess-0 Ready", lambda f: pod_ready(f.get("Pod", "tess-0")), 60)
+        follow.wait(
+            "a FailedCreate Event of StatefulSet tess (quota)", lambda f: bool(rejections_of(f, "tess")), 60
+        )
+        time.sleep(1.0)
+        window_end = math.ceil(time.time())
+        recorder.stop()
+
+    (event,) = rejections_of(follow, "tess")[:1]
+    assert "exceeded quota" in event["message"], event["message"]
+
+    manifest = {
+        "schema": "validator.manifest/v1",
+        "run_id": run_id,
+        "suite": "quota-rejection",
+        "window": {"start": rfc3339(window_start), "end": rfc3339(window_end)},
+        "context": sandbox.context,
+        "namespaces": [namespace],
+        "sandbox": True,
+        "agent_label": "app.kubernetes.io/name",
+        "controller_selector": "app.kubernetes.io/component=controller",
+        "expected_alerts": {},
+        "criteria": {},
+    }
+    (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    validator_main(["evaluate", str(run_dir)])
+    summary = json.loads((run_dir / "summary.json").read_text())
+    (isolation,) = [c for c in summary["criteria"] if c["id"] == "resource_isolation"]
+    by_scope = {(r["scope"].get("agent"), r["scope"].get("measure")): r for r in isolation["results"]}
+    tess = by_scope[("tess", "rejections")]
+    assert tess["verdict"] == "fail" and tess["value"] >= 1, tess
+    assert f"{namespace}/tess: Create Pod tess-1 in StatefulSet tess failed" in tess["detail"], tess["detail"]
+    assert ("rex", "rejections") not in by_scope or by_scope[("rex", "rejections")]["value"] == 0
