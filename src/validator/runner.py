@@ -36,7 +36,7 @@ from rich.table import Table
 from validator.collect.evidence_files import load_run_directory
 from validator.collect.prometheus import PrometheusCollector, collect_metrics
 from validator.config.suite_file import ExperimentSpec, Mode, Suite
-from validator.criteria.promql import rate_window_seconds
+from validator.criteria.promql import QueryRanges
 from validator.criteria.registry import CRITERIA, build_specs, evaluate_all
 from validator.errors import ConfigError, EvidenceUnavailable, ExitCode, RollbackFailed, UnsafeOperation
 from validator.model import CriterionOverride, Summary, Verdict
@@ -961,7 +961,7 @@ class SuiteRun:
                 datetime.fromtimestamp(self.window_start_ms / 1000, UTC),
                 datetime.fromtimestamp(self.window_end_ms / 1000, UTC),
                 step_seconds=timing.step_s,
-                rate_window_s=rate_window_seconds(timing.time_factor, timing.step_s),
+                ranges=QueryRanges.for_run(timing.time_factor, timing.step_s),
                 agent_label_key=self.suite.agent_label,
                 namespaces=self.suite.namespaces,
                 record_unreachable=True,

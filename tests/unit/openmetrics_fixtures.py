@@ -41,6 +41,8 @@ HPA_DECISION_AT = 420
 
 QUOTA_HARD = 100.0  # requests.cpu of ResourceQuota agents/agents
 QUOTA_USED_AT_END = 55.0  # growing by one core a day -> 45 days to exhaustion
+QUOTA_HISTORY = 2 * 86400  # the quota's series goes back two days (the forecast needs one)
+QUOTA_HISTORY_STEP = 60
 
 PODS = {"rex-1": "rex", "rex-2": "rex", "tess-1": "tess"}
 
@@ -150,11 +152,18 @@ def _families() -> list[_Family]:
     return list(fams.values())
 
 
+def _times(family: str) -> range:
+    """Sample offsets: every series from LEAD before the window; the quota's from two days before."""
+    if family == "kube_resourcequota":
+        return range(-QUOTA_HISTORY, WINDOW + TAIL + 1, QUOTA_HISTORY_STEP)
+    return range(-LEAD, WINDOW + TAIL + 1, STEP)
+
+
 def _lines(window_start: int) -> Iterator[str]:
     for family in _families():
         yield f"# TYPE {family.name} {family.kind}"
         for labels, value in family.series:
-            for t in range(-LEAD, WINDOW + TAIL + 1, STEP):
+            for t in _times(family.name):
                 v = value(t)
                 if v is not None:
                     yield f"{family.name}{labels} {v!r} {window_start + t}"

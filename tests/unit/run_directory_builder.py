@@ -55,6 +55,16 @@ def healthy_metrics(cpu_ratio: float = 0.7) -> dict[str, Any]:
                 "points": _points(100.0),
             }
         ],
+        # the same growth (one core per 10 minutes) over three days of Prometheus history: the
+        # quota runs out within the day, which fails the (info) forecast
+        "quota_trend": [
+            _series({"namespace": "agents", "resourcequota": "agents", "resource": "requests.cpu"}, 1 / 600)
+        ],
+        "quota_history": [
+            _series(
+                {"namespace": "agents", "resourcequota": "agents", "resource": "requests.cpu"}, 3 * 86400.0
+            )
+        ],
         "memory_working_set_by_agent": [_series(rex, 50.0)],
         "memory_requests_by_agent": [_series(rex, 100.0)],
         "workflow_queue_depth": [_series({}, 5.0)],

@@ -170,6 +170,7 @@ def test_check_reports_the_values_the_fixtures_encode(backfilled: tuple[str, int
 
     (quota,) = _results(summary, "capacity_forecast")
     assert quota["value"] == pytest.approx(QUOTA_HARD - QUOTA_USED_AT_END, rel=1e-3)  # 45 days
+    assert "growing 1/day over the last 2.0 days" in quota["detail"], quota["detail"]  # deriv over [7d]
 
     # the criteria Prometheus cannot answer are listed, not passed, and do not decide the verdict
     evaluated = {c["id"] for c in summary["criteria"]}

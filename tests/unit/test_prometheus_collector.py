@@ -25,6 +25,7 @@ from validator.collect.prometheus import (
     namespace_matcher,
     render_query,
 )
+from validator.criteria.promql import QueryRanges
 from validator.errors import EvidenceUnavailable
 
 START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -299,7 +300,7 @@ def test_placeholders_are_filled_with_kube_state_metrics_label_and_namespace_mat
     assert q == 'sum by (label_app_kubernetes_io_name) (kube_pod_labels{namespace="agents"})'
     assert render_query('up{job="x",{namespace_matcher}}') == 'up{job="x",}'
     assert render_query("rate(x[{rate_window}])") == "rate(x[300s])"
-    assert render_query("rate(x[{rate_window}])", rate_window_s=20) == "rate(x[20s])"
+    assert render_query("rate(x[{rate_window}])", ranges=QueryRanges(rate_window_s=20)) == "rate(x[20s])"
 
 
 def test_unreachable_can_be_recorded_per_query_instead_of_raised(run_dir: Path) -> None:

@@ -175,6 +175,11 @@ def load_manifest(path: Path) -> RunManifest:
     if not isinstance(agent_label, str) or not agent_label:
         errors.append(f"{where}: agent_label: expected a label key like app.kubernetes.io/name")
         agent_label = "app.kubernetes.io/name"
+    load_raw = raw.get("load") or {}
+    time_factor = load_raw.get("time_factor", 1) if isinstance(load_raw, dict) else 1
+    if isinstance(time_factor, bool) or not isinstance(time_factor, (int, float)) or time_factor <= 0:
+        errors.append(f"{where}: load.time_factor: expected a positive number (1 on a real cluster)")
+        time_factor = 1
     try:
         overrides = parse_criteria_overrides(raw.get("criteria", {}), source=where)
     except ConfigError as exc:
@@ -193,6 +198,7 @@ def load_manifest(path: Path) -> RunManifest:
         context=str(raw.get("context", "") or ""),
         namespaces=tuple(namespaces),
         sandbox=bool(raw.get("sandbox", False)),
+        time_factor=float(time_factor),
         agent_label=agent_label,
         controller_selector=selector,
         expected_alerts=expected,

@@ -35,7 +35,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from urllib3.util.retry import Retry
 
+from validator.criteria import promql as promql_text
+from validator.criteria.promql import REAL_CLUSTER_RANGES, QueryRanges
 from validator.errors import EvidenceUnavailable
+from validator.model.evidence import kube_state_label
 from validator.report.redaction import redact_text, redact_url, strip_url_credentials
 
 METRICS_SCHEMA = "validator.metrics/v1"
@@ -100,7 +103,7 @@ class _RequestFailed(Exception):
 def label_name_for(label_key: str) -> str:
     """kube-state-metrics' name for a Kubernetes label in `kube_pod_labels`:
     `app.kubernetes.io/name` -> `label_app_kubernetes_io_name`."""
-    return "label_" + re.sub(r"[^a-zA-Z0-9_]", "_", label_key)
+    return kube_state_label(label_key)
 
 
 def namespace_matcher(namespaces: Sequence[str]) -> str:
@@ -120,11 +123,11 @@ def namespace_matcher(namespaces: Sequence[str]) -> str:
 
 
 def render_query(template: str, *, agent_label_key: str = DEFAULT_AGENT_LABEL,
-                 namespaces: Sequence[str] = (), rate_window_s: float = 300.0) -> str:
-    """Fill a criterion's query template. Placeholders are replaced literally (PromQL braces stay)."""
-    return (template.replace("{agent_label}", label_name_for(agent_label_key))
-            .replace("{namespace_matcher}", namespace_matcher(namespaces))
-            .replace("{rate_window}", f"{max(1, round(rate_window_s))}s"))
+                 namespaces: Sequence[str] = (), ranges: QueryRanges = REAL_CLUSTER_RANGES) -> str:
+    """Fill a criterion's query template for these namespaces and agent label key
+    (criteria/promql.py holds the placeholders)."""
+    return promql_text.render_query(template, agent_label=label_name_for(agent_label_key),
+                                    namespace_matcher=namespace_matcher(namespaces), ranges=ranges)
 
 
 def _rfc3339(ts: datetime) -> str:
@@ -312,7 +315,7 @@ class PrometheusCollector:
     def collect(self, queries: Mapping[str, str], start: datetime, end: datetime, *,
                 step_seconds: float = 15.0, agent_label_key: str = DEFAULT_AGENT_LABEL,
                 namespaces: Sequence[str] = (), show_progress: bool = True,
-                rate_window_s: float = 300.0) -> dict[str, Any]:
+                ranges: QueryRanges = REAL_CLUSTER_RANGES) -> dict[str, Any]:
         """Run every query template; return the metrics.json document (not yet written)."""
         if end <= start:
             raise ValueError(f"window end {_rfc3339(end)} is not after its start {_rfc3339(start)}")
@@ -326,7 +329,7 @@ class PrometheusCollector:
             for key in sorted(queries):
                 progress.update(task, description=key)
                 promql = render_query(queries[key], agent_label_key=agent_label_key, namespaces=namespaces,
-                                      rate_window_s=rate_window_s)
+                                      ranges=ranges)
                 outcome = self.query_range(key, promql, start, end, step_seconds)
                 outcomes[key] = outcome.to_json()
                 progress.advance(task)
@@ -355,7 +358,7 @@ def collect_metrics(run_dir: Path, url: str, queries: Mapping[str, str], start: 
                     namespaces: Sequence[str] = (), disable_ssl: bool = False,
                     token_env: str | None = DEFAULT_TOKEN_ENV, retry: RetryPolicy | None = None,
                     show_progress: bool = True, record_unreachable: bool = False,
-                    rate_window_s: float = 300.0) -> Path:
+                    ranges: QueryRanges = REAL_CLUSTER_RANGES) -> Path:
     """Check Prometheus answers, run the queries, write metrics.json.
 
     An unreachable Prometheus raises EvidenceUnavailable (what `validator check` wants), or with
@@ -377,7 +380,7 @@ def collect_metrics(run_dir: Path, url: str, queries: Mapping[str, str], start: 
                     key: QueryOutcome(
                         key=key,
                         promql=render_query(queries[key], agent_label_key=agent_label_key,
-                                            namespaces=namespaces, rate_window_s=rate_window_s),
+                                            namespaces=namespaces, ranges=ranges),
                         status="error",
                         error=exc.what,
                     ).to_json()
@@ -387,5 +390,5 @@ def collect_metrics(run_dir: Path, url: str, queries: Mapping[str, str], start: 
             return write_metrics_json(run_dir, document)
         document = collector.collect(queries, start, end, step_seconds=step_seconds,
                                      agent_label_key=agent_label_key, namespaces=namespaces,
-                                     show_progress=show_progress, rate_window_s=rate_window_s)
+                                     show_progress=show_progress, ranges=ranges)
     return write_metrics_json(run_dir, document)

@@ -1,24 +1,36 @@
-"""30-day projections: days until each ResourceQuota resource runs out at the observed trend (info).
+"""30-day projections: days until each ResourceQuota resource runs out at its growth trend (info).
 
-Per namespace, quota and resource: a least-squares line through `used` over the window, extended to
-`hard`. A flat or shrinking trend never runs out: value null, verdict pass, detail says so.
+Per namespace, quota and resource: the trend is Prometheus's `deriv` of `used` over the last week of
+cluster time (`{forecast_range}`), not the run's window: a run's own load ramps usage up and down
+within minutes, and extending that to a month says nothing. The projection needs at least
+`min_history_days` of history in Prometheus (how far back the quota's series goes, in cluster time:
+a compressed run's seconds count `time_factor` times); with less it is inconclusive and says how much
+there is. Usage at or over `hard` at the end of the window fails at once (0 days). A flat or
+shrinking trend never runs out: value null, verdict pass.
 """
 
 from __future__ import annotations
 
 from validator.criteria.evidence_checks import at_least, inconclusive, judged, queries
-from validator.criteria.series_math import linear_slope, max_by
+from validator.criteria.series_math import max_by
+from validator.criteria.wording import span
 from validator.model import CriterionSpec, Evidence, Result, Verdict
 
 ID = "capacity_forecast"
 INFO = True
 PROMETHEUS_ONLY = True
+_USED = 'kube_resourcequota{type="used",{namespace_matcher}}'
 QUERIES: dict[str, str] = {
-    "quota_used": 'kube_resourcequota{type="used",{namespace_matcher}}',
+    "quota_used": _USED,
     "quota_hard": 'kube_resourcequota{type="hard",{namespace_matcher}}',
+    # growth per second over the last week of cluster time (least squares, like predict_linear)
+    "quota_trend": f"deriv({_USED}[{{forecast_range}}])",
+    # how far back the series goes within that week (seconds), at the subquery's resolution
+    "quota_history": f"time() - min_over_time(timestamp({_USED})[{{forecast_range}}:{{forecast_step}}])",
 }
-DEFAULTS: dict[str, float] = {"min": 30}
+DEFAULTS: dict[str, float] = {"min": 30, "min_history_days": 1}
 DAY = 86400.0
+LABELS = ("namespace", "resourcequota", "resource")
 
 
 def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
@@ -26,12 +38,15 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     found, problem = queries(evidence, tuple(QUERIES))
     if problem:
         return [inconclusive(spec, problem, unit="days", threshold=band)]
-    labels = ("namespace", "resourcequota", "resource")
-    used = max_by(found["quota_used"], *labels, window=evidence.window)
-    hard = max_by(found["quota_hard"], *labels, window=evidence.window)
+    window = evidence.window
+    factor = evidence.manifest.time_factor
+    used = max_by(found["quota_used"], *LABELS, window=window)
+    hard = max_by(found["quota_hard"], *LABELS, window=window)
+    trend = max_by(found["quota_trend"], *LABELS, window=window)
+    history = max_by(found["quota_history"], *LABELS, window=window)
+    need_days = spec.threshold("min_history_days")
     results: list[Result] = []
     for key in sorted(used):
-        points = used[key]
         scope = {"quota": f"{key[0]}/{key[1]}", "resource": key[2]}
         limit = hard.get(key)
         if not limit or limit[-1][1] <= 0:
@@ -41,15 +56,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                 )
             )
             continue
-        slope = linear_slope(points)
-        if slope is None:
-            results.append(
-                inconclusive(
-                    spec, "fewer than two samples: no trend", scope=scope, unit="days", threshold=band
-                )
-            )
-            continue
-        now, cap = points[-1][1], limit[-1][1]
+        now, cap = used[key][-1][1], limit[-1][1]
         if now >= cap:
             results.append(
                 judged(
@@ -64,6 +71,22 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                 )
             )
             continue
+        held_s = history[key][-1][1] * factor if key in history else 0.0
+        if held_s < need_days * DAY or key not in trend:
+            results.append(
+                inconclusive(
+                    spec,
+                    f"Prometheus holds {span(held_s)} of this quota's usage (cluster time); a 30-day "
+                    f"projection needs at least {need_days:g} day(s) of it: run against a Prometheus "
+                    "that has kept the quota's series that long",
+                    scope=scope,
+                    unit="days",
+                    threshold=band,
+                )
+            )
+            continue
+        slope = trend[key][-1][1] / factor  # per cluster second
+        over = f"over the last {held_s / DAY:.1f} days"
         if slope <= 0:
             results.append(
                 Result(
@@ -73,7 +96,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                     value=None,
                     unit="days",
                     threshold=dict(band),
-                    detail=f"usage not growing ({now:g} of {cap:g}): no exhaustion at the observed trend",
+                    detail=f"usage not growing {over} ({now:g} of {cap:g}): no exhaustion at this trend",
                 )
             )
             continue
@@ -83,7 +106,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                 spec,
                 at_least(days, spec.threshold("min")),
                 days,
-                f"{now:g} of {cap:g} used, growing {slope * DAY:g}/day",
+                f"{now:g} of {cap:g} used, growing {slope * DAY:g}/day {over}",
                 scope=scope,
                 unit="days",
                 threshold=band,

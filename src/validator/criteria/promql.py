@@ -5,16 +5,50 @@ Placeholders, replaced literally (not with `str.format`, PromQL is full of brace
 `{namespace_matcher}` -> a label matcher such as `namespace=~"agents|tools"` (last in its selector,
 so an empty matcher leaves a valid trailing comma),
 `{rate_window}` -> the range of `rate()`: `5m` on a real cluster; in a compressed run the same five
-minutes divided by the time factor (never under four query steps), e.g. `20s` in the sandbox.
+minutes divided by the time factor (never under four query steps), e.g. `20s` in the sandbox,
+`{forecast_range}` -> how far back a capacity trend looks: a week of cluster time (`604800s`),
+divided by the time factor in a compressed run, and `{forecast_step}` -> its subquery resolution
+(the range / 168: hourly over a real week).
+
+The collector renders every query with `render_query`; `QueryRanges.for_run` sizes the ranges.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 AGENT_LABEL = "{agent_label}"
 NAMESPACE_MATCHER = "{namespace_matcher}"
 RATE_WINDOW = "{rate_window}"
-PLACEHOLDERS = (AGENT_LABEL, NAMESPACE_MATCHER, RATE_WINDOW)
+FORECAST_RANGE = "{forecast_range}"
+FORECAST_STEP = "{forecast_step}"
+PLACEHOLDERS = (AGENT_LABEL, NAMESPACE_MATCHER, RATE_WINDOW, FORECAST_RANGE, FORECAST_STEP)
 DEFAULT_RATE_WINDOW_S = 300.0
+DEFAULT_FORECAST_RANGE_S = 7 * 86400.0
+FORECAST_POINTS = 168
+
+
+@dataclass(frozen=True, slots=True)
+class QueryRanges:
+    """The time ranges inside queries, in seconds of the run's clock."""
+
+    rate_window_s: float = DEFAULT_RATE_WINDOW_S
+    forecast_range_s: float = DEFAULT_FORECAST_RANGE_S
+
+    @classmethod
+    def for_run(cls, time_factor: float, step_s: float) -> QueryRanges:
+        return cls(
+            rate_window_s=rate_window_seconds(time_factor, step_s),
+            forecast_range_s=DEFAULT_FORECAST_RANGE_S / max(time_factor, 1.0),
+        )
+
+
+REAL_CLUSTER_RANGES = QueryRanges()  # the brief's windows, uncompressed
+
+
+def _seconds(value: float) -> str:
+    return f"{max(1, round(value))}s"
+
 
 _CONTAINERS = 'container!="",container!="POD",{namespace_matcher}'
 _POD_AGENT = "max by (namespace, pod, {agent_label}) (kube_pod_labels{{namespace_matcher}})"
@@ -22,13 +56,15 @@ _RUNNING = 'max by (namespace, pod) (kube_pod_status_phase{phase="Running",{name
 
 
 def render_query(
-    promql: str, *, agent_label: str, namespace_matcher: str, rate_window_s: float = DEFAULT_RATE_WINDOW_S
+    promql: str, *, agent_label: str, namespace_matcher: str, ranges: QueryRanges = REAL_CLUSTER_RANGES
 ) -> str:
     """Fill the placeholders. The collector calls this for every query it runs."""
     return (
         promql.replace(AGENT_LABEL, agent_label)
         .replace(NAMESPACE_MATCHER, namespace_matcher)
-        .replace(RATE_WINDOW, f"{max(1, round(rate_window_s))}s")
+        .replace(RATE_WINDOW, _seconds(ranges.rate_window_s))
+        .replace(FORECAST_RANGE, _seconds(ranges.forecast_range_s))
+        .replace(FORECAST_STEP, _seconds(ranges.forecast_range_s / FORECAST_POINTS))
     )
 
 

@@ -15,6 +15,17 @@ def secs(seconds: float) -> str:
     return f"{seconds:.1f} s"
 
 
+def span(seconds: float) -> str:
+    """A long duration in the unit that reads best: 45.0 s, 12.5 min, 5.2 h, 3.1 days."""
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
 def at(t: float) -> str:
     return format_rfc3339(t)
 

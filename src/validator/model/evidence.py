@@ -29,6 +29,9 @@ class RunManifest:
     context: str = ""
     namespaces: tuple[str, ...] = ()
     sandbox: bool = False
+    # cluster seconds per second of the run's clock (30 in the sandbox's compressed runs): a rate
+    # per evidence second divided by it is a rate per cluster second
+    time_factor: float = 1.0
     agent_label: str = "app.kubernetes.io/name"
     controller_selector: Mapping[str, str] = field(
         default_factory=lambda: {"app.kubernetes.io/component": "controller"}
@@ -44,7 +47,7 @@ class RunManifest:
 
 def kube_state_label(key: str) -> str:
     """`app.kubernetes.io/name` -> `label_app_kubernetes_io_name` (kube-state-metrics' sanitising)."""
-    return "label_" + "".join(c if c.isalnum() else "_" for c in key)
+    return "label_" + "".join(c if c.isascii() and c.isalnum() else "_" for c in key)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,7 +6,13 @@ import pytest
 
 from tests.unit.criteria.evidence_factory import evidence
 from validator.criteria import registry
-from validator.criteria.promql import rate_window_seconds, render_query, syntax_problems
+from validator.criteria.promql import (
+    PLACEHOLDERS,
+    QueryRanges,
+    rate_window_seconds,
+    render_query,
+    syntax_problems,
+)
 from validator.model import CriterionOutcome, CriterionOverride, Verdict
 
 IDS = [
@@ -42,7 +48,7 @@ def test_module_interface(cid: str) -> None:
         rendered = render_query(
             promql, agent_label="label_app_kubernetes_io_name", namespace_matcher='namespace="agents"'
         )
-        assert all(p not in rendered for p in ("{agent_label}", "{namespace_matcher}", "{rate_window}")), key
+        assert all(p not in rendered for p in PLACEHOLDERS), key
         assert syntax_problems(rendered) == [], key
         empty = render_query(promql, agent_label="label_x", namespace_matcher="")
         assert syntax_problems(empty) == [], key
@@ -175,5 +181,14 @@ def test_rate_windows_are_five_minutes_compressed_like_the_clock_but_never_under
     assert rate_window_seconds(30, 5) == 20  # the sandbox: 10 s would hold two scrapes at best
     assert rate_window_seconds(10, 5) == 30
     cpu = registry.CRITERIA["cpu_utilization"].QUERIES["cpu_usage_by_agent"]
-    assert "[20s]" in render_query(cpu, agent_label="l", namespace_matcher="", rate_window_s=20)
+    sandbox = QueryRanges.for_run(30, 5)
+    assert "[20s]" in render_query(cpu, agent_label="l", namespace_matcher="", ranges=sandbox)
     assert "[300s]" in render_query(cpu, agent_label="l", namespace_matcher="")
+
+
+def test_forecast_looks_back_a_week_of_cluster_time_hourly() -> None:
+    history = registry.CRITERIA["capacity_forecast"].QUERIES["quota_history"]
+    real = render_query(history, agent_label="l", namespace_matcher="")
+    assert "[604800s:3600s]" in real  # a week, hourly
+    sandbox = QueryRanges.for_run(30, 5)
+    assert "[20160s:120s]" in render_query(history, agent_label="l", namespace_matcher="", ranges=sandbox)
