@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from tests.sandbox.conftest import wait_until
 from tests.sandbox.watch_recording import (
     container,
     node_selector,
@@ -78,9 +79,24 @@ def test_quota_rejection_of_a_statefulset_replica_is_counted(
         core.create_namespaced_resource_quota(
             namespace, {"metadata": {"name": "agents"}, "spec": {"hard": {"pods": "2"}}}
         )
+        # admission enforces a quota once the quota controller has written its status; pods created
+        # before that were all admitted in one CI run
+        wait_until(
+            "the quota controller to write ResourceQuota agents' status",
+            lambda: (core.read_namespaced_resource_quota("agents", namespace).status.hard or {}).get("pods"),
+            60,
+        )
         window_start = math.floor(time.time())
         core.create_namespaced_pod(namespace, pod_manifest("rex-1", pool=pool))
         follow.wait("pod rex-1 Ready", lambda f: pod_ready(f.get("Pod", "rex-1")), 60)
+        wait_until(
+            "ResourceQuota agents to count rex-1 (status.used.pods 1)",
+            lambda: (
+                (core.read_namespaced_resource_quota("agents", namespace).status.used or {}).get("pods")
+                == "1"
+            ),
+            60,
+        )
         apps.create_namespaced_stateful_set(namespace, statefulset("tess", 2, pool))
         follow.wait("pod tess-0 Ready", lambda f: pod_ready(f.get("Pod", "tess-0")), 60)
         follow.wait(
