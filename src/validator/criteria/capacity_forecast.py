@@ -49,7 +49,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     for key in sorted(used):
         scope = {"quota": f"{key[0]}/{key[1]}", "resource": key[2]}
         limit = hard.get(key)
-        if not limit or limit[-1][1] <= 0:
+        if not limit:
             results.append(
                 inconclusive(
                     spec, "no hard limit for this resource", scope=scope, unit="days", threshold=band
@@ -57,6 +57,19 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             )
             continue
         now, cap = used[key][-1][1], limit[-1][1]
+        if cap <= 0 and now <= 0:  # e.g. persistentvolumeclaims: "0" for a stateless namespace
+            results.append(
+                Result(
+                    criterion=spec.id,
+                    scope=scope,
+                    verdict=Verdict.PASS,
+                    value=None,
+                    unit="days",
+                    threshold=dict(band),
+                    detail="hard limit 0 (none allowed) and none used: nothing to forecast",
+                )
+            )
+            continue
         if now >= cap:
             results.append(
                 judged(

@@ -83,6 +83,15 @@ def test_min_history_days_is_a_threshold() -> None:
     assert strict.verdict is Verdict.INCONCLUSIVE
 
 
+def test_a_resource_forbidden_by_a_zero_limit_has_nothing_to_forecast() -> None:
+    found = quota(0, per_day=0, history_s=60, hard=0)
+    result = only(crit.evaluate(spec(crit), evidence(metrics=found)))
+    assert (result.verdict, result.value) == (Verdict.PASS, None)
+    assert "none allowed" in result.detail
+    used_anyway = only(crit.evaluate(spec(crit), evidence(metrics=quota(1, per_day=0, hard=0))))
+    assert (used_anyway.verdict, used_anyway.value) == (Verdict.FAIL, 0.0)
+
+
 def test_is_info() -> None:
     assert crit.INFO is True
 
