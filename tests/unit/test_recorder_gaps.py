@@ -10,6 +10,7 @@ lines written, resuming, relisting, stopping) is the recorder's real code.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -452,3 +453,27 @@ def test_an_empty_relist_still_says_the_gap_was_relisted(tmp_path: Path) -> None
     # pod a vanished during the gap: nothing is relisted, and the GAP says a relist happened
     assert summary(lines) == [("RELIST", "a", "10"), ("GAP", "", ""), ("ADDED", "b", "21")]
     assert lines[1]["relist"] is True
+
+
+def test_a_410_relist_is_logged_as_routine_and_a_refused_list_as_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 410 happens on every quiet Event watch (no watch cache, no bookmarks): the GAP line records
+    it, the console does not alarm; an apiserver that refuses is a warning."""
+    caplog.set_level(logging.INFO, logger="validator.collect.recorder")
+    gone = ScriptedListWatch(
+        lists=[page([pod("a", 10)], 10), page([pod("a", 10)], 20)],
+        watches=[
+            FakeResponse(chunks=[gone_event()]),
+            FakeResponse(chunks=[event("ADDED", pod("b", 21))], hold=True),
+        ],
+    )
+    record(tmp_path / "gone", gone, lambda ls: any(r.get("name") == "b" for r in ls))
+    refused = ScriptedListWatch(
+        lists=[ApiException(status=503, reason="Service Unavailable"), page([pod("a", 10)], 10)], watches=[]
+    )
+    record(tmp_path / "refused", refused, lambda ls: len(ls) >= 2)
+
+    logged = [(r.levelno, r.getMessage()) for r in caplog.records if r.getMessage().startswith("recorder:")]
+    assert [level for level, text in logged if "410 Gone" in text] == [logging.INFO], logged
+    assert [level for level, text in logged if "HTTP 503" in text] == [logging.WARNING], logged

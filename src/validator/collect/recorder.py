@@ -408,7 +408,10 @@ class _ResourceWatcher:
                 else:
                     empty_ends = 0
             except _Gone as exc:
-                self._note_failure(f"resourceVersion expired (410 Gone: {exc}); relisted")
+                # routine (client-go's reflectors relist the same way, quietly): Events above all,
+                # which the apiserver does not cache, so a quiet namespace's watch expires after each
+                # etcd compaction. The GAP line records it; the console stays for real trouble.
+                self._note_failure(f"resourceVersion expired (410 Gone: {exc}); relisted", routine=True)
                 self._resource_version = None
                 attempt += 1
                 if attempt > 1:  # a second 410 in a row: do not hammer the apiserver
@@ -423,11 +426,13 @@ class _ResourceWatcher:
             reason = self._open_gap[1]
             self._close_gap(now_ms(), reason + "; the recorder stopped before the stream recovered")
 
-    def _note_failure(self, reason: str) -> None:
+    def _note_failure(self, reason: str, *, routine: bool = False) -> None:
         reason = redact_text(reason)
         self.last_error = reason
         if self._open_gap is None:
-            log.warning("recorder: %s: %s", self.resource.label, reason)
+            log.log(
+                logging.INFO if routine else logging.WARNING, "recorder: %s: %s", self.resource.label, reason
+            )
             self._open_gap = (self._last_alive_ms, reason)
         else:
             since, earlier = self._open_gap
