@@ -22,7 +22,7 @@ import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from tests.sandbox.watch_recording import (
     pod_ready,
     private_node,
     recording,
+    write_manifest,
 )
 from validator.cli import main as validator_main
 
@@ -53,10 +54,6 @@ CONTROLLER_LABELS = {
     "app.kubernetes.io/component": "controller",
     "app.kubernetes.io/name": "workflow-controller",
 }
-
-
-def rfc3339(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def parse_time(text: str) -> float:
@@ -334,20 +331,15 @@ def test_known_conditions_are_reported_exactly(sandbox: Any, namespace: str, tmp
     assert up - down >= OUTAGE_S - tolerance
 
     # --- the manifest, then `validator evaluate`
-    manifest = {
-        "schema": "validator.manifest/v1",
-        "run_id": run_id,
-        "suite": "known-conditions",
-        "window": {"start": rfc3339(window_start), "end": rfc3339(window_end)},
-        "context": sandbox.context,
-        "namespaces": [namespace],
-        "sandbox": True,
-        "agent_label": "app.kubernetes.io/name",
-        "controller_selector": "app.kubernetes.io/component=controller",
-        "expected_alerts": {},
-        "criteria": {},
-    }
-    (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    write_manifest(
+        run_dir,
+        run_id=run_id,
+        suite="known-conditions",
+        context=sandbox.context,
+        namespace=namespace,
+        start=window_start,
+        end=window_end,
+    )
     code = validator_main(["evaluate", str(run_dir)])
     summary = json.loads((run_dir / "summary.json").read_text())
     assert code == 1, f"exit {code}: expected 1 (criteria failed); verdict {summary.get('verdict')}"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +25,11 @@ from tests.sandbox.watch_recording import (
     pod_ready,
     private_node,
     recording,
+    write_manifest,
 )
 from validator.cli import main as validator_main
 
 pytestmark = pytest.mark.sandbox
-
-
-def rfc3339(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def statefulset(name: str, replicas: int, pool: str) -> dict[str, Any]:
@@ -109,20 +105,15 @@ def test_quota_rejection_of_a_statefulset_replica_is_counted(
     (event,) = rejections_of(follow, "tess")[:1]
     assert "exceeded quota" in event["message"], event["message"]
 
-    manifest = {
-        "schema": "validator.manifest/v1",
-        "run_id": run_id,
-        "suite": "quota-rejection",
-        "window": {"start": rfc3339(window_start), "end": rfc3339(window_end)},
-        "context": sandbox.context,
-        "namespaces": [namespace],
-        "sandbox": True,
-        "agent_label": "app.kubernetes.io/name",
-        "controller_selector": "app.kubernetes.io/component=controller",
-        "expected_alerts": {},
-        "criteria": {},
-    }
-    (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    write_manifest(
+        run_dir,
+        run_id=run_id,
+        suite="quota-rejection",
+        context=sandbox.context,
+        namespace=namespace,
+        start=window_start,
+        end=window_end,
+    )
     validator_main(["evaluate", str(run_dir)])
     summary = json.loads((run_dir / "summary.json").read_text())
     (isolation,) = [c for c in summary["criteria"] if c["id"] == "resource_isolation"]

@@ -20,6 +20,7 @@ from typing import Any
 from kubernetes import client
 
 from validator.collect.recorder import KINDS, KubernetesRecorder, RecorderTuning, WatchedResource
+from validator.model import format_rfc3339
 from validator.sandbox.node_pools import POOL_LABEL, node_manifests
 
 # Short server timeouts so the re-watch path runs during a test too.
@@ -193,3 +194,23 @@ def restart_count(obj: dict[str, Any]) -> int:
 
 def available(obj: dict[str, Any]) -> int:
     return int((obj.get("status") or {}).get("availableReplicas") or 0)
+
+
+def write_manifest(
+    run_dir: Path, *, run_id: str, suite: str, context: str, namespace: str, start: float, end: float
+) -> None:
+    """The manifest `validator evaluate` needs for a recording made by a test in one namespace."""
+    manifest = {
+        "schema": "validator.manifest/v1",
+        "run_id": run_id,
+        "suite": suite,
+        "window": {"start": format_rfc3339(start), "end": format_rfc3339(end)},
+        "context": context,
+        "namespaces": [namespace],
+        "sandbox": True,
+        "agent_label": "app.kubernetes.io/name",
+        "controller_selector": "app.kubernetes.io/component=controller",
+        "expected_alerts": {},
+        "criteria": {},
+    }
+    (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

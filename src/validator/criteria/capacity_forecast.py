@@ -59,15 +59,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         now, cap = used[key][-1][1], limit[-1][1]
         if cap <= 0 and now <= 0:  # e.g. persistentvolumeclaims: "0" for a stateless namespace
             results.append(
-                Result(
-                    criterion=spec.id,
-                    scope=scope,
-                    verdict=Verdict.PASS,
-                    value=None,
-                    unit="days",
-                    threshold=dict(band),
-                    detail="hard limit 0 (none allowed) and none used: nothing to forecast",
-                )
+                _never_runs_out(spec, scope, "hard limit 0 (none allowed) and none used: nothing to forecast")
             )
             continue
         if now >= cap:
@@ -102,14 +94,8 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         over = f"over the last {held_s / DAY:.1f} days"
         if slope <= 0:
             results.append(
-                Result(
-                    criterion=spec.id,
-                    scope=scope,
-                    verdict=Verdict.PASS,
-                    value=None,
-                    unit="days",
-                    threshold=dict(band),
-                    detail=f"usage not growing {over} ({now:g} of {cap:g}): no exhaustion at this trend",
+                _never_runs_out(
+                    spec, scope, f"usage not growing {over} ({now:g} of {cap:g}): no exhaustion at this trend"
                 )
             )
             continue
@@ -131,3 +117,16 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     if not results:
         return [inconclusive(spec, "no ResourceQuota in the run's namespaces", unit="days", threshold=band)]
     return results
+
+
+def _never_runs_out(spec: CriterionSpec, scope: dict[str, str], detail: str) -> Result:
+    """A pass with no number: there is no day on which this resource runs out."""
+    return Result(
+        criterion=spec.id,
+        scope=scope,
+        verdict=Verdict.PASS,
+        value=None,
+        unit="days",
+        threshold=dict(spec.band("min")),
+        detail=detail,
+    )
