@@ -116,8 +116,11 @@ def _rejections(spec: CriterionSpec, evidence: Evidence, agents: set[str]) -> li
         agent = owners.get((state.involved_kind, owner), "")
         if not agent:
             continue
+        # lastTimestamp has whole seconds: the rejection happened within [when, when + 1 s), and the
+        # pods' states are stamped at receipt, so judge at the end of that second
+        judged_at = when + 1.0 if when == int(when) else when
         others_running = any(
-            (p := state_at(line, when)) is not None
+            (p := state_at(line, judged_at)) is not None
             and p.phase == "Running"
             and p.labels.get(key, agent) != agent
             for line in pods.values()

@@ -204,3 +204,11 @@ def test_relisted_event_from_the_gap_still_fails() -> None:
     )
     results = by_scope(crit.evaluate(spec(crit), evidence(metrics=throttling(tess=0.01), k8s=watch)))
     assert results["agent=tess,measure=rejections"] == (Verdict.FAIL, 1)
+
+
+def test_a_whole_second_event_time_counts_a_pod_that_ran_within_that_second() -> None:
+    """lastTimestamp is truncated to the second: a rejection stamped T0+100 happened before T0+101,
+    so rex, Running from its receipt at T0+100.4, held capacity then (a flake of the sandbox test)."""
+    watch = k8s(rs("tess-rs", "tess"), running("rex-1", "rex", t=100.4), failed_create(100, "tess-rs", QUOTA))
+    results = by_scope(crit.evaluate(spec(crit), evidence(metrics=throttling(tess=0.01), k8s=watch)))
+    assert results["agent=tess,measure=rejections"] == (Verdict.FAIL, 1)
