@@ -21,12 +21,12 @@ from validator.collect.prometheus import (
     PrometheusCollector,
     RetryPolicy,
     collect_metrics,
-    label_name_for,
     namespace_matcher,
     render_query,
 )
 from validator.criteria.promql import QueryRanges
 from validator.errors import EvidenceUnavailable
+from validator.model.evidence import kube_state_label
 
 START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 END = datetime(2026, 11, 20, 2, 5, tzinfo=UTC)
@@ -291,7 +291,7 @@ def test_unauthorised_ping_says_how_to_pass_a_token(run_dir: Path) -> None:
 
 
 def test_placeholders_are_filled_with_kube_state_metrics_label_and_namespace_matcher() -> None:
-    assert label_name_for("app.kubernetes.io/name") == "label_app_kubernetes_io_name"
+    assert kube_state_label("app.kubernetes.io/name") == "label_app_kubernetes_io_name"
     assert namespace_matcher([]) == ""
     assert namespace_matcher(["agents"]) == 'namespace="agents"'
     assert namespace_matcher(["b", "a", "a"]) == 'namespace=~"a|b"'

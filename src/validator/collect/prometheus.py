@@ -100,12 +100,6 @@ class _RequestFailed(Exception):
         self.retryable = retryable
 
 
-def label_name_for(label_key: str) -> str:
-    """kube-state-metrics' name for a Kubernetes label in `kube_pod_labels`:
-    `app.kubernetes.io/name` -> `label_app_kubernetes_io_name`."""
-    return kube_state_label(label_key)
-
-
 def namespace_matcher(namespaces: Sequence[str]) -> str:
     """A PromQL label matcher for the selected namespaces; empty (no restriction) when none are given.
 
@@ -126,7 +120,7 @@ def render_query(template: str, *, agent_label_key: str = DEFAULT_AGENT_LABEL,
                  namespaces: Sequence[str] = (), ranges: QueryRanges = REAL_CLUSTER_RANGES) -> str:
     """Fill a criterion's query template for these namespaces and agent label key
     (criteria/promql.py holds the placeholders)."""
-    return promql_text.render_query(template, agent_label=label_name_for(agent_label_key),
+    return promql_text.render_query(template, agent_label=kube_state_label(agent_label_key),
                                     namespace_matcher=namespace_matcher(namespaces), ranges=ranges)
 
 
