@@ -2,8 +2,9 @@
 
 The platform's agents are StatefulSets. When a namespace's ResourceQuota refuses a replica, the
 StatefulSet controller writes a `FailedCreate` Event naming the StatefulSet (not a ReplicaSet); the
-criterion must attribute it to the agent type through the pods that StatefulSet owns, and count it
-because a pod of another type (rex) held the capacity.
+criterion must attribute it to the agent type (through the pods that StatefulSet owns, or, when the
+quota refused its very first pod, through the StatefulSet's pod template), and count it because a
+pod of another type (rex) held the capacity.
 """
 
 from __future__ import annotations
@@ -60,8 +61,22 @@ def rejections_of(follow: Any, statefulset: str) -> list[dict[str, Any]]:
     ]
 
 
+# (pods the quota allows, tess replicas, the tess pod admitted or None, the tess pod refused)
+CASES = [
+    pytest.param(2, 2, "tess-0", "tess-1", id="second-replica-refused"),
+    pytest.param(1, 1, None, "tess-0", id="no-replica-ever-admitted"),
+]
+
+
+@pytest.mark.parametrize(("quota_pods", "replicas", "admitted", "refused"), CASES)
 def test_quota_rejection_of_a_statefulset_replica_is_counted(
-    sandbox: Any, namespace: str, tmp_path: Path
+    sandbox: Any,
+    namespace: str,
+    tmp_path: Path,
+    quota_pods: int,
+    replicas: int,
+    admitted: str | None,
+    refused: str,
 ) -> None:
     core = client.CoreV1Api(sandbox.api)
     apps = client.AppsV1Api(sandbox.api)
@@ -71,9 +86,9 @@ def test_quota_rejection_of_a_statefulset_replica_is_counted(
     out.parent.mkdir(parents=True)
 
     with private_node(core) as pool, recording(sandbox, namespace, out) as (recorder, follow):
-        # two pods fit: rex holds one, tess-0 the other, tess-1 is refused
+        # rex holds one of the pods the quota allows; tess gets the rest, and one replica more
         core.create_namespaced_resource_quota(
-            namespace, {"metadata": {"name": "agents"}, "spec": {"hard": {"pods": "2"}}}
+            namespace, {"metadata": {"name": "agents"}, "spec": {"hard": {"pods": str(quota_pods)}}}
         )
         # admission enforces a quota once the quota controller has written its status; pods created
         # before that were all admitted in one CI run
@@ -93,8 +108,9 @@ def test_quota_rejection_of_a_statefulset_replica_is_counted(
             ),
             60,
         )
-        apps.create_namespaced_stateful_set(namespace, statefulset("tess", 2, pool))
-        follow.wait("pod tess-0 Ready", lambda f: pod_ready(f.get("Pod", "tess-0")), 60)
+        apps.create_namespaced_stateful_set(namespace, statefulset("tess", replicas, pool))
+        if admitted is not None:
+            follow.wait(f"pod {admitted} Ready", lambda f: pod_ready(f.get("Pod", admitted)), 60)
         follow.wait(
             "a FailedCreate Event of StatefulSet tess (quota)", lambda f: bool(rejections_of(f, "tess")), 60
         )
@@ -104,6 +120,9 @@ def test_quota_rejection_of_a_statefulset_replica_is_counted(
 
     (event,) = rejections_of(follow, "tess")[:1]
     assert "exceeded quota" in event["message"], event["message"]
+    assert follow.of("StatefulSet", "tess"), "the recorder did not record StatefulSet tess"
+    if admitted is None:  # only the StatefulSet's pod template can name the agent
+        assert not [r for r in follow.of("Pod") if r.get("name", "").startswith("tess-")]
 
     write_manifest(
         run_dir,
@@ -120,5 +139,7 @@ def test_quota_rejection_of_a_statefulset_replica_is_counted(
     by_scope = {(r["scope"].get("agent"), r["scope"].get("measure")): r for r in isolation["results"]}
     tess = by_scope[("tess", "rejections")]
     assert tess["verdict"] == "fail" and tess["value"] >= 1, tess
-    assert f"{namespace}/tess: Create Pod tess-1 in StatefulSet tess failed" in tess["detail"], tess["detail"]
+    assert f"{namespace}/tess: Create Pod {refused} in StatefulSet tess failed" in tess["detail"], tess[
+        "detail"
+    ]
     assert ("rex", "rejections") not in by_scope or by_scope[("rex", "rejections")]["value"] == 0

@@ -10,7 +10,7 @@ import pytest
 from tests.unit.run_directory_builder import T0, hpa, line, manifest, pod, write_run_directory
 from validator.collect.evidence_files import load_k8s, load_run_directory, parse_object, parse_quantity
 from validator.errors import ConfigError
-from validator.model import HpaState, PdbState, PodState, QueryStatus, SourceName
+from validator.model import HpaState, PdbState, PodState, QueryStatus, SourceName, StatefulSetState
 
 
 def test_healthy_run_directory(tmp_path: Path) -> None:
@@ -303,3 +303,16 @@ def test_a_budget_of_zero_is_kept_as_written() -> None:
     assert isinstance(blocking, PdbState) and blocking.max_unavailable == "0" and blocking.min_available == ""
     assert isinstance(percent, PdbState) and percent.min_available == "50%"
     assert isinstance(unset, PdbState) and (unset.min_available, unset.max_unavailable) == ("", "")
+
+
+def test_statefulset_keeps_its_own_and_its_pod_templates_labels() -> None:
+    state = parse_object(
+        "StatefulSet",
+        {
+            "metadata": {"name": "tess", "labels": {"team": "qa"}},
+            "spec": {"replicas": 2, "template": {"metadata": {"labels": {"app.kubernetes.io/name": "tess"}}}},
+            "status": {},
+        },
+    )
+    assert isinstance(state, StatefulSetState)
+    assert state.labels == {"team": "qa"} and state.pod_labels == {"app.kubernetes.io/name": "tess"}

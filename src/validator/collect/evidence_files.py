@@ -41,6 +41,7 @@ from validator.model import (
     RunManifest,
     Series,
     SourceName,
+    StatefulSetState,
     TimeWindow,
     WatchGap,
     WatchRecord,
@@ -377,6 +378,11 @@ def parse_object(kind: str, obj: Mapping[str, Any]) -> ObjectState | None:
         owners = _list(meta.get("ownerReferences"))
         return ReplicaSetState(
             labels=labels, owner_name=str(_map(owners[0]).get("name", "")) if owners else ""
+        )
+    if kind == "StatefulSet":
+        template = _map(_map(spec.get("template")).get("metadata"))
+        return StatefulSetState(
+            labels=labels, pod_labels={str(k): str(v) for k, v in _map(template.get("labels")).items()}
         )
     if kind == "HorizontalPodAutoscaler":
         return _hpa(spec, status)

@@ -1,6 +1,6 @@
 """Kubernetes recorder: every change of the watched objects, appended to evidence/k8s.jsonl on receipt.
 
-What it watches, in each selected namespace: Pods, Deployments, ReplicaSets, HPAs
+What it watches, in each selected namespace: Pods, Deployments, ReplicaSets, StatefulSets, HPAs
 (autoscaling/v2), PDBs (policy/v1) and Events (core v1); and Nodes cluster-wide. One background
 thread per (kind, namespace) lists once, then watches from the list's resourceVersion with
 `allowWatchBookmarks` and a server-side timeout, re-watching from the last resourceVersion it saw
@@ -80,6 +80,7 @@ KINDS: tuple[str, ...] = (
     "Node",
     "Deployment",
     "ReplicaSet",
+    "StatefulSet",
     "HorizontalPodAutoscaler",
     "PodDisruptionBudget",
     "Event",
@@ -91,6 +92,7 @@ _API_VERSIONS = {
     "Node": "v1",
     "Deployment": "apps/v1",
     "ReplicaSet": "apps/v1",
+    "StatefulSet": "apps/v1",
     "HorizontalPodAutoscaler": "autoscaling/v2",
     "PodDisruptionBudget": "policy/v1",
     "Event": "v1",
@@ -227,6 +229,7 @@ def watched_resources(
         "Pod": core.list_namespaced_pod,
         "Deployment": apps.list_namespaced_deployment,
         "ReplicaSet": apps.list_namespaced_replica_set,
+        "StatefulSet": apps.list_namespaced_stateful_set,
         "HorizontalPodAutoscaler": autoscaling.list_namespaced_horizontal_pod_autoscaler,
         "PodDisruptionBudget": policy.list_namespaced_pod_disruption_budget,
         "Event": core.list_namespaced_event,

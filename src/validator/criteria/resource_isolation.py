@@ -5,8 +5,9 @@ admission rejections of its pods (FailedCreate Events saying `exceeded quota` or
 pods of another agent type were running.
 
 A rejection is the Event of the controller that could not create the pod (a ReplicaSet, or a
-StatefulSet as the platform's agents are); its agent type comes from the ReplicaSet's labels or
-from the pods that controller owns. The Event watch's gaps matter only in the namespaces where agent
+StatefulSet as the platform's agents are); its agent type comes from the ReplicaSet's labels, the
+StatefulSet's pod template (so an agent none of whose pods was ever admitted is still named), or
+the pods that controller owns. The Event watch's gaps matter only in the namespaces where agent
 pods live, and not when a relist closed them within the Events' lifetime: an Event outlives a gap
 shorter than the apiserver's `--event-ttl` (1 h by default) and carries its own timestamps, so the
 relist still lists and times it (repeats of one Event inside the gap count once).
@@ -19,7 +20,16 @@ from validator.criteria.evidence_checks import at_most, inconclusive, judged, qu
 from validator.criteria.series_math import sum_by
 from validator.criteria.watch_timeline import state_at, timelines
 from validator.criteria.wording import pct
-from validator.model import CriterionSpec, EventState, Evidence, PodState, ReplicaSetState, Result, WatchGap
+from validator.model import (
+    CriterionSpec,
+    EventState,
+    Evidence,
+    PodState,
+    ReplicaSetState,
+    Result,
+    StatefulSetState,
+    WatchGap,
+)
 
 ID = "resource_isolation"
 INFO = False
@@ -180,7 +190,8 @@ def _rejections(spec: CriterionSpec, evidence: Evidence, agents: set[str]) -> li
 
 
 def _agent_of_owner(evidence: Evidence) -> dict[tuple[str, str], str]:
-    """(owner kind, "namespace/name") -> agent type, from ReplicaSets' labels and pods' owners."""
+    """(owner kind, "namespace/name") -> agent type, from ReplicaSets' labels, StatefulSets' pod
+    templates and pods' owners."""
     assert evidence.k8s is not None
     key = evidence.manifest.agent_label
     out: dict[tuple[str, str], str] = {}
@@ -188,6 +199,10 @@ def _agent_of_owner(evidence: Evidence) -> dict[tuple[str, str], str]:
         agent = next((s.labels.get(key, "") for _, s in line if s is not None and s.labels.get(key)), "")
         if agent:
             out[("ReplicaSet", name)] = agent
+    for name, set_line in timelines(evidence.k8s, "StatefulSet", StatefulSetState).items():
+        named = (s.pod_labels.get(key) or s.labels.get(key, "") for _, s in set_line if s is not None)
+        if agent := next((a for a in named if a), ""):
+            out[("StatefulSet", name)] = agent
     for name, pod_line in timelines(evidence.k8s, "Pod", PodState).items():
         namespace = name.split("/", 1)[0] if "/" in name else ""
         for _, pod in pod_line:

@@ -17,6 +17,7 @@ from validator.model.k8s import (
     PdbState,
     PodState,
     ReplicaSetState,
+    StatefulSetState,
     WatchGap,
     WatchRecord,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "RunManifest",
     "Series",
     "SourceName",
+    "StatefulSetState",
     "Summary",
     "TimeWindow",
     "Verdict",

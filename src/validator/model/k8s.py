@@ -12,7 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-KINDS = ("Pod", "Node", "Deployment", "ReplicaSet", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Event")
+KINDS = (
+    "Pod",
+    "Node",
+    "Deployment",
+    "ReplicaSet",
+    "StatefulSet",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+    "Event",
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,6 +66,15 @@ class DeploymentState:
 class ReplicaSetState:
     labels: Mapping[str, str] = field(default_factory=dict)
     owner_name: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatefulSetState:
+    """A StatefulSet (the platform's agents are StatefulSets): its own labels and those of its pod
+    template, which name the agent type even when the controller could never create a pod."""
+
+    labels: Mapping[str, str] = field(default_factory=dict)
+    pod_labels: Mapping[str, str] = field(default_factory=dict)  # spec.template.metadata.labels
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,7 +125,16 @@ class EventState:
     time: float | None = None  # eventTime, lastTimestamp or firstTimestamp
 
 
-ObjectState = PodState | NodeState | DeploymentState | ReplicaSetState | HpaState | PdbState | EventState
+ObjectState = (
+    PodState
+    | NodeState
+    | DeploymentState
+    | ReplicaSetState
+    | StatefulSetState
+    | HpaState
+    | PdbState
+    | EventState
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,7 +21,7 @@ from tests.unit.criteria.evidence_factory import (
     steady,
 )
 from validator.criteria import resource_isolation as crit
-from validator.model import EventState, PodState, ReplicaSetState, Verdict
+from validator.model import EventState, PodState, ReplicaSetState, StatefulSetState, Verdict
 
 
 def throttling(**ratios: float):
@@ -165,6 +165,45 @@ def test_statefulset_rejection_is_attributed_through_its_pods() -> None:
     watch = k8s(sts_pod("tess-0", "tess", "tess"), running("rex-1", "rex"), sts_event)
     results = by_scope(crit.evaluate(spec(crit), evidence(metrics=throttling(tess=0.01), k8s=watch)))
     assert results["agent=tess,measure=rejections"] == (Verdict.FAIL, 1)
+
+
+def sts_rejected(t: float = 100):
+    return record(
+        t,
+        "Event",
+        f"ev-sts-{t}",
+        EventState(
+            reason="FailedCreate",
+            message=f"create Pod tess-0 in StatefulSet tess failed error: {QUOTA}",
+            type="Warning",
+            involved_kind="StatefulSet",
+            involved_name="tess",
+            involved_namespace="agents",
+            time=T0 + t,
+        ),
+        type="ADDED",
+    )
+
+
+def test_statefulset_none_of_whose_pods_was_admitted_is_named_by_its_pod_template() -> None:
+    """No tess pod ever existed (the quota refused the first one): the StatefulSet's pod template
+    names the agent. Its own labels may lack the agent label; the template's are what pods get."""
+    tess = record(
+        0.1,
+        "StatefulSet",
+        "tess",
+        StatefulSetState(labels={"team": "qa"}, pod_labels={"app.kubernetes.io/name": "tess"}),
+        type="RELIST",
+    )
+    watch = k8s(tess, running("rex-1", "rex"), sts_rejected())
+    results = by_scope(crit.evaluate(spec(crit), evidence(metrics=throttling(rex=0.01), k8s=watch)))
+    assert results["agent=tess,measure=rejections"] == (Verdict.FAIL, 1)
+
+
+def test_statefulset_rejection_without_the_statefulset_or_its_pods_names_no_agent() -> None:
+    watch = k8s(running("rex-1", "rex"), sts_rejected())
+    results = by_scope(crit.evaluate(spec(crit), evidence(metrics=throttling(rex=0.01), k8s=watch)))
+    assert "agent=tess,measure=rejections" not in results
 
 
 EVENT_GAP_CASES = [
