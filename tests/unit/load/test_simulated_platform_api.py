@@ -204,6 +204,13 @@ def test_complete_after_is_compressed_to_whole_seconds() -> None:
     assert complete_after(0.2, 100) == "1s"
 
 
+def test_no_stage_runs_shorter_than_the_floor_and_longer_ones_keep_their_duration() -> None:
+    """The sandbox floors stages at 15 s so that kwok's read-driven usage counters can measure them."""
+    assert complete_after(200, 100, min_seconds=15) == "15s"  # a one-file review: 2 s compressed
+    assert complete_after(2400, 100, min_seconds=15) == "24s"
+    assert complete_after(200, 100) == "2s"
+
+
 @pytest.mark.parametrize("agent_class", sorted(PROFILES))
 def test_usage_follows_the_profile_with_noise_and_never_reaches_the_limit(agent_class: str) -> None:
     profile = PROFILES[agent_class]
