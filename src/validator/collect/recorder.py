@@ -71,20 +71,11 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from validator.errors import ConfigError, EvidenceUnavailable
+from validator.model.k8s import KINDS  # the kinds the evidence model reads, each watched here
 from validator.report.redaction import redact_text
 
 log = logging.getLogger(__name__)
 
-KINDS: tuple[str, ...] = (
-    "Pod",
-    "Node",
-    "Deployment",
-    "ReplicaSet",
-    "StatefulSet",
-    "HorizontalPodAutoscaler",
-    "PodDisruptionBudget",
-    "Event",
-)
 CLUSTER_SCOPED_KINDS = frozenset({"Node"})
 WATCH_TYPES = frozenset({"ADDED", "MODIFIED", "DELETED"})
 _API_VERSIONS = {
