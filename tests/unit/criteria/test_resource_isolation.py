@@ -76,7 +76,7 @@ def running(name: str, agent: str, t: float = 0.1):
     )
 
 
-def failed_create(t: float, replicaset: str, message: str):
+def failed_create(t: float, owner: str, message: str, kind: str = "ReplicaSet"):
     return record(
         t,
         "Event",
@@ -85,8 +85,8 @@ def failed_create(t: float, replicaset: str, message: str):
             reason="FailedCreate",
             message=message,
             type="Warning",
-            involved_kind="ReplicaSet",
-            involved_name=replicaset,
+            involved_kind=kind,
+            involved_name=owner,
             involved_namespace="agents",
             time=T0 + t,
         ),
@@ -147,20 +147,8 @@ def sts_pod(name: str, agent: str, statefulset: str, t: float = 0.1):
 
 def test_statefulset_rejection_is_attributed_through_its_pods() -> None:
     """The platform's agents are StatefulSets: their FailedCreate Events name the StatefulSet."""
-    sts_event = record(
-        100,
-        "Event",
-        "ev-sts",
-        EventState(
-            reason="FailedCreate",
-            message=f"create Pod tess-1 in StatefulSet tess failed error: {QUOTA}",
-            type="Warning",
-            involved_kind="StatefulSet",
-            involved_name="tess",
-            involved_namespace="agents",
-            time=T0 + 100,
-        ),
-        type="ADDED",
+    sts_event = failed_create(
+        100, "tess", f"create Pod tess-1 in StatefulSet tess failed error: {QUOTA}", kind="StatefulSet"
     )
     watch = k8s(sts_pod("tess-0", "tess", "tess"), running("rex-1", "rex"), sts_event)
     results = by_scope(crit.evaluate(spec(crit), evidence(metrics=throttling(tess=0.01), k8s=watch)))
@@ -168,20 +156,8 @@ def test_statefulset_rejection_is_attributed_through_its_pods() -> None:
 
 
 def sts_rejected(t: float = 100):
-    return record(
-        t,
-        "Event",
-        f"ev-sts-{t}",
-        EventState(
-            reason="FailedCreate",
-            message=f"create Pod tess-0 in StatefulSet tess failed error: {QUOTA}",
-            type="Warning",
-            involved_kind="StatefulSet",
-            involved_name="tess",
-            involved_namespace="agents",
-            time=T0 + t,
-        ),
-        type="ADDED",
+    return failed_create(
+        t, "tess", f"create Pod tess-0 in StatefulSet tess failed error: {QUOTA}", kind="StatefulSet"
     )
 
 
