@@ -40,6 +40,7 @@ from validator.criteria.promql import QueryRanges
 from validator.criteria.registry import CRITERIA, build_specs, evaluate_all
 from validator.errors import ConfigError, EvidenceUnavailable, ExitCode, RollbackFailed, UnsafeOperation
 from validator.model import CriterionOverride, Summary, Verdict
+from validator.model.label_selector import selects
 from validator.report.console_table import COLOUR, overall_verdict_line, verdict_table
 from validator.report.html import write_report_html
 from validator.report.junit import write_junit_xml
@@ -384,25 +385,6 @@ def preflight(request: RunRequest, env: _Environment, console: Console) -> Any:
 # --------------------------------------------------------------------------- rehearsal dry run
 
 
-def _selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
-    if not selector:
-        return False
-    for key, value in (selector.get("matchLabels") or selector.get("match_labels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or selector.get("match_expressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and labels.get(key) in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True
-
-
 def rehearsal_dry_run(guard: Any, target: RehearsalTarget) -> tuple[list[EvictionRow], list[str]]:
     """A server-side dry-run eviction of every pod on the target node(s): pod, budget, refused or not.
     Writes nothing (plan-mode mutator: no cluster write, no audit line). Returns the rows and the
@@ -467,7 +449,7 @@ def rehearsal_dry_run(guard: Any, target: RehearsalTarget) -> tuple[list[Evictio
                 ]
             labels = meta.get("labels") or {}
             pdb = next(
-                (b for b in budgets[ns] if _selector_matches((b.get("spec") or {}).get("selector"), labels)),
+                (b for b in budgets[ns] if selects((b.get("spec") or {}).get("selector"), labels)),
                 None,
             )
             budget = str(pdb["metadata"]["name"]) if pdb else ""

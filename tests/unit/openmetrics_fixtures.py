@@ -15,7 +15,8 @@ first step, and ends 5 minutes after the window):
 - HPA `agents/rex`: CPU 50 % against a 70 % target until 5 minutes into the window, then 90 %;
   desired replicas go 2 -> 4 two minutes later -> scaling latency 120 s;
 - ResourceQuota `agents/agents` requests.cpu: 55 of 100 used at the window's end, growing one
-  core a day -> 45 days to exhaustion.
+  core a day -> 45 days to exhaustion;
+- CFS: 10 periods a second per agent container, 1% of them throttled -> throttling 0.01 (passes).
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ QUOTA_HARD = 100.0  # requests.cpu of ResourceQuota agents/agents
 QUOTA_USED_AT_END = 55.0  # growing by one core a day -> 45 days to exhaustion
 QUOTA_HISTORY = 2 * 86400  # the quota's series goes back two days (the forecast needs one)
 QUOTA_HISTORY_STEP = 60
+
+CFS_PERIODS_PER_S = 10.0  # 100 ms CFS periods
+THROTTLED_SHARE = 0.01
 
 PODS = {"rex-1": "rex", "rex-2": "rex", "tess-1": "tess"}
 
@@ -96,6 +100,15 @@ def _families() -> list[_Family]:
         )
         fam("container_memory_working_set_bytes").add(
             _const(MEMORY_WORKING_SET), namespace=ns, pod=pod, container="agent"
+        )
+        fam("container_cpu_cfs_periods_total", "counter").add(
+            lambda t: CFS_PERIODS_PER_S * (t + LEAD), namespace=ns, pod=pod, container="agent"
+        )
+        fam("container_cpu_cfs_throttled_periods_total", "counter").add(
+            lambda t: CFS_PERIODS_PER_S * THROTTLED_SHARE * (t + LEAD),
+            namespace=ns,
+            pod=pod,
+            container="agent",
         )
         killed = pod == "tess-1"
         fam("kube_pod_container_status_restarts_total", "counter").add(

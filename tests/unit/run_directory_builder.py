@@ -178,6 +178,7 @@ def healthy_k8s() -> list[dict[str, Any]]:
         line(0.1, "Deployment", "controller", deployment(controller, 2, 2), "RELIST"),
         line(0.1, "Deployment", "rex", deployment({"app.kubernetes.io/name": "rex"}, 1, 1), "RELIST"),
         line(0.1, "Pod", "rex-1", pod(), "RELIST"),
+        line(0.1, "Pod", "controller-1", controller_pod(), "RELIST"),
         line(0.1, "HorizontalPodAutoscaler", "rex", hpa(1, 30), "RELIST"),
         line(
             0.1,
@@ -209,10 +210,25 @@ def healthy_k8s() -> list[dict[str, Any]]:
             },
             "ADDED",
         ),
+        # the memory-pressure fault (120-180 s) OOM-kills its target, rex-1: expected, not counted
+        line(151, "Pod", "rex-1", pod(terminated={"reason": "OOMKilled", "exitCode": 137,
+                                                   "finishedAt": "2025-11-20T02:02:30Z"})),
         line(200, "HorizontalPodAutoscaler", "rex", hpa(1, 90)),
         line(230, "HorizontalPodAutoscaler", "rex", hpa(2, 80)),
         line(290, "HorizontalPodAutoscaler", "rex", hpa(2, 40)),
+        # the drain (300-360 s, rolled back at 370 s) cordons n1, where controller-1 runs
+        line(301, "Node", "n1", {"spec": {"unschedulable": True},
+                                 "status": {"conditions": [{"type": "Ready", "status": "True"}]}}),
+        line(368, "Node", "n1", {"spec": {},
+                                 "status": {"conditions": [{"type": "Ready", "status": "True"}]}}),
     ]
+
+
+def controller_pod() -> dict[str, Any]:
+    doc = pod()
+    doc["metadata"] = {"labels": {"app.kubernetes.io/component": "controller",
+                                  "app.kubernetes.io/name": "controller"}}
+    return doc
 
 
 def faults_lines() -> list[dict[str, Any]]:
@@ -227,11 +243,15 @@ def faults_lines() -> list[dict[str, Any]]:
             **kw,
         }
 
+    memory = {"action": "apply_memory_pressure"}
+    drain = {"action": "drain_nodes"}
     return [
-        f(120, "memory-pressure", "stress-rex", "inject_start", targets=["deployment/agents/rex"]),
-        f(180, "memory-pressure", "stress-rex", "inject_end", status="succeeded"),
-        f(300, "node-drain", "drain-one-agent-node", "inject_start", targets=["node/n1"]),
-        f(360, "node-drain", "drain-one-agent-node", "inject_end", status="succeeded"),
+        f(120, "memory-pressure", "stress-rex", "inject_start", targets=["namespace/agents"], **memory),
+        f(180, "memory-pressure", "stress-rex", "inject_end", status="succeeded",
+          targets=["pod/agents/rex-1"], **memory),
+        f(300, "node-drain", "drain-one-agent-node", "inject_start", targets=["node/n1"], **drain),
+        f(360, "node-drain", "drain-one-agent-node", "inject_end", status="succeeded", targets=["node/n1"],
+          **drain),
         f(362, "node-drain", "uncordon", "rollback_start"),
         f(370, "node-drain", "uncordon", "rollback_end", status="succeeded"),
     ]

@@ -33,6 +33,7 @@ from tests.unit.openmetrics_fixtures import (
     PVC_USED,
     QUOTA_HARD,
     QUOTA_USED_AT_END,
+    THROTTLED_SHARE,
     WINDOW,
     write_openmetrics,
 )
@@ -171,6 +172,20 @@ def test_check_reports_the_values_the_fixtures_encode(backfilled: tuple[str, int
     (quota,) = _results(summary, "capacity_forecast")
     assert quota["value"] == pytest.approx(QUOTA_HARD - QUOTA_USED_AT_END, rel=1e-3)  # 45 days
     assert "growing 1/day over the last 2.0 days" in quota["detail"], quota["detail"]  # deriv over [7d]
+
+    # resource_isolation from Prometheus alone: its throttling measure is judged, its rejections
+    # (Events, which only a run's watch sees) are listed as not evaluated
+    isolation = _results(summary, "resource_isolation")
+    assert {json.dumps(r["scope"], sort_keys=True): (r["verdict"], r["value"]) for r in isolation} == {
+        json.dumps({"agent": a, "measure": "throttling"}, sort_keys=True): (
+            "pass",
+            pytest.approx(THROTTLED_SHARE),
+        )
+        for a in ("rex", "tess")
+    }
+    assert {"id": "resource_isolation", "measure": "rejections"}.items() <= next(
+        n for n in summary["not_evaluated"] if n["id"] == "resource_isolation"
+    ).items()
 
     # the criteria Prometheus cannot answer are listed, not passed, and do not decide the verdict
     evaluated = {c["id"] for c in summary["criteria"]}

@@ -10,7 +10,7 @@ import pytest
 from validator.cli import main
 from validator.commands.run import _apply_options
 from validator.config.suite_file import load_suite_file
-from validator.runner import RehearsalTarget, _selector_matches
+from validator.runner import RehearsalTarget
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITES = ROOT / "suites"
@@ -101,19 +101,3 @@ def test_no_context_is_refused(capsys: pytest.CaptureFixture[str], monkeypatch: 
     )
     assert code == 4
     assert "no kubeconfig context named" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize(
-    ("selector", "labels", "matches"),
-    [
-        ({"matchLabels": {"a": "1"}}, {"a": "1", "b": "2"}, True),
-        ({"matchLabels": {"a": "1"}}, {"a": "2"}, False),
-        ({"matchExpressions": [{"key": "a", "operator": "In", "values": ["1", "2"]}]}, {"a": "2"}, True),
-        ({"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["1"]}]}, {"a": "1"}, False),
-        ({"matchExpressions": [{"key": "a", "operator": "Exists"}]}, {}, False),
-        ({"matchExpressions": [{"key": "a", "operator": "DoesNotExist"}]}, {}, True),
-        (None, {"a": "1"}, False),
-    ],
-)
-def test_budget_selectors(selector: dict[str, object] | None, labels: dict[str, str], matches: bool) -> None:
-    assert _selector_matches(selector, labels) is matches

@@ -112,6 +112,11 @@ def _is_ours(activity: dict[str, Any]) -> bool:
     return activity.get("type") == "action"
 
 
+def _action(activity: dict[str, Any]) -> str:
+    """The provider function of an action: what kind of fault it injects (drain_nodes, evict_pods...)."""
+    return str((activity.get("provider") or {}).get("func") or "")
+
+
 def before_activity_control(context: dict[str, Any], configuration: dict[str, Any] | None = None,
                             **_: Any) -> None:
     if not _is_ours(context):
@@ -119,7 +124,7 @@ def before_activity_control(context: dict[str, Any], configuration: dict[str, An
     phase = "rollback_start" if _state.in_rollback else "inject_start"
     write_fault_line(configuration, {"experiment": _state.experiment, "fault": _state.fault,
                                      "activity": context.get("name"), "phase": phase,
-                                     "targets": _declared_targets(context)})
+                                     "action": _action(context), "targets": _declared_targets(context)})
 
 
 def after_activity_control(context: dict[str, Any], state: Any = None,
@@ -135,8 +140,10 @@ def after_activity_control(context: dict[str, Any], state: Any = None,
         if isinstance(output, dict) and isinstance(output.get("targets"), list):
             targets = [str(t) for t in output["targets"]]
     record: dict[str, Any] = {"experiment": _state.experiment, "fault": _state.fault,
-                              "activity": context.get("name"), "phase": phase, "targets": targets,
-                              "status": status}
+                              "activity": context.get("name"), "phase": phase, "action": _action(context),
+                              "targets": targets, "status": status}
+    if isinstance(state, dict) and isinstance(state.get("output"), dict) and state["output"].get("mechanism"):
+        record["mechanism"] = str(state["output"]["mechanism"])
     if isinstance(state, dict) and state.get("exception"):
         record["error"] = str(state["exception"][-1]).strip()[:500]
     write_fault_line(configuration, record)

@@ -11,17 +11,22 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from validator.config.criteria_file import parse_criteria_overrides
 from validator.errors import ConfigError
 from validator.model import (
+    DEFAULT_CONTROLLER_SELECTOR,
+    WORKLOAD_KINDS,
     ActivityRun,
     ChaosEvidence,
     ChaosRun,
     ContainerTermination,
+    DaemonSetState,
     DeploymentState,
     EventState,
     Evidence,
@@ -29,10 +34,12 @@ from validator.model import (
     HpaMetric,
     HpaState,
     K8sEvidence,
+    LabelSelector,
     LoadEvidence,
     LoadSample,
     MetricsEvidence,
     NodeState,
+    NotInjected,
     PdbState,
     PodState,
     QueryResult,
@@ -45,6 +52,7 @@ from validator.model import (
     TimeWindow,
     WatchGap,
     WatchRecord,
+    WorkloadState,
     parse_rfc3339,
 )
 from validator.model.k8s import ObjectState
@@ -170,7 +178,7 @@ def load_manifest(path: Path) -> RunManifest:
                 errors.append(f"{where}: expected_alerts.{fault}: expected a list of alert names")
             else:
                 expected[str(fault)] = tuple(names)
-    selector_text = raw.get("controller_selector", "app.kubernetes.io/component=controller")
+    selector_text = raw.get("controller_selector", DEFAULT_CONTROLLER_SELECTOR)
     selector = _parse_selector(selector_text, where, errors)
     agent_label = raw.get("agent_label", "app.kubernetes.io/name")
     if not isinstance(agent_label, str) or not agent_label:
@@ -207,18 +215,15 @@ def load_manifest(path: Path) -> RunManifest:
     )
 
 
-def _parse_selector(text: object, where: str, errors: list[str]) -> dict[str, str]:
+def _parse_selector(text: object, where: str, errors: list[str]) -> LabelSelector:
     if not isinstance(text, str):
-        errors.append(f"{where}: controller_selector: expected `key=value[,key=value]`")
-        return {}
-    out: dict[str, str] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip():
-            errors.append(f"{where}: controller_selector: `{part}` is not key=value")
-            continue
-        out[key.strip()] = value.strip().lstrip("=")
-    return out
+        errors.append(f"{where}: controller_selector: expected a label selector like `key=value[,key=value]`")
+        return LabelSelector.parse(DEFAULT_CONTROLLER_SELECTOR)
+    try:
+        return LabelSelector.parse(text)
+    except ValueError as exc:
+        errors.append(f"{where}: controller_selector: {exc}")
+        return LabelSelector.parse(DEFAULT_CONTROLLER_SELECTOR)
 
 
 # --- evidence/k8s.jsonl -----------------------------------------------------------------------
@@ -366,30 +371,21 @@ def parse_object(kind: str, obj: Mapping[str, Any]) -> ObjectState | None:
         return NodeState(
             unschedulable=bool(spec.get("unschedulable", False)), ready=_condition(status, "Ready")
         )
-    if kind == "Deployment":
-        replicas = spec.get("replicas")
-        return DeploymentState(
-            labels=labels,
-            replicas=int(replicas) if replicas is not None else 1,
-            ready_replicas=int(status.get("readyReplicas", 0) or 0),
-            available_replicas=int(status.get("availableReplicas", 0) or 0),
-        )
+    if kind in WORKLOAD_KINDS:
+        return _workload(kind, spec, status, labels)
     if kind == "ReplicaSet":
         owners = _list(meta.get("ownerReferences"))
+        owner = _map(owners[0]) if owners else {}
         return ReplicaSetState(
-            labels=labels, owner_name=str(_map(owners[0]).get("name", "")) if owners else ""
-        )
-    if kind == "StatefulSet":
-        template = _map(_map(spec.get("template")).get("metadata"))
-        return StatefulSetState(
-            labels=labels, pod_labels={str(k): str(v) for k, v in _map(template.get("labels")).items()}
+            labels=labels,
+            owner_name=str(owner.get("name", "") or ""),
+            owner_kind=str(owner.get("kind", "") or ""),
         )
     if kind == "HorizontalPodAutoscaler":
         return _hpa(spec, status)
     if kind == "PodDisruptionBudget":
-        selector = _map(spec.get("selector"))
         return PdbState(
-            selector={str(k): str(v) for k, v in _map(selector.get("matchLabels")).items()},
+            selector=_selector(spec.get("selector")),
             min_available=_as_written(spec.get("minAvailable")),
             max_unavailable=_as_written(spec.get("maxUnavailable")),
             current_healthy=int(status.get("currentHealthy", 0) or 0),
@@ -414,6 +410,38 @@ def parse_object(kind: str, obj: Mapping[str, Any]) -> ObjectState | None:
             time=when,
         )
     return None
+
+
+def _selector(raw: object) -> LabelSelector:
+    """The object's label selector; one the apiserver accepted is well formed, anything else is a
+    ValueError (the line is then reported as not understood)."""
+    return LabelSelector.from_api(raw if isinstance(raw, dict) else None)
+
+
+def _workload(
+    kind: str, spec: Mapping[str, Any], status: Mapping[str, Any], labels: dict[str, str]
+) -> WorkloadState:
+    template = _map(_map(spec.get("template")).get("metadata"))
+    common: dict[str, Any] = {
+        "labels": labels,
+        "pod_labels": {str(k): str(v) for k, v in _map(template.get("labels")).items()},
+        "selector": _selector(spec.get("selector")),
+    }
+    if kind == "DaemonSet":
+        return DaemonSetState(
+            **common,
+            replicas=int(status.get("desiredNumberScheduled", 0) or 0),
+            ready_replicas=int(status.get("numberReady", 0) or 0),
+            available_replicas=int(status.get("numberAvailable", 0) or 0),
+        )
+    replicas = spec.get("replicas")
+    state = DeploymentState if kind == "Deployment" else StatefulSetState
+    return state(
+        **common,
+        replicas=int(replicas) if replicas is not None else 1,
+        ready_replicas=int(status.get("readyReplicas", 0) or 0),
+        available_replicas=int(status.get("availableReplicas", 0) or 0),
+    )
 
 
 def _pod(
@@ -552,6 +580,7 @@ def load_metrics(path: Path) -> MetricsEvidence:
         status = entry.get("status")
         if status == "ok":
             series = []
+            unread = 0
             for item in _list(entry.get("series")):
                 item = _map(item)
                 points = []
@@ -559,14 +588,17 @@ def load_metrics(path: Path) -> MetricsEvidence:
                     try:
                         t, v = float(point[0]), float(point[1])
                     except (TypeError, ValueError, IndexError):
-                        problems.append(f"queries.{key}: a point is not [time, value]")
+                        unread += 1
                         continue
                     if math.isfinite(v):
                         points.append((t, v))
                 labels = {str(k): str(v) for k, v in _map(item.get("labels")).items()}
                 series.append(Series(labels=labels, points=tuple(sorted(points))))
+            partial = f"{unread} point(s) of query `{key}` are not [time, value]" if unread else ""
+            if partial:
+                problems.append(f"queries.{key}: {partial}")
             queries[str(key)] = QueryResult(
-                key=str(key), promql=str(entry.get("promql", "")), series=tuple(series)
+                key=str(key), promql=str(entry.get("promql", "")), series=tuple(series), partial=partial
             )
         else:
             queries[str(key)] = QueryResult(
@@ -645,6 +677,10 @@ def _as_written(value: Any) -> str:
 
 
 def load_chaos(faults_path: Path, journals: list[Path]) -> ChaosEvidence:
+    """Fault windows (chaos/faults.jsonl) and the journals. `partial` holds only what makes the
+    record itself incomplete (unreadable lines, faults.jsonl missing); what went wrong with one
+    fault (its steady state not met before, a failed rollback, a dry run) is that fault's
+    `problems`, and an experiment whose journal shows no injection is `not_injected`."""
     problems: list[str] = []
     faults: list[FaultWindow] = []
     if faults_path.is_file():
@@ -659,7 +695,7 @@ def load_chaos(faults_path: Path, journals: list[Path]) -> ChaosEvidence:
         problems.append(f"{FAULTS} not found: fault windows taken from the journals' actions")
         faults = [
             FaultWindow(
-                fault=a.name,
+                fault=r.fault or a.name,
                 experiment=r.experiment,
                 activity=a.name,
                 start=a.start,
@@ -671,32 +707,38 @@ def load_chaos(faults_path: Path, journals: list[Path]) -> ChaosEvidence:
             for a in r.activities
             if a.type == "action" and a.start is not None
         ]
+    not_injected: list[NotInjected] = []
     for run in runs:
-        if run.steady_state_before_met is False:
-            problems.append(f"experiment `{run.experiment}`: steady state was not met before the method")
-        for activity in run.failed_activities:
-            problems.append(
-                f"experiment `{run.experiment}`: activity `{activity.name}` "
-                f"{activity.status or 'did not finish'}"
-            )
-        for rollback in run.rollbacks:
-            if rollback.status != "succeeded":
-                problems.append(
-                    f"experiment `{run.experiment}`: rollback `{rollback.name}` "
-                    f"{rollback.status or 'did not finish'}"
-                )
-        if run.dry:
-            problems.append(f"experiment `{run.experiment}` was a dry run: nothing was injected")
+        trouble = _run_problems(run)
+        mine = [i for i, f in enumerate(faults) if run.fault and f.fault == run.fault]
+        for i in mine:
+            faults[i] = replace(faults[i], problems=tuple(dict.fromkeys((*faults[i].problems, *trouble))))
+        if not mine:
+            why = "; ".join(trouble) or "its method never ran an action"
+            not_injected.append(NotInjected(fault=run.fault or run.experiment, kind=run.kind, reason=why))
     return ChaosEvidence(
         faults=tuple(sorted(faults, key=lambda f: (f.start, f.fault))),
         runs=tuple(runs),
         partial="; ".join(problems),
+        not_injected=tuple(not_injected),
     )
+
+
+def _run_problems(run: ChaosRun) -> list[str]:
+    """Why a fault's results cannot count as a pass, from its journal."""
+    out = []
+    if run.steady_state_before_met is False:
+        out.append("its steady state was not met before the injection (the platform was already disturbed)")
+    for rollback in run.rollbacks:
+        if rollback.status != "succeeded":
+            out.append(f"rollback `{rollback.name}` {rollback.status or 'did not finish'}")
+    if run.dry:
+        out.append("it was a dry run: nothing was injected")
+    return out
 
 
 def _fault_windows(path: Path, problems: list[str]) -> list[FaultWindow]:
     opened: list[dict[str, Any]] = []
-    done: list[dict[str, Any]] = []
     for number, line, last in _lines(path):
         try:
             raw = json.loads(line)
@@ -711,6 +753,7 @@ def _fault_windows(path: Path, problems: list[str]) -> list[FaultWindow]:
         fault = str(raw.get("fault", "") or raw.get("experiment", ""))
         experiment = str(raw.get("experiment", "") or "")
         activity = str(raw.get("activity", "") or "")
+        targets = tuple(str(t) for t in _list(raw.get("targets")))
         if phase == "inject_start":
             opened.append(
                 {
@@ -718,7 +761,9 @@ def _fault_windows(path: Path, problems: list[str]) -> list[FaultWindow]:
                     "experiment": experiment,
                     "activity": activity,
                     "start": ts,
-                    "targets": tuple(str(t) for t in _list(raw.get("targets"))),
+                    "targets": targets,
+                    "action": str(raw.get("action", "") or ""),
+                    "problems": [],
                 }
             )
         elif phase == "inject_end":
@@ -744,6 +789,9 @@ def _fault_windows(path: Path, problems: list[str]) -> list[FaultWindow]:
             match["end"] = ts
             match["status"] = str(raw.get("status", "") or "")
             match["error"] = str(raw.get("error", "") or "")
+            match["mechanism"] = str(raw.get("mechanism", "") or "")
+            if targets:  # what the action reports it touched, rather than what it was pointed at
+                match["targets"] = targets
         elif phase == "rollback_end":
             match = next(
                 (
@@ -755,12 +803,14 @@ def _fault_windows(path: Path, problems: list[str]) -> list[FaultWindow]:
             )
             if match is not None:
                 match["rollback_end"] = ts
+                if raw.get("status") == "failed":
+                    why = str(raw.get("error", "") or "no reason given")
+                    match["problems"].append(f"rollback `{activity}` failed: {why}")
         elif phase != "rollback_start":
             problems.append(f"{FAULTS}:{number}: unknown phase {phase!r}")
-    done = opened
-    for o in done:
-        if "end" not in o:
-            problems.append(f"fault `{o['fault']}` has inject_start but no inject_end")
+    problems.extend(
+        f"fault `{o['fault']}` has inject_start but no inject_end" for o in opened if "end" not in o
+    )
     return [
         FaultWindow(
             fault=o["fault"],
@@ -772,8 +822,11 @@ def _fault_windows(path: Path, problems: list[str]) -> list[FaultWindow]:
             error=o.get("error", ""),
             rollback_end=o.get("rollback_end"),
             targets=o["targets"],
+            action=o["action"],
+            mechanism=o.get("mechanism", ""),
+            problems=tuple(o["problems"]),
         )
-        for o in done
+        for o in opened
     ]
 
 
@@ -786,15 +839,32 @@ def _journal(path: Path) -> ChaosRun:
     met = before.get("steady_state_met")
     activities = tuple(_activity(entry) for entry in _list(raw.get("run")))
     rollbacks = tuple(_activity(entry) for entry in _list(raw.get("rollbacks")))
+    # the name the control writes into faults.jsonl: its `validator` extension's, else the title's slug
+    fault = _slug(str(experiment.get("title", "") or ""))
+    for ext in _list(experiment.get("extensions")):
+        ext = _map(ext)
+        if ext.get("name") == "validator":
+            fault = str(ext.get("fault") or ext.get("experiment") or fault)
+    actions = tuple(
+        str(_map(_map(a).get("provider")).get("func") or "")
+        for a in _list(experiment.get("method"))
+        if _map(a).get("type") == "action"
+    )
     return ChaosRun(
         experiment=str(experiment.get("title", "") or path.stem),
         source=path.name,
+        fault=fault,
+        actions=actions,
         status=str(raw.get("status", "") or ""),
         steady_state_before_met=met if isinstance(met, bool) else None,
         activities=activities,
         rollbacks=rollbacks,
         dry=bool(raw.get("dry")),
     )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def _activity(entry: object) -> ActivityRun:

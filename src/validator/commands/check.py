@@ -27,7 +27,13 @@ from rich.console import Console
 from validator.collect.evidence_files import load_manifest, load_metrics
 from validator.collect.prometheus import DEFAULT_AGENT_LABEL, DEFAULT_TOKEN_ENV, RetryPolicy, collect_metrics
 from validator.config.criteria_file import load_criteria_file
-from validator.criteria.registry import CRITERIA, build_specs, evaluate_all, prometheus_only_ids
+from validator.criteria.registry import (
+    CRITERIA,
+    build_specs,
+    evaluate_all,
+    prometheus_measures,
+    prometheus_only_ids,
+)
 from validator.errors import ConfigError, ExitCode
 from validator.model import (
     CriterionOverride,
@@ -52,7 +58,7 @@ NEEDS: dict[str, str] = {
     "maintenance_disruption": "Locust's history and the planned-maintenance windows of a run",
     "recovery_time": "the fault windows of a run (chaos/faults.jsonl) and the Kubernetes watch",
     "graceful_degradation": "Locust's history during the fault windows of a run",
-    "resource_isolation": "the Kubernetes watch (quota and admission rejections), besides throttling",
+    "resource_isolation": "the Kubernetes watch (quota and admission rejections are Events)",
     "alert_accuracy": "the fault windows and expected alerts of a run",
 }
 NOT_EVALUATED_NOTE = "needs {needs}; `validator check` reads Prometheus only, `validator run` judges it"
@@ -188,7 +194,11 @@ def _write_json(path: Path, document: Mapping[str, Any]) -> None:
 
 def _not_evaluated(summary: Summary) -> Summary:
     notes = tuple(
-        NotEvaluated(id=n.id, reason=NOT_EVALUATED_NOTE.format(needs=NEEDS.get(n.id, "evidence of a run")))
+        NotEvaluated(
+            id=n.id,
+            measure=n.measure,
+            reason=NOT_EVALUATED_NOTE.format(needs=NEEDS.get(n.id, "evidence of a run")),
+        )
         for n in summary.not_evaluated
     )
     return replace(summary, not_evaluated=notes)
@@ -213,6 +223,10 @@ def run_check(args: argparse.Namespace) -> int:
     overrides = load_criteria_file(args.criteria) if args.criteria is not None else {}
     specs = build_specs(overrides)
     ids = prometheus_only_ids()
+    # a criterion Prometheus answers only in part (resource_isolation's throttling) is judged on that
+    # part; the rest is listed as not evaluated
+    specs = {cid: replace(spec, measures=prometheus_measures(cid)) if cid in ids else spec
+             for cid, spec in specs.items()}
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_id = f"check-{stamp}"
     out_dir: Path = args.output if args.output is not None else Path("reports") / run_id

@@ -1,14 +1,16 @@
 """< 5% false positive alerts.
 
 Each firing (a run of consecutive `ALERTS{alertstate="firing"}` samples of one series) is expected
-when it starts inside an injected fault's window plus a grace period and its alertname is listed for
-that fault in the manifest's `expected_alerts`. A firing about a pod (labels `namespace`, `pod`)
-that the Kubernetes watch saw terminate (an OOM kill, a crash) within the grace period before it is
-justified: a true alert about a real incident, not a false one. A firing already in progress when the
-window opens (its first sample within two steps of the start) began before the run and is not the
-run's: it is listed, not counted. Every other firing is false. Watchdog and
-InfoInhibitor (always firing by design in kube-prometheus-stack) are ignored. With no firing at all the
-rate is undefined: inconclusive.
+when it starts inside an injected fault's window plus a grace period, its alertname is listed for
+that fault in the manifest's `expected_alerts`, and, when it is about a pod, that pod is one of the
+fault's own targets (or ran on a node the fault targeted). A firing about a pod (labels
+`namespace`, `pod`) that the Kubernetes watch saw end abnormally (an OOM kill, a crash, a non-zero
+exit; not a container that completed) within the grace period before it is justified: a true
+alert about a real incident, not a false one. A firing already in progress when the window opens
+(its first sample within two steps of the start) began before the run and is not the run's: it is
+listed, not counted. Every other firing is false. Watchdog and InfoInhibitor (always firing by
+design in kube-prometheus-stack) are ignored. With no firing at all the rate is undefined:
+inconclusive.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from __future__ import annotations
 from validator.criteria import fault_windows
 from validator.criteria.evidence_checks import inconclusive, judged
 from validator.criteria.wording import at, pct
-from validator.model import CriterionSpec, Evidence, PodState, Result, SourceName
+from validator.model import CriterionSpec, Evidence, FaultWindow, PodState, Result, SourceName
 
 ID = "alert_accuracy"
 INFO = False
 PROMETHEUS_ONLY = False
+SOURCES = (SourceName.METRICS, SourceName.CHAOS, SourceName.K8S)
+MEASURES: tuple[str, ...] = ()
+PROMETHEUS_MEASURES: tuple[str, ...] = ()
 QUERIES: dict[str, str] = {"alerts_firing": 'ALERTS{alertstate="firing"}'}
 DEFAULTS: dict[str, float] = {"max": 0.05, "grace_seconds": 300}
 ALWAYS_FIRING = frozenset({"Watchdog", "InfoInhibitor"})
@@ -55,11 +60,13 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                 firings.append((name, t, about))
             previous = t
     ended = _terminations(evidence)
+    nodes = _pod_nodes(evidence)
     expected, justified, false = [], [], []
     for name, start, about in sorted(firings, key=lambda x: (x[1], x[0])):
         if any(
             w.start <= start <= w.end
             and name in expected_names.get(f.fault, expected_names.get(f.experiment, ()))
+            and _about_its_targets(f, about, nodes)
             for f, w in faults
         ):
             expected.append((name, start))
@@ -111,13 +118,35 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
 
 
 def _terminations(evidence: Evidence) -> dict[tuple[str, str], set[float]]:
-    """(namespace, pod) -> the times its containers terminated (OOM kills, crashes), from the watch."""
+    """(namespace, pod) -> the times its containers ended abnormally (OOM kills, crashes, errors),
+    from the watch. A container that completed its work (exit 0) justifies no alert."""
     out: dict[tuple[str, str], set[float]] = {}
     if evidence.k8s is None:
         return out
     for record in evidence.k8s.of_kind("Pod"):
         if isinstance(record.state, PodState):
             for ended in record.state.terminations:
-                if ended.finished_at is not None:
+                if ended.finished_at is not None and ended.abnormal:
                     out.setdefault((record.namespace, record.name), set()).add(ended.finished_at)
     return out
+
+
+def _pod_nodes(evidence: Evidence) -> dict[str, set[str]]:
+    """`namespace/pod` -> the nodes the watch saw it on."""
+    out: dict[str, set[str]] = {}
+    if evidence.k8s is None:
+        return out
+    for record in evidence.k8s.of_kind("Pod"):
+        if isinstance(record.state, PodState) and record.state.node_name:
+            out.setdefault(record.key, set()).add(record.state.node_name)
+    return out
+
+
+def _about_its_targets(fault: FaultWindow, about: tuple[str, str], nodes: dict[str, set[str]]) -> bool:
+    """An alert about a pod is the fault's only if that pod is one of its targets (or ran on a node
+    it targeted); an alert about no particular pod (a budget, an agent type) is judged by name."""
+    namespace, pod = about
+    if not pod or not fault.targets:
+        return True
+    key = f"{namespace}/{pod}"
+    return key in fault.pod_targets or bool(nodes.get(key, set()) & set(fault.node_targets))

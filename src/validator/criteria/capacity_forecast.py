@@ -14,11 +14,14 @@ from __future__ import annotations
 from validator.criteria.evidence_checks import at_least, inconclusive, judged, queries
 from validator.criteria.series_math import max_by
 from validator.criteria.wording import span
-from validator.model import CriterionSpec, Evidence, Result, Verdict
+from validator.model import CriterionSpec, Evidence, Result, SourceName, Verdict
 
 ID = "capacity_forecast"
 INFO = True
 PROMETHEUS_ONLY = True
+SOURCES = (SourceName.METRICS,)
+MEASURES: tuple[str, ...] = ()
+PROMETHEUS_MEASURES: tuple[str, ...] = ()
 _USED = 'kube_resourcequota{type="used",{namespace_matcher}}'
 QUERIES: dict[str, str] = {
     "quota_used": _USED,

@@ -1,4 +1,5 @@
-"""99.9% uptime for controllers: per controller Deployment, share of the window with >= 1 available replica.
+"""99.9% uptime for controllers: per controller workload (Deployment, StatefulSet or DaemonSet matching
+the suite's controller selector), share of the window with >= 1 available replica.
 
 Time the evidence does not cover (before the watch first saw the Deployment, watch GAPs, missing
 Prometheus samples) is unknown: the verdict is pass only if it holds even were all unknown time an
@@ -9,29 +10,53 @@ from __future__ import annotations
 
 import itertools
 
+from validator.criteria import workloads
 from validator.criteria.evidence_checks import at_least, inconclusive, judged, queries
+from validator.criteria.promql import workload_query
 from validator.criteria.series_math import max_by
-from validator.criteria.watch_timeline import blind_spans, timelines, total
+from validator.criteria.watch_timeline import blind_spans, total
 from validator.criteria.wording import at, pct, secs
-from validator.model import CriterionSpec, DeploymentState, Evidence, QueryResult, Result, kube_state_label
+from validator.model import (
+    CriterionSpec,
+    Evidence,
+    LabelSelector,
+    QueryResult,
+    Result,
+    SourceName,
+    kube_state_label,
+)
 
 ID = "controller_availability"
 INFO = False
 PROMETHEUS_ONLY = True
+SOURCES = (SourceName.K8S, SourceName.METRICS)
+MEASURES: tuple[str, ...] = ()
+PROMETHEUS_MEASURES: tuple[str, ...] = ()
 QUERIES: dict[str, str] = {
-    "deployment_replicas_available": (
-        "max by (namespace, deployment) (kube_deployment_status_replicas_available{{namespace_matcher}})"
+    "workload_replicas_available": workload_query(
+        (
+            ("Deployment", "kube_deployment_status_replicas_available", "deployment"),
+            ("StatefulSet", "kube_statefulset_status_replicas_available", "statefulset"),
+            ("DaemonSet", "kube_daemonset_status_number_available", "daemonset"),
+        )
     ),
-    "deployment_labels": "kube_deployment_labels{{namespace_matcher}}",
+    "workload_labels": workload_query(
+        (
+            ("Deployment", "kube_deployment_labels", "deployment"),
+            ("StatefulSet", "kube_statefulset_labels", "statefulset"),
+            ("DaemonSet", "kube_daemonset_labels", "daemonset"),
+        ),
+        keep_labels=True,
+    ),
 }
 DEFAULTS: dict[str, float] = {"min": 0.999}
 
 
 def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     band = spec.band("min")
-    selector = dict(evidence.manifest.controller_selector)
-    wanted = ",".join(f"{k}={v}" for k, v in selector.items())
-    if evidence.k8s is not None and evidence.k8s.kind_seen("Deployment"):
+    selector = evidence.manifest.controller_selector
+    wanted = str(selector)
+    if evidence.k8s is not None and workloads.seen_kinds(evidence.k8s):
         spans = _from_watch(evidence, selector)
         source = "Kubernetes watch"
     else:
@@ -50,7 +75,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                 unit="ratio",
                 threshold=band,
                 advice=(
-                    f"label the controller Deployments `{wanted}` or set controller_selector in the suite",
+                    f"label the controller workloads `{wanted}` or set controller_selector in the suite",
                 ),
             )
         ]
@@ -58,7 +83,8 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     results: list[Result] = []
     for name in sorted(spans):
         available, unknown, longest = spans[name]
-        scope = {"deployment": name}
+        kind, _, object_key = name.partition("/")
+        scope = {kind.lower(): object_key}
         if duration <= 0:
             results.append(
                 inconclusive(spec, "the window is empty", scope=scope, unit="ratio", threshold=band)
@@ -95,7 +121,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                 unit="ratio",
                 threshold=band,
                 advice=(
-                    f"Deployment `{name}` had no available replica for "
+                    f"{workloads.describe(name)} had no available replica for "
                     f"{secs(duration - available - unknown)}: "
                     "run 2+ replicas spread over nodes (topologySpreadConstraints) with a PDB minAvailable 1",
                 ),
@@ -108,16 +134,16 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
 Spans = dict[str, tuple[float, float, tuple[float, float]]]
 
 
-def _from_watch(evidence: Evidence, selector: dict[str, str]) -> Spans:
+def _from_watch(evidence: Evidence, selector: LabelSelector) -> Spans:
     assert evidence.k8s is not None
     window = evidence.window
-    gaps = blind_spans(evidence.k8s, "Deployment", window)
-    gaps = [g for g in gaps if g.start > window.start]  # the lead-in is handled per deployment
     out: Spans = {}
-    for name, line in timelines(evidence.k8s, "Deployment", DeploymentState).items():
+    for name, line in workloads.workload_timelines(evidence.k8s).items():
         states = [s for _, s in line if s is not None]
-        if not any(all(s.labels.get(k) == v for k, v in selector.items()) for s in states):
+        if not any(selector.matches(s.labels) for s in states):
             continue  # never carried the controller labels
+        kind = name.split("/", 1)[0]
+        gaps = [g for g in blind_spans(evidence.k8s, kind, window) if g.start > window.start]
         first = line[0][0]
         unknown = max(0.0, min(first, window.end) - window.start) + total(gaps)
         available = 0.0
@@ -145,20 +171,22 @@ def _from_watch(evidence: Evidence, selector: dict[str, str]) -> Spans:
     return out
 
 
-def _from_prometheus(evidence: Evidence, found: dict[str, QueryResult], selector: dict[str, str]) -> Spans:
+def _from_prometheus(evidence: Evidence, found: dict[str, QueryResult], selector: LabelSelector) -> Spans:
     assert evidence.metrics is not None
     step = evidence.metrics.step_seconds
     window = evidence.window
-    wanted = {kube_state_label(k): v for k, v in selector.items()}
+    keys = {r.key for r in selector.requirements}
     controllers = {
-        (s.label("namespace"), s.label("deployment"))
-        for s in found["deployment_labels"].series
-        if all(s.label(k) == v for k, v in wanted.items())
+        (s.label("namespace"), s.label("workload"))
+        for s in found["workload_labels"].series
+        if selector.matches(
+            {k: s.labels[kube_state_label(k)] for k in keys if s.labels.get(kube_state_label(k))}
+        )
     }
     expected = int(window.duration // step) + 1
     out: Spans = {}
     for key, points in max_by(
-        found["deployment_replicas_available"], "namespace", "deployment", window=window
+        found["workload_replicas_available"], "namespace", "workload", window=window
     ).items():
         if key not in controllers:
             continue
@@ -176,5 +204,6 @@ def _from_prometheus(evidence: Evidence, found: dict[str, QueryResult], selector
                 run_start = None
         if run_start is not None and window.end - run_start > longest[1]:
             longest = (run_start, window.end - run_start)
-        out["/".join(key)] = (up * share, missing * share, longest)
+        kind, _, name = key[1].partition("/")
+        out[workloads.key(kind, f"{key[0]}/{name}")] = (up * share, missing * share, longest)
     return out

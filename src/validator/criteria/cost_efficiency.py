@@ -10,11 +10,14 @@ from validator.criteria import promql
 from validator.criteria.evidence_checks import inconclusive, queries
 from validator.criteria.series_math import mean, percentile, sum_by
 from validator.criteria.wording import pct
-from validator.model import CriterionSpec, Evidence, Result, Verdict
+from validator.model import CriterionSpec, Evidence, Result, SourceName, Verdict
 
 ID = "cost_efficiency"
 INFO = True
 PROMETHEUS_ONLY = True
+SOURCES = (SourceName.METRICS,)
+MEASURES: tuple[str, ...] = ()
+PROMETHEUS_MEASURES: tuple[str, ...] = ()
 QUERIES: dict[str, str] = {
     "cpu_usage_by_agent": promql.CPU_USAGE_BY_AGENT,
     "cpu_requests_by_agent": promql.CPU_REQUESTS_BY_AGENT,

@@ -2,7 +2,8 @@
 window divided by the CPU they requested over it (sum of usage samples / sum of request samples, at
 the samples both have). Weighting by requests keeps short-lived pods from swinging the average: a
 sample just after a pod ended (its usage still in the rate window, its request gone) counts as much
-as its share of the requests.
+as its share of the requests. The type must be measured (usage and requests) at `min_coverage` of
+the steps either series saw it at, or the result is inconclusive.
 
 Controllers are not agents: a type whose pods (in the Kubernetes watch) match the suite's
 `controller_selector` is left out. Its CPU is what its own HPA targets, and an HA controller kept at
@@ -20,18 +21,21 @@ from validator.criteria.evidence_checks import (
     queries,
     query_coverage_problem,
 )
-from validator.criteria.series_math import ratio_points, sum_by
+from validator.criteria.series_math import MIN_COVERAGE, paired_share, ratio_points, sum_by
 from validator.criteria.wording import pct
-from validator.model import CriterionSpec, Evidence, PodState, Result
+from validator.model import CriterionSpec, Evidence, PodState, Result, SourceName
 
 ID = "cpu_utilization"
 INFO = False
 PROMETHEUS_ONLY = True
+SOURCES = (SourceName.METRICS,)
+MEASURES: tuple[str, ...] = ()
+PROMETHEUS_MEASURES: tuple[str, ...] = ()
 QUERIES: dict[str, str] = {
     "cpu_usage_by_agent": promql.CPU_USAGE_BY_AGENT,
     "cpu_requests_by_agent": promql.CPU_REQUESTS_BY_AGENT,
 }
-DEFAULTS: dict[str, float] = {"min": 0.6, "max": 0.8}
+DEFAULTS: dict[str, float] = {"min": 0.6, "max": 0.8, "min_coverage": MIN_COVERAGE}
 
 
 def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
@@ -77,18 +81,30 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         value = sum(u for u, _ in paired) / sum(r for _, r in paired)
         low, high = spec.threshold("min"), spec.threshold("max")
         ok = at_least(value, low) and at_most(value, high)
-        if value < low:
-            detail = (
-                f"below target: over-provisioned ({pct(value)} of requests over {len(ratios)} samples)"
+        share = paired_share(used.get((agent,), []), asked.get((agent,), []))
+        if share < spec.threshold("min_coverage"):
+            # a type seen at 41 steps and measured at one is not measured: only a failure so clear
+            # that the unmeasured steps could not undo it would stand, and none can be that clear
+            results.append(
+                inconclusive(
+                    spec,
+                    f"partial data: agent `{agent}` has usage and requests at {share:.0%} of the "
+                    f"{len(set(t for t, _ in used.get((agent,), [])) | set(asked_at))} steps it was seen at "
+                    f"(need {spec.threshold('min_coverage'):.0%}); {pct(value)} of requests over those",
+                    scope=scope,
+                    unit="ratio",
+                    threshold=band,
+                )
             )
+            continue
+        if value < low:
+            detail = f"below target: over-provisioned ({pct(value)} of requests over {len(ratios)} samples)"
             advice: tuple[str, ...] = (
                 f"agent `{agent}` uses {pct(value)} of its CPU requests: lower resources.requests.cpu "
                 f"to about {value / ((low + high) / 2):.2f}x the current value",
             )
         elif value > high:
-            detail = (
-                f"above target: under-provisioned ({pct(value)} of requests over {len(ratios)} samples)"
-            )
+            detail = f"above target: under-provisioned ({pct(value)} of requests over {len(ratios)} samples)"
             advice = (
                 f"agent `{agent}` uses {pct(value)} of its CPU requests: raise resources.requests.cpu "
                 f"to about {value / ((low + high) / 2):.2f}x, or lower the HPA's CPU target",
@@ -116,13 +132,14 @@ def controller_types(evidence: Evidence) -> set[str]:
     """Agent-label values of the pods the watch saw matching the suite's controller selector."""
     if evidence.k8s is None:
         return set()
-    selector = dict(evidence.manifest.controller_selector)
+    selector = evidence.manifest.controller_selector
     key = evidence.manifest.agent_label
+    if selector.is_everything:  # "every pod is a controller" would leave no agent to judge
+        return set()
     return {
         value
         for record in evidence.k8s.of_kind("Pod")
         if isinstance(record.state, PodState)
-        and selector
-        and all(record.state.labels.get(k) == v for k, v in selector.items())
+        and selector.matches(record.state.labels)
         and (value := record.state.labels.get(key))
     }

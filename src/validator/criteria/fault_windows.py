@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from validator.criteria.wording import at
-from validator.model import Evidence, FaultWindow, TimeWindow
+from validator.model import CriterionSpec, Evidence, FaultWindow, Result, TimeWindow, Verdict
 
 
 def fault_scope(fault: FaultWindow) -> dict[str, str]:
@@ -42,3 +44,29 @@ def overlap_groups(
             groups.append([fw])
             group_end = fw[1].end
     return groups
+
+
+def never_injected(
+    spec: CriterionSpec,
+    evidence: Evidence,
+    *,
+    kinds: tuple[str, ...] = (),
+    unit: str = "",
+    threshold: Mapping[str, float] | None = None,
+) -> list[Result]:
+    """An inconclusive result per planned fault that was never injected (of `kinds`; () = any):
+    a fault that never took effect tests nothing."""
+    if evidence.chaos is None:
+        return []
+    return [
+        Result(
+            criterion=spec.id,
+            scope={"fault": n.fault},
+            verdict=Verdict.INCONCLUSIVE,
+            unit=unit,
+            threshold=dict(threshold or {}),
+            detail=f"fault `{n.fault}` was never injected: {n.reason}",
+        )
+        for n in evidence.chaos.not_injected
+        if not kinds or n.kind in kinds
+    ]

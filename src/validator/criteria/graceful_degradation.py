@@ -16,6 +16,9 @@ from validator.model import CriterionSpec, Evidence, Result, SourceName, TimeWin
 ID = "graceful_degradation"
 INFO = False
 PROMETHEUS_ONLY = False
+SOURCES = (SourceName.LOAD, SourceName.CHAOS)
+MEASURES: tuple[str, ...] = ()
+PROMETHEUS_MEASURES: tuple[str, ...] = ()
 QUERIES: dict[str, str] = {}
 # p95_floor_seconds: a p95 at or under it is not degradation, whatever its ratio to the baseline
 # (a fast API's millisecond noise would otherwise fail the ratio).
@@ -30,8 +33,9 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             inconclusive(spec, f"no fault evidence: {evidence.why_missing(SourceName.CHAOS)}", unit="ratio")
         ]
     faults = fault_windows.closed(evidence)
+    never = fault_windows.never_injected(spec, evidence, unit="ratio")
     if not faults:
-        return [inconclusive(spec, "no injected fault with a known end in the run", unit="ratio")]
+        return never or [inconclusive(spec, "no injected fault with a known end in the run", unit="ratio")]
     if evidence.load is None:
         return [
             inconclusive(spec, f"no load evidence: {evidence.why_missing(SourceName.LOAD)}", unit="ratio")
@@ -41,7 +45,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     baseline_span = TimeWindow(start=evidence.window.start, end=max(evidence.window.start, first_fault))
     baseline = p95_values(rows, baseline_span, include_end=False)
     base_p95 = percentile(baseline, 0.5) if baseline else None
-    results: list[Result] = []
+    results: list[Result] = list(never)
     for fault, window in faults:
         scope = fault_windows.fault_scope(fault)
         requests, inside = increase(rows, window, failures=False)

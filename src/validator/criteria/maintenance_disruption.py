@@ -9,12 +9,10 @@ names each PodDisruptionBudget that allowed no disruption to a pod of a cordoned
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from validator.criteria import fault_windows
 from validator.criteria.evidence_checks import inconclusive, judged
 from validator.criteria.load_counts import increase
-from validator.criteria.watch_timeline import Timeline, state_at, timelines
+from validator.criteria.watch_timeline import states_during, timelines
 from validator.model import (
     CriterionSpec,
     EventState,
@@ -27,11 +25,14 @@ from validator.model import (
     SourceName,
     TimeWindow,
 )
-from validator.model.k8s import ObjectState
+from validator.model.faults import DRAIN
 
 ID = "maintenance_disruption"
 INFO = False
 PROMETHEUS_ONLY = False
+SOURCES = (SourceName.LOAD, SourceName.CHAOS, SourceName.K8S)
+MEASURES: tuple[str, ...] = ()
+PROMETHEUS_MEASURES: tuple[str, ...] = ()
 QUERIES: dict[str, str] = {}
 DEFAULTS: dict[str, float] = {"max": 0}
 
@@ -48,8 +49,9 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             )
         ]
     windows = [(f, w) for f, w in fault_windows.closed(evidence) if f.is_maintenance]
+    never = fault_windows.never_injected(spec, evidence, kinds=(DRAIN,), unit="count", threshold=band)
     if not windows:
-        return [
+        return never or [
             inconclusive(
                 spec,
                 "no planned-maintenance fault (drain) completed in the run",
@@ -73,7 +75,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             state = record.state
             if isinstance(state, EventState) and state.reason == "WorkflowFailed":
                 failed_events.append((state.time if state.time is not None else record.received, state))
-    results: list[Result] = []
+    results: list[Result] = list(never)
     for fault, window in windows:
         scope = fault_windows.fault_scope(fault)
         failures, inside = increase(rows, window, failures=True)
@@ -166,25 +168,22 @@ def _blocking_budgets(evidence: Evidence, window: TimeWindow) -> list[tuple[str,
     cordoned = {
         name
         for name, line in timelines(k8s, "Node", NodeState).items()
-        if any(s.unschedulable for s in _during(line, window))
+        if any(s.unschedulable for s in states_during(line, window))
     }
     pods = [
         (key.split("/", 1)[0], state)
         for key, line in timelines(k8s, "Pod", PodState).items()
-        for state in _during(line, window)
+        for state in states_during(line, window)
         if state.node_name in cordoned and not state.deleting
     ]
     out: list[tuple[str, PdbState, str]] = []
     for name, line in sorted(timelines(k8s, "PodDisruptionBudget", PdbState).items()):
         namespace = name.split("/", 1)[0]
-        held = [s for s in _during(line, window) if s.disruptions_allowed == 0]
-        if not held or not held[-1].selector:
+        held = [s for s in states_during(line, window) if s.disruptions_allowed == 0]
+        if not held:
             continue
         state = held[-1]
-        if any(
-            ns == namespace and all(pod.labels.get(k) == v for k, v in state.selector.items())
-            for ns, pod in pods
-        ):
+        if any(ns == namespace and state.selector.matches(pod.labels) for ns, pod in pods):
             rule = (
                 f"minAvailable {state.min_available}"
                 if state.min_available
@@ -192,12 +191,3 @@ def _blocking_budgets(evidence: Evidence, window: TimeWindow) -> list[tuple[str,
             )
             out.append((name, state, rule))
     return out
-
-
-S = TypeVar("S", bound=ObjectState)
-
-
-def _during(line: Timeline[S], window: TimeWindow) -> list[S]:
-    """The object's state at the window's start and every state received inside it."""
-    states = [state_at(line, window.start), *(s for t, s in line if window.start <= t <= window.end)]
-    return [s for s in states if s is not None]

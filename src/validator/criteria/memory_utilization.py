@@ -1,21 +1,25 @@
 """< 90% memory utilisation: max over the window and over pods of working set / memory limit.
 
-"During normal operations", as the brief says: samples inside an injected memory-pressure fault
-(widened like oom_kills' windows: the fault's grace period after it) are not judged; the detail
-says how many were set aside.
+"During normal operations", as the brief says: samples of a memory-pressure fault's own targets
+inside it (plus its grace period) are not judged; the detail says how many were set aside. Another
+pod's samples meanwhile are normal operation. Each agent type must be measured (working set and
+limit) at `min_coverage` of the steps it ran (seen by either series), or a pass is inconclusive.
 """
 
 from __future__ import annotations
 
 from validator.criteria import fault_windows, promql
 from validator.criteria.evidence_checks import inconclusive, judged, queries, query_coverage_problem
-from validator.criteria.series_math import max_by, ratio_points
+from validator.criteria.series_math import MIN_COVERAGE, max_by, ratio_points
 from validator.criteria.wording import at, pct
-from validator.model import CriterionSpec, Evidence, Result
+from validator.model import CriterionSpec, Evidence, PodState, Result, SourceName, TimeWindow
 
 ID = "memory_utilization"
 INFO = False
 PROMETHEUS_ONLY = True
+SOURCES = (SourceName.METRICS, SourceName.CHAOS)
+MEASURES: tuple[str, ...] = ()
+PROMETHEUS_MEASURES: tuple[str, ...] = ()
 QUERIES: dict[str, str] = {
     "memory_working_set_by_pod": (
         "max by (namespace, pod, {agent_label}) ("
@@ -23,10 +27,10 @@ QUERIES: dict[str, str] = {
         + " * on(namespace, pod) group_left({agent_label}) "
         "max by (namespace, pod, {agent_label}) (kube_pod_labels{{namespace_matcher}}))"
     ),
-    "memory_limits_by_pod": "sum by (namespace, pod) "
-    '(kube_pod_container_resource_limits{resource="memory",{namespace_matcher}})',
+    # limits of Running pods only: a finished pod keeps its limit in kube-state-metrics but uses nothing
+    "memory_limits_by_pod": promql.running_pod_resource("kube_pod_container_resource_limits", "memory"),
 }
-DEFAULTS: dict[str, float] = {"max": 0.9, "fault_grace_seconds": 60}
+DEFAULTS: dict[str, float] = {"max": 0.9, "fault_grace_seconds": 60, "min_coverage": MIN_COVERAGE}
 
 
 def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
@@ -39,41 +43,70 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     if problem:
         return [inconclusive(spec, problem, unit="ratio", threshold=band)]
     label = evidence.manifest.agent_metric_label
+    grace = spec.threshold("fault_grace_seconds")
+    # samples of a memory-pressure fault's own targets, inside it (+ grace), are not normal operation
     pressure = [
-        w.widened(before=0.0, after=spec.threshold("fault_grace_seconds"))
+        (f, w.widened(before=0.0, after=grace))
         for f, w in fault_windows.closed(evidence)
         if f.is_memory_pressure
     ]
-    pressure_open = [f.start for f in fault_windows.unterminated(evidence) if f.is_memory_pressure]
-    set_aside: dict[str, int] = {}
+    pressure += [
+        (f, TimeWindow(start=f.start, end=max(f.start, evidence.window.end)))
+        for f in fault_windows.unterminated(evidence)
+        if f.is_memory_pressure
+    ]
+
+    def aside(pod_key: str, t: float) -> bool:
+        return any(w.start <= t <= w.end and f.targets_pod(pod_key) for f, w in pressure)
+
+    step = evidence.metrics.step_seconds if evidence.metrics is not None else 15.0
     used = max_by(usage, "namespace", "pod", label, window=evidence.window)
     limit = max_by(limits, "namespace", "pod", window=evidence.window)
+    agent_of: dict[tuple[str, str], str] = {(k[0], k[1]): k[2] for k in used if k[2]}
+    agent_of.update(
+        _agents_from_watch(evidence, {(k[0], k[1]) for k in limit if (k[0], k[1]) not in agent_of})
+    )
     per_agent: dict[str, list[tuple[float, float, str]]] = {}  # agent -> (ratio, time, pod)
+    span: dict[str, set[int]] = {}  # agent -> steps it was seen to exist at (usage or limit)
+    covered: dict[str, set[int]] = {}  # agent -> steps with a usage and a limit of one of its pods
+    set_aside: dict[str, int] = {}
     unlimited: dict[str, set[str]] = {}
+    for (namespace, pod), points in limit.items():
+        agent = agent_of.get((namespace, pod), "")
+        if agent:
+            span.setdefault(agent, set()).update(
+                _step(t, evidence, step) for t, _ in points if not aside(f"{namespace}/{pod}", t)
+            )
     for (namespace, pod, agent), points in used.items():
         if not agent:
             continue
+        key = f"{namespace}/{pod}"
+        per_agent.setdefault(agent, [])
         lim = limit.get((namespace, pod))
         if not lim:
-            unlimited.setdefault(agent, set()).add(f"{namespace}/{pod}")
-            per_agent.setdefault(agent, [])
-            continue
-        per_agent.setdefault(agent, [])
-        for t, r in ratio_points(points, lim):
-            if fault_windows.inside_any(t, pressure) or any(t >= start for start in pressure_open):
-                set_aside[agent] = set_aside.get(agent, 0) + 1  # an injected fault, not normal operation
+            unlimited.setdefault(agent, set()).add(key)
+        for t, _ in points:
+            if aside(key, t):
+                set_aside[agent] = set_aside.get(agent, 0) + 1
                 continue
-            per_agent[agent].append((r, t, f"{namespace}/{pod}"))
+            span.setdefault(agent, set()).add(_step(t, evidence, step))
+        for t, r in ratio_points(points, lim or []):
+            if aside(key, t):
+                continue
+            covered.setdefault(agent, set()).add(_step(t, evidence, step))
+            per_agent[agent].append((r, t, key))
     results: list[Result] = []
+    need = spec.threshold("min_coverage")
     for agent in sorted(per_agent):
         scope = {"agent": agent}
         samples = per_agent[agent]
         missing = sorted(unlimited.get(agent, ()))
-        if not samples and not missing:
+        steps = span.get(agent, set())
+        if not steps:
             results.append(
                 inconclusive(
                     spec,
-                    f"every sample of agent `{agent}` lies inside injected memory-pressure faults",
+                    f"every sample of agent `{agent}` lies inside memory-pressure faults on its own pods",
                     scope=scope,
                     unit="ratio",
                     threshold=band,
@@ -94,21 +127,36 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             continue
         value, when, pod = max(samples, key=lambda s: (s[0], -s[1]))
         ok = value < spec.threshold("max")
-        detail = f"peak {pct(value)} on pod {pod} at {at(when)}"
+        share = len(covered.get(agent, set()) & steps) / len(steps)
+        detail = (
+            f"peak {pct(value)} on pod {pod} at {at(when)}; working set and limit at {share:.0%} of "
+            f"the {len(steps)} steps the type ran"
+        )
         if set_aside.get(agent):
-            detail += f"; {set_aside[agent]} sample(s) inside injected memory-pressure faults not judged"
+            detail += (
+                f"; {set_aside[agent]} sample(s) of the faults' own targets inside injected "
+                "memory-pressure faults not judged"
+            )
         if missing:
             detail += f"; {len(missing)} pod(s) without a memory limit not counted"
-        if ok and missing:
-            # pods we could not see may have been above the limit: no pass on partial data
+        if ok and (missing or share < need):
+            # what was not seen may have been above the limit: no pass on partial data
+            why = f"partial data: {detail}"
+            if share < need:
+                why = (
+                    f"partial data: agent `{agent}` measured at {share:.0%} of its steps "
+                    f"(need {need:.0%}); {detail}"
+                )
             results.append(
                 inconclusive(
                     spec,
-                    f"partial data: {detail}",
+                    why,
                     scope=scope,
                     unit="ratio",
                     threshold=band,
-                    advice=(f"agent `{agent}`: set resources.limits.memory on {', '.join(missing[:3])}",),
+                    advice=(f"agent `{agent}`: set resources.limits.memory on {', '.join(missing[:3])}",)
+                    if missing
+                    else (),
                 )
             )
             continue
@@ -132,3 +180,23 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             inconclusive(spec, f"no series carries the agent label `{label}`", unit="ratio", threshold=band)
         ]
     return results
+
+
+def _step(t: float, evidence: Evidence, step: float) -> int:
+    return round((t - evidence.window.start) / step)
+
+
+def _agents_from_watch(evidence: Evidence, pods: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The agent type of pods known only by their limit, from the labels the watch saw."""
+    if evidence.k8s is None or not pods:
+        return {}
+    key = evidence.manifest.agent_label
+    out: dict[tuple[str, str], str] = {}
+    for record in evidence.k8s.of_kind("Pod"):
+        if (
+            (record.namespace, record.name) in pods
+            and isinstance(record.state, PodState)
+            and (agent := record.state.labels.get(key, ""))
+        ):
+            out[(record.namespace, record.name)] = agent
+    return out

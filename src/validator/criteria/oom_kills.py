@@ -1,4 +1,6 @@
-"""No OOM kills during normal operations: OOMKilled terminations outside memory-pressure faults."""
+"""No OOM kills during normal operations: every OOMKilled termination counts, except a kill of a
+memory-pressure fault's own target inside that fault's window (plus its grace): a fault on Rex
+excuses no kill of Cleo."""
 
 from __future__ import annotations
 
@@ -9,11 +11,23 @@ from validator.criteria.evidence_checks import inconclusive, judged, queries
 from validator.criteria.series_math import counter_increases, max_by, value_at
 from validator.criteria.watch_timeline import blind_spans, total
 from validator.criteria.wording import at, secs
-from validator.model import CriterionSpec, Evidence, PodState, QueryResult, Result, TimeWindow
+from validator.model import (
+    CriterionSpec,
+    Evidence,
+    FaultWindow,
+    PodState,
+    QueryResult,
+    Result,
+    SourceName,
+    TimeWindow,
+)
 
 ID = "oom_kills"
 INFO = False
 PROMETHEUS_ONLY = True
+SOURCES = (SourceName.K8S, SourceName.METRICS, SourceName.CHAOS)
+MEASURES: tuple[str, ...] = ()
+PROMETHEUS_MEASURES: tuple[str, ...] = ()
 QUERIES: dict[str, str] = {
     "container_restarts": "max by (namespace, pod, container) "
     "(kube_pod_container_status_restarts_total{{namespace_matcher}})",
@@ -31,15 +45,20 @@ OBJECT_CLOCK_SLACK_S = 1.25
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OomKill:
-    pod: str
+    pod: str  # namespace/name
     container: str
     time: float
+    node: str = ""
+
+
+def _excused(kill: OomKill, faults: list[tuple[FaultWindow, TimeWindow]]) -> bool:
+    return any(w.start <= kill.time <= w.end and f.targets_pod(kill.pod, kill.node) for f, w in faults)
 
 
 def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     band = spec.band("max")
-    memory_windows = [
-        w.widened(before=OBJECT_CLOCK_SLACK_S, after=spec.threshold("fault_grace_seconds"))
+    memory_faults = [
+        (f, w.widened(before=OBJECT_CLOCK_SLACK_S, after=spec.threshold("fault_grace_seconds")))
         for f, w in fault_windows.closed(evidence)
         if f.is_memory_pressure
     ]
@@ -61,8 +80,9 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         assert reason is not None
         found["container_last_terminated_oom"] = reason
         kills, blind, source = _from_prometheus(evidence, found), "", "Prometheus restarts"
-    expected = [k for k in kills if fault_windows.inside_any(k.time, memory_windows)]
-    counted = [k for k in kills if not fault_windows.inside_any(k.time, memory_windows)]
+    # a memory-pressure fault excuses the kills of its own targets only, never a bystander's
+    expected = [k for k in kills if _excused(k, memory_faults)]
+    counted = [k for k in kills if not _excused(k, memory_faults)]
     if open_memory:
         blind = "; ".join(
             filter(
@@ -73,10 +93,11 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                 ],
             )
         )
-    detail = f"{len(counted)} OOM kill(s) outside memory-pressure faults ({source})"
+    detail = f"{len(counted)} OOM kill(s) not caused by a memory-pressure fault on the pod ({source})"
     if expected:
-        detail += f"; {len(expected)} inside memory-pressure faults, expected and not counted: " + ", ".join(
-            f"{k.pod}/{k.container} at {at(k.time)}" for k in expected[:5]
+        detail += (
+            f"; {len(expected)} inside memory-pressure faults, expected and not counted (the faults' own "
+            "targets): " + ", ".join(f"{k.pod}/{k.container} at {at(k.time)}" for k in expected[:5])
         )
     if counted:
         detail += "; counted: " + ", ".join(f"{k.pod}/{k.container} at {at(k.time)}" for k in counted[:5])
@@ -109,7 +130,9 @@ def _from_watch(evidence: Evidence) -> list[OomKill]:
                 f"{term.finished_at}" if term.finished_at is not None else f"restart{term.restart_count}",
             )
             if ident not in seen:
-                seen[ident] = OomKill(pod=record.key, container=term.container, time=when)
+                seen[ident] = OomKill(
+                    pod=record.key, container=term.container, time=when, node=state.node_name
+                )
     window = evidence.window
     return sorted((k for k in seen.values() if window.start <= k.time <= window.end), key=lambda k: k.time)
 

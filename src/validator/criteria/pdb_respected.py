@@ -1,9 +1,11 @@
 """PDBs protect critical components.
 
-Per PodDisruptionBudget: moments when a voluntary disruption (an eviction, or a planned-maintenance
-fault such as a drain) left its healthy pods below the desired count, plus evictions of its pods that
-succeeded while it allowed no disruption. Without any voluntary disruption the PDBs were not tested:
-inconclusive.
+Per PodDisruptionBudget: moments when a voluntary disruption (an eviction, an eviction fault, or a
+planned-maintenance fault such as a drain) left its healthy pods below the desired count, plus
+evictions of its ready pods that succeeded while it allowed no disruption. A budget that no
+voluntary disruption touched (no pod it selects evicted, targeted, or on a drained node, and no
+drop of its healthy pods during one) is *not exercised*; watch gaps during a disruption make "no
+breach" inconclusive. Without any voluntary disruption the PDBs were not tested: inconclusive.
 """
 
 from __future__ import annotations
@@ -11,15 +13,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from validator.criteria import fault_windows
-from validator.criteria.evidence_checks import inconclusive, judged, queries
+from validator.criteria.evidence_checks import inconclusive, judged, not_exercised, queries
 from validator.criteria.series_math import max_by
-from validator.criteria.watch_timeline import state_at, timelines
-from validator.criteria.wording import at
-from validator.model import CriterionSpec, Evidence, PdbState, PodState, Result, TimeWindow
+from validator.criteria.watch_timeline import blind_spans, state_at, states_during, timelines, total
+from validator.criteria.wording import at, secs
+from validator.model import (
+    CriterionSpec,
+    Evidence,
+    FaultWindow,
+    NodeState,
+    PdbState,
+    PodState,
+    Result,
+    SourceName,
+    TimeWindow,
+)
+from validator.model.faults import EVICTION
 
 ID = "pdb_respected"
 INFO = False
 PROMETHEUS_ONLY = False
+SOURCES = (SourceName.K8S, SourceName.CHAOS)
+MEASURES: tuple[str, ...] = ()
+PROMETHEUS_MEASURES: tuple[str, ...] = ()
 QUERIES: dict[str, str] = {
     "pdb_current_healthy": "kube_poddisruptionbudget_status_current_healthy{{namespace_matcher}}",
     "pdb_desired_healthy": "kube_poddisruptionbudget_status_desired_healthy{{namespace_matcher}}",
@@ -33,12 +49,17 @@ class Eviction:
     namespace: str
     labels: dict[str, str]
     time: float
+    was_ready: bool = True  # Ready in its last state before the eviction (unknown: assumed so)
 
 
 def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     band = spec.band("max")
     grace = spec.threshold("grace_seconds")
-    maintenance = [w.widened(after=grace) for f, w in fault_windows.closed(evidence) if f.is_maintenance]
+    maintenance = [
+        TimeWindow(start=w.start, end=max(w.end, f.rollback_end or w.end) + grace)
+        for f, w in fault_windows.closed(evidence)
+        if f.is_maintenance
+    ]
     if evidence.k8s is not None and evidence.k8s.kind_seen("PodDisruptionBudget"):
         return _from_watch(spec, evidence, maintenance)
     found, problem = queries(evidence, tuple(QUERIES))
@@ -114,7 +135,14 @@ def _from_watch(spec: CriterionSpec, evidence: Evidence, maintenance: list[TimeW
     grace = spec.threshold("grace_seconds")
     window = evidence.window
     evictions = _evictions(evidence)
-    voluntary = maintenance + [TimeWindow(start=e.time, end=e.time + grace) for e in evictions]
+    eviction_faults = [
+        (f, w.widened(after=grace)) for f, w in fault_windows.closed(evidence) if f.kind == EVICTION
+    ]
+    voluntary = (
+        maintenance
+        + [w for _, w in eviction_faults]
+        + [TimeWindow(start=e.time, end=e.time + grace) for e in evictions]
+    )
     if not voluntary:
         return [
             inconclusive(
@@ -124,6 +152,13 @@ def _from_watch(spec: CriterionSpec, evidence: Evidence, maintenance: list[TimeW
                 threshold=band,
             )
         ]
+    blind = [
+        b
+        for kind in ("PodDisruptionBudget", "Pod")
+        for b in blind_spans(evidence.k8s, kind, window)
+        if b.start > window.start and any(b.overlaps(v) for v in voluntary)
+    ]
+    touched = _touched_pods(evidence, maintenance, [f for f, _ in eviction_faults], evictions)
     results: list[Result] = []
     for name, line in sorted(timelines(evidence.k8s, "PodDisruptionBudget", PdbState).items()):
         namespace = name.split("/", 1)[0]
@@ -135,22 +170,24 @@ def _from_watch(spec: CriterionSpec, evidence: Evidence, maintenance: list[TimeW
         breaches = _breach_starts(flags, voluntary)
         overruns: list[Eviction] = []
         for e in evictions:
-            if e.namespace != namespace:
-                continue
+            if e.namespace != namespace or not e.was_ready:
+                continue  # an unready pod may be evicted within a budget (unhealthyPodEvictionPolicy)
             state = state_at(line, e.time - 1.0)
-            if state is None or not state.selector:
-                continue
-            if (
-                all(e.labels.get(k) == v for k, v in state.selector.items())
-                and state.disruptions_allowed == 0
-            ):
+            if state is not None and state.selector.matches(e.labels) and state.disruptions_allowed == 0:
                 overruns.append(e)
         value = float(len(breaches) + len(overruns))
         last = next((s for _, s in reversed(line) if s is not None), None)
+        selected = [
+            pod
+            for pod, (ns, labels) in touched.items()
+            if ns == namespace and any(s is not None and s.selector.matches(labels) for _, s in line)
+        ]
+        if _dipped(line, voluntary):
+            selected.append("a drop of its healthy pods")
         parts = [f"{len(breaches)} breach(es) of desired healthy during voluntary disruption"]
         if breaches:
             parts.append("at " + ", ".join(at(t) for t in breaches[:5]))
-        parts.append(f"{len(overruns)} eviction(s) while disruptionsAllowed was 0")
+        parts.append(f"{len(overruns)} eviction(s) of a ready pod while disruptionsAllowed was 0")
         if overruns:
             parts.append(", ".join(f"{e.pod} at {at(e.time)}" for e in overruns[:5]))
         advice: list[str] = []
@@ -162,7 +199,8 @@ def _from_watch(spec: CriterionSpec, evidence: Evidence, maintenance: list[TimeW
         if breaches and last is not None:
             advice.append(
                 f"PDB `{name}` fell below {last.desired_healthy} healthy pods during maintenance: "
-                "add replicas so a drain can proceed without breaching it"
+                "add replicas so a drain can proceed without breaching it, and drain with the "
+                "eviction API (never delete pods)"
             )
         if last is not None and last.disruptions_allowed == 0 and last.expected_pods <= last.desired_healthy:
             target = max(last.expected_pods - 1, 0)
@@ -171,33 +209,122 @@ def _from_watch(spec: CriterionSpec, evidence: Evidence, maintenance: list[TimeW
                 f"lower minAvailable to {target}" if field == "minAvailable" else "raise maxUnavailable to 1"
             )
             advice.append(f"PDB `{name}` allows no disruption: {fix}")
+        scope = {"pdb": name}
+        if value <= spec.threshold("max") and not selected:
+            results.append(
+                not_exercised(
+                    spec,
+                    "no voluntary disruption touched a pod it selects (no eviction of one, none on a "
+                    "drained node)",
+                    scope=scope,
+                    unit="count",
+                    threshold=band,
+                )
+            )
+            continue
+        if value <= spec.threshold("max") and blind:
+            results.append(
+                inconclusive(
+                    spec,
+                    f"partial data: the watch missed {secs(total(blind))} during voluntary disruption; "
+                    + "; ".join(parts),
+                    scope=scope,
+                    unit="count",
+                    threshold=band,
+                )
+            )
+            continue
+        detail = "; ".join(parts)
+        if selected:
+            detail += f"; exercised by {', '.join(sorted(selected)[:3])}"
         results.append(
             judged(
                 spec,
                 value <= spec.threshold("max"),
                 value,
-                "; ".join(parts),
-                scope={"pdb": name},
+                detail,
+                scope=scope,
                 unit="count",
                 threshold=band,
                 advice=tuple(advice),
             )
         )
+    if not results:
+        return [
+            inconclusive(
+                spec,
+                "the watch saw no PodDisruptionBudget in the run's namespaces",
+                unit="count",
+                threshold=band,
+            )
+        ]
     return results
+
+
+def _dipped(line: list[tuple[float, PdbState | None]], windows: list[TimeWindow]) -> bool:
+    """Its healthy pods dropped during a voluntary disruption: something touched what it protects."""
+    previous: PdbState | None = None
+    for t, state in line:
+        if state is None:
+            continue
+        if (
+            previous is not None
+            and state.current_healthy < previous.current_healthy
+            and fault_windows.inside_any(t, windows)
+        ):
+            return True
+        previous = state
+    return False
+
+
+def _touched_pods(
+    evidence: Evidence,
+    maintenance: list[TimeWindow],
+    eviction_faults: list[FaultWindow],
+    evictions: list[Eviction],
+) -> dict[str, tuple[str, dict[str, str]]]:
+    """Pods a voluntary disruption touched: evicted, targeted by an eviction fault, or on a node
+    cordoned during planned maintenance. pod key -> (namespace, labels)."""
+    assert evidence.k8s is not None
+    out: dict[str, tuple[str, dict[str, str]]] = {e.pod: (e.namespace, e.labels) for e in evictions}
+    pods = timelines(evidence.k8s, "Pod", PodState)
+    targeted = {p for f in eviction_faults for p in f.pod_targets}
+    cordoned: list[tuple[str, TimeWindow]] = []
+    for node, node_line in timelines(evidence.k8s, "Node", NodeState).items():
+        for w in maintenance:
+            if any(n.unschedulable for n in states_during(node_line, w)):
+                cordoned.append((node, w))
+    for key, line in pods.items():
+        states = [s for _, s in line if s is not None]
+        if not states:
+            continue
+        on_drained = any(any(s.node_name == node for s in states_during(line, w)) for node, w in cordoned)
+        if key in targeted or on_drained:
+            out.setdefault(key, (key.split("/", 1)[0], dict(states[-1].labels)))
+    return out
 
 
 def _evictions(evidence: Evidence) -> list[Eviction]:
     assert evidence.k8s is not None
     seen: dict[str, Eviction] = {}
-    for record in evidence.k8s.of_kind("Pod"):
-        state = record.state
-        if isinstance(state, PodState) and state.evicted_at is not None:
-            ident = record.uid or record.key
-            if ident not in seen and evidence.window.start <= state.evicted_at <= evidence.window.end:
-                seen[ident] = Eviction(
-                    pod=record.key,
-                    namespace=record.namespace,
-                    labels=dict(state.labels),
-                    time=state.evicted_at,
-                )
+    for key, line in timelines(evidence.k8s, "Pod", PodState).items():
+        previous: PodState | None = None
+        for _, state in line:
+            if state is None:
+                continue
+            if (
+                state.evicted_at is not None
+                and evidence.window.start <= state.evicted_at <= evidence.window.end
+            ):
+                ident = f"{key}@{state.evicted_at}"
+                if ident not in seen:
+                    before = previous if previous is not None and previous.evicted_at is None else None
+                    seen[ident] = Eviction(
+                        pod=key,
+                        namespace=key.split("/", 1)[0],
+                        labels=dict(state.labels),
+                        time=state.evicted_at,
+                        was_ready=before.ready if before is not None else True,
+                    )
+            previous = state
     return sorted(seen.values(), key=lambda e: e.time)

@@ -141,3 +141,17 @@ def syntax_problems(promql: str) -> list[str]:
     for ch, pos in stack:
         problems.append(f"unclosed {ch!r} opened at character {pos + 1}")
     return problems
+
+
+def workload_query(kind_metrics: tuple[tuple[str, str, str], ...], *, keep_labels: bool = False) -> str:
+    """One series per workload of every kind (Deployment, StatefulSet, DaemonSet), each carrying a
+    `workload` label `Kind/name`: the kube-state-metrics series of each kind joined with `or`.
+
+    `kind_metrics` is (kind, metric, the metric's name label) per kind. Without `keep_labels` the
+    result is reduced to (namespace, workload)."""
+    parts = [
+        f'label_replace({metric}{{{{namespace_matcher}}}}, "workload", "{kind}/$1", "{label}", "(.+)")'
+        for kind, metric, label in kind_metrics
+    ]
+    joined = " or ".join(parts)
+    return joined if keep_labels else f"max by (namespace, workload) ({joined})"

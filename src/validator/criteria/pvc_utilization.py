@@ -10,13 +10,16 @@ from validator.criteria.evidence_checks import (
     queries,
     query_coverage_problem,
 )
-from validator.criteria.series_math import max_by, mean, ratio_points
+from validator.criteria.series_math import MIN_COVERAGE, max_by, mean, paired_share, ratio_points
 from validator.criteria.wording import pct
-from validator.model import CriterionSpec, Evidence, Result
+from validator.model import CriterionSpec, Evidence, Result, SourceName
 
 ID = "pvc_utilization"
 INFO = False
 PROMETHEUS_ONLY = True
+SOURCES = (SourceName.METRICS,)
+MEASURES: tuple[str, ...] = ()
+PROMETHEUS_MEASURES: tuple[str, ...] = ()
 QUERIES: dict[str, str] = {
     # a kubelet never reports a volume without its claim; pods without one (the sandbox's per-pod
     # series) carry an empty label, which must not become a PVC called "<namespace>/"
@@ -27,7 +30,7 @@ QUERIES: dict[str, str] = {
         '(kubelet_volume_stats_capacity_bytes{persistentvolumeclaim!="",{namespace_matcher}})'
     ),
 }
-DEFAULTS: dict[str, float] = {"min": 0.5, "max": 0.8}
+DEFAULTS: dict[str, float] = {"min": 0.5, "max": 0.8, "min_coverage": MIN_COVERAGE}
 
 
 def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
@@ -58,6 +61,20 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             continue
         value = mean([v for _, v in ratios])
         ok = at_least(value, low) and at_most(value, high)
+        share = paired_share(used[(namespace, claim)], cap.get((namespace, claim), []))
+        if share < spec.threshold("min_coverage"):
+            results.append(
+                inconclusive(
+                    spec,
+                    f"partial data: PVC {namespace}/{claim} has used and capacity bytes at {share:.0%} of "
+                    f"the steps either was seen at (need {spec.threshold('min_coverage'):.0%}); "
+                    f"{pct(value)} used over those",
+                    scope=scope,
+                    unit="ratio",
+                    threshold=band,
+                )
+            )
+            continue
         if value < low:
             detail = f"below target: {pct(value)} used, over-sized (mean over {len(ratios)} samples)"
             advice: tuple[str, ...] = (

@@ -1,45 +1,86 @@
 """< 5 minutes to recover from resource exhaustion.
 
 Per injected fault: seconds from the end of the injection (for a drain: its rollback, when the node
-is schedulable again) to the first moment the steady state holds again: the targeted Deployments (or,
-when the fault names none, every Deployment in the run's namespaces) at their desired ready replicas,
-targeted nodes schedulable and Ready, and `workflow_queue_depth` (when exported) back at or under its
-level in the five minutes before the fault. Overlapping faults are timed from the end of the last
-fault of their group. No recovery before the window ends counts to the end and fails.
+is schedulable again) to the first moment the steady state holds again:
+
+- the workloads the fault touched at their desired ready replicas: the owners (Deployment,
+  StatefulSet, DaemonSet) of the pods it targeted, or of the pods on the nodes it targeted; when it
+  names neither, every workload of the run's namespaces. Only workloads that existed when the fault
+  began count, and one that vanished since is not recovered;
+- the nodes it targeted schedulable and Ready;
+- `workflow_queue_depth` (when exported) back at or under its level in the five minutes before.
+
+The steady state must hold through the watch's receipt delay (`RECEIPT_SLACK_S`): an update
+showing the damage that arrives a moment after the fault's end line is not read as "recovered at
+once". Overlapping faults are timed from the end of the last fault of their group.
+
+Not recovered when the evidence ends (the window, or a watch gap): a failure once the budget has
+elapsed, inconclusive ("window too short") before. Durations of a compressed run are judged in
+real time (`time_factor`); the result shows both figures.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from validator.criteria import fault_windows
-from validator.criteria.evidence_checks import at_most, inconclusive, judged
+from validator.criteria import fault_windows, workloads
+from validator.criteria.evidence_checks import (
+    at_most,
+    budget_on_run_clock,
+    clock_note,
+    inconclusive,
+    judged,
+    on_clock,
+    window_too_short,
+)
+from validator.criteria.promql import workload_query
 from validator.criteria.series_math import max_by, sum_by
-from validator.criteria.watch_timeline import blind_spans, state_at, timelines
+from validator.criteria.watch_timeline import blind_spans, merge, state_at, timelines
 from validator.criteria.wording import at, secs
 from validator.model import (
+    WORKLOAD_KINDS,
     CriterionSpec,
-    DeploymentState,
     Evidence,
     FaultWindow,
     NodeState,
+    PodState,
     Result,
     SourceName,
     TimeWindow,
 )
+from validator.model.faults import DRAIN, NODE_FAILURE
 
 ID = "recovery_time"
 INFO = False
 PROMETHEUS_ONLY = False
+SOURCES = (SourceName.K8S, SourceName.CHAOS, SourceName.METRICS)
+MEASURES: tuple[str, ...] = ()
+PROMETHEUS_MEASURES: tuple[str, ...] = ()
+
+
 QUERIES: dict[str, str] = {
-    "deployment_replicas_ready": "max by (namespace, deployment) "
-    "(kube_deployment_status_replicas_ready{{namespace_matcher}})",
-    "deployment_replicas_desired": "max by (namespace, deployment) "
-    "(kube_deployment_spec_replicas{{namespace_matcher}})",
+    "workload_replicas_ready": workload_query(
+        (
+            ("Deployment", "kube_deployment_status_replicas_ready", "deployment"),
+            ("StatefulSet", "kube_statefulset_status_replicas_ready", "statefulset"),
+            ("DaemonSet", "kube_daemonset_status_number_ready", "daemonset"),
+        )
+    ),
+    "workload_replicas_desired": workload_query(
+        (
+            ("Deployment", "kube_deployment_spec_replicas", "deployment"),
+            ("StatefulSet", "kube_statefulset_replicas", "statefulset"),
+            ("DaemonSet", "kube_daemonset_status_desired_number_scheduled", "daemonset"),
+        )
+    ),
     "node_unschedulable": "max by (node) (kube_node_spec_unschedulable)",
     "workflow_queue_depth": "sum(workflow_queue_depth)",
 }
 DEFAULTS: dict[str, float] = {"max": 300, "queue_baseline_seconds": 300}
+# How long after a moment the watch may still deliver a change that happened before it (the
+# recorder's receipt delay is tens of milliseconds; a controller's status update trails the pod
+# change it reports by a little more): the steady state must hold this long to count.
+RECEIPT_SLACK_S = 1.0
 
 Unmet = Callable[[float], list[str]]  # what is not yet back at time t
 
@@ -65,18 +106,17 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         )
         for f in fault_windows.unterminated(evidence)
     ]
+    results.extend(fault_windows.never_injected(spec, evidence, unit="seconds", threshold=band))
     closed = fault_windows.closed(evidence)
     if not closed and not results:
         return [inconclusive(spec, "no injected fault in the run", unit="seconds", threshold=band)]
-    use_watch = evidence.k8s is not None and evidence.k8s.kind_seen("Deployment")
-    if not use_watch and (
-        evidence.metrics is None or not evidence.metrics.get("deployment_replicas_ready").ok
-    ):
+    use_watch = evidence.k8s is not None and workloads.seen_kinds(evidence.k8s)
+    if not use_watch and (evidence.metrics is None or not evidence.metrics.get("workload_replicas_ready").ok):
         for f, _ in closed:
             results.append(
                 inconclusive(
                     spec,
-                    "neither the Kubernetes watch nor Prometheus shows Deployment readiness",
+                    "neither the Kubernetes watch nor Prometheus shows workload readiness",
                     scope=fault_windows.fault_scope(f),
                     unit="seconds",
                     threshold=band,
@@ -107,19 +147,26 @@ def _judge(
 ) -> Result:
     band = spec.band("max")
     scope = fault_windows.fault_scope(fault)
-    unmet, candidates, note, checked = (_watch_state if use_watch else _prometheus_state)(evidence, fault)
+    if use_watch:
+        unmet, candidates, note, checked, blind = _watch_state(evidence, fault)
+        slack = RECEIPT_SLACK_S
+    else:
+        unmet, candidates, note, checked = _prometheus_state(evidence, fault)
+        blind = []
+        slack = evidence.metrics.step_seconds if evidence.metrics is not None else 15.0
     if not checked:
         return inconclusive(
             spec,
-            "no Deployment or node to judge the steady state on (none targeted, none in the run's "
-            "namespaces)",
+            "no workload to judge the steady state on: no Deployment or node (nor StatefulSet or "
+            "DaemonSet) targeted, none in the run's namespaces",
             scope=scope,
             unit="seconds",
             threshold=band,
         )
     queue_unmet, queue_times, queue_note = _queue_state(spec, evidence, window)
     end = evidence.window.end
-    times = sorted({origin, *[t for t in candidates + queue_times if origin <= t <= end]})
+    changes = sorted({t for t in candidates + queue_times if origin <= t <= end})
+    times = [origin, *changes]
     source = "Kubernetes watch" if use_watch else "kube-state-metrics"
     notes = "; ".join(
         filter(
@@ -127,45 +174,82 @@ def _judge(
         )
     )
     limit = spec.threshold("max")
+    blind_after = [b for b in merge(blind) if b.end > origin]
+
+    def missing_at(t: float) -> list[str]:
+        return unmet(t) + queue_unmet(t)
+
     last_missing: list[str] = []
     for t in times:
-        missing = unmet(t) + queue_unmet(t)
+        missing = missing_at(t)
         if not missing:
-            value = t - origin
+            # it must still hold once the changes the watch had yet to deliver at t have arrived
+            late = [c for c in changes if t < c <= t + slack and missing_at(c)]
+            if late:
+                last_missing = missing_at(late[0])
+                continue
+            value, compressed = on_clock(evidence, t - origin)
+            hidden = [b for b in blind_after if b.start < t]
+            ok = at_most(value, limit)
+            if hidden and not ok:
+                return inconclusive(
+                    spec,
+                    f"steady state back at {at(t)}, but the watch has gaps after {at(origin)} that may hide "
+                    "an earlier recovery",
+                    scope=scope,
+                    unit="seconds",
+                    threshold=band,
+                )
             return judged(
                 spec,
-                at_most(value, limit),
+                ok,
                 value,
-                f"steady state back at {at(t)}, {secs(value)} after {at(origin)} ({source})"
+                f"steady state back at {at(t)}, {secs(value)} after {at(origin)}{clock_note(compressed)} "
+                f"({source})"
+                + ("; never left it" if t == origin and not last_missing else "")
                 + (f"; {notes}" if notes else ""),
                 scope=scope,
                 unit="seconds",
                 threshold=band,
                 advice=(f"recovery from `{fault.fault}` took {secs(value)}: {_advice(last_missing)}",),
+                compressed=compressed,
             )
         last_missing = missing
-    if use_watch and evidence.k8s is not None:
-        blind = [b for b in blind_spans(evidence.k8s, "Deployment", evidence.window) if b.end > origin]
-        if blind:
-            return inconclusive(
-                spec,
-                f"no recovery seen before the window ended, but the watch has gaps after {at(origin)}",
-                scope=scope,
-                unit="seconds",
-                threshold=band,
-            )
-    value = end - origin
-    return judged(
+    seen_until = min([end, *(b.start for b in blind_after)])
+    elapsed_run = max(0.0, seen_until - origin)
+    elapsed, compressed = on_clock(evidence, elapsed_run)
+    still = ", ".join(last_missing[:5]) or "the steady state"
+    if not at_most(elapsed, limit) or elapsed_run >= budget_on_run_clock(evidence, limit):
+        gap = "" if seen_until >= end else f" (a watch gap follows at {at(seen_until)})"
+        return judged(
+            spec,
+            False,
+            elapsed,
+            f"not recovered {secs(elapsed)} after {at(origin)}{clock_note(compressed)}, past the budget"
+            f"{gap}; still missing: {still}" + (f"; {notes}" if notes else ""),
+            scope=scope,
+            unit="seconds",
+            threshold=band,
+            advice=(f"`{fault.fault}` left the platform unrecovered: {_advice(last_missing)}",),
+            compressed=compressed,
+        )
+    if seen_until < end:
+        return inconclusive(
+            spec,
+            f"not recovered {secs(elapsed)} after {at(origin)}{clock_note(compressed)} when the watch lost "
+            f"sight ({at(seen_until)}), under the budget; still missing: {still}",
+            scope=scope,
+            unit="seconds",
+            threshold=band,
+        )
+    return window_too_short(
         spec,
-        at_most(value, limit),
-        value,
-        f"not recovered when the window ended ({secs(value)} after {at(origin)}); still missing: "
-        + ", ".join(last_missing[:5])
-        + (f"; {notes}" if notes else ""),
+        evidence,
+        f"`{fault.fault}` not recovered (still missing: {still})",
+        elapsed_run,
+        limit,
         scope=scope,
-        unit="seconds",
         threshold=band,
-        advice=(f"`{fault.fault}` left the platform unrecovered: {_advice(last_missing)}",),
     )
 
 
@@ -177,27 +261,74 @@ def _advice(missing: list[str]) -> str:
         return f"{first}: make the fault's rollback uncordon it"
     if first.startswith("queue"):
         return f"{first}: scale workers faster (HPA on workflow_queue_depth)"
+    if "vanished" in first:
+        return f"{first}: a workload the platform needs must not be deleted by a fault"
     return f"{first}: check its readiness probe, image pulls and resource requests"
 
 
-def _targets(fault: FaultWindow, prefix: str) -> list[str]:
-    return [t.split("/", 1)[1] for t in fault.targets if t.lower().startswith(prefix + "/")]
+def _chosen_workloads(evidence: Evidence, fault: FaultWindow) -> tuple[set[str], str]:
+    """The workloads whose readiness is the fault's steady state, and how they were chosen."""
+    assert evidence.k8s is not None
+    owners = workloads.Owners(evidence.k8s)
+    pods = timelines(evidence.k8s, "Pod", PodState)
+    named = _named_workloads(evidence, fault)
+    if named:
+        return named, f"steady state over the {len(named)} workload(s) the fault names"
+    chosen: set[str] = set()
+    for key in fault.pod_targets:
+        line = pods.get(key, [])
+        state = state_at(line, fault.start) or next((s for _, s in line if s is not None), None)
+        if state is not None and (owner := owners.of(key.split("/", 1)[0], state)):
+            chosen.add(owner)
+    if fault.node_targets and fault.kind in (DRAIN, NODE_FAILURE):
+        for key, line in pods.items():
+            state = state_at(line, fault.start)
+            if (
+                state is not None
+                and state.node_name in fault.node_targets
+                and (owner := owners.of(key.split("/", 1)[0], state))
+            ):
+                chosen.add(owner)
+    if chosen:
+        return chosen, f"steady state over the {len(chosen)} workload(s) the fault touched"
+    namespaces = set(evidence.manifest.namespaces)
+    every = {
+        key
+        for key in workloads.workload_timelines(evidence.k8s)
+        if not namespaces or workloads.namespace_of(key) in namespaces
+    }
+    return every, f"steady state over all {len(every)} workload(s) of the run's namespaces"
 
 
-def _watch_state(evidence: Evidence, fault: FaultWindow) -> tuple[Unmet, list[float], str, int]:
+def _named_workloads(evidence: Evidence, fault: FaultWindow) -> set[str]:
+    """Workloads the fault names itself (`deployment/<ns>/<name>`, `statefulset/...`, or
+    `deployment/<name>` in any of the run's namespaces)."""
+    kinds = {k.lower(): k for k in WORKLOAD_KINDS}
+    namespaces = evidence.manifest.namespaces or ("",)
+    out: set[str] = set()
+    for target in fault.targets:
+        kind, _, rest = target.partition("/")
+        if kind.lower() not in kinds or not rest:
+            continue
+        if "/" in rest:
+            out.add(workloads.key(kinds[kind.lower()], rest))
+        else:
+            out.update(workloads.key(kinds[kind.lower()], f"{ns}/{rest}") for ns in namespaces)
+    return out
+
+
+def _watch_state(
+    evidence: Evidence, fault: FaultWindow
+) -> tuple[Unmet, list[float], str, int, list[TimeWindow]]:
     assert evidence.k8s is not None
     nodes = timelines(evidence.k8s, "Node", NodeState)
-    deployments = timelines(evidence.k8s, "Deployment", DeploymentState)
-    node_targets = _targets(fault, "node")
-    wanted = _targets(fault, "deployment")
-    namespaces = set(evidence.manifest.namespaces)
+    lines = workloads.workload_timelines(evidence.k8s)
+    wanted, note = _chosen_workloads(evidence, fault)
+    # only what existed when the fault began: a workload created later is not the fault's to recover
     chosen = {
-        key: line
-        for key, line in deployments.items()
-        if (key in wanted or key.split("/", 1)[-1] in wanted)
-        or (not wanted and (not namespaces or key.split("/", 1)[0] in namespaces))
+        k: lines[k] for k in sorted(wanted) if k in lines and state_at(lines[k], fault.start) is not None
     }
-    note = "" if wanted else f"steady state over all {len(chosen)} Deployment(s) of the run's namespaces"
+    node_targets = fault.node_targets
 
     def unmet(t: float) -> list[str]:
         out: list[str] = []
@@ -205,49 +336,65 @@ def _watch_state(evidence: Evidence, fault: FaultWindow) -> tuple[Unmet, list[fl
             node = state_at(nodes.get(name, []), t)
             if node is None or node.unschedulable or not node.ready:
                 out.append(f"node `{name}` not schedulable and Ready")
-        for key, line in sorted(chosen.items()):
-            dep = state_at(line, t)
-            if dep is not None and dep.ready_replicas < dep.replicas:
-                out.append(f"Deployment `{key}` at {dep.ready_replicas}/{dep.replicas} ready")
+        for key, line in chosen.items():
+            state = state_at(line, t)
+            if state is None:
+                out.append(f"{workloads.describe(key)} vanished")
+            elif not state.ready:
+                out.append(f"{workloads.describe(key)} at {state.ready_replicas}/{state.replicas} ready")
         return out
 
     times = [t for line in chosen.values() for t, _ in line]
     times += [t for n in node_targets for t, _ in nodes.get(n, [])]
-    return unmet, times, note, len(chosen) + len(node_targets)
+    blind = [b for kind in ("Node", *WORKLOAD_KINDS) for b in _gaps(evidence, kind)]
+    return unmet, times, note, len(chosen) + len(node_targets), blind
+
+
+def _gaps(evidence: Evidence, kind: str) -> list[TimeWindow]:
+    assert evidence.k8s is not None
+    if not evidence.k8s.kind_seen(kind):
+        return []
+    return [b for b in blind_spans(evidence.k8s, kind, evidence.window) if b.start > evidence.window.start]
 
 
 def _prometheus_state(evidence: Evidence, fault: FaultWindow) -> tuple[Unmet, list[float], str, int]:
     assert evidence.metrics is not None
-    ready = max_by(evidence.metrics.get("deployment_replicas_ready"), "namespace", "deployment")
-    desired = max_by(evidence.metrics.get("deployment_replicas_desired"), "namespace", "deployment")
+    ready = max_by(evidence.metrics.get("workload_replicas_ready"), "namespace", "workload")
+    desired = max_by(evidence.metrics.get("workload_replicas_desired"), "namespace", "workload")
     nodes = max_by(evidence.metrics.get("node_unschedulable"), "node")
-    node_targets = _targets(fault, "node")
-    wanted = _targets(fault, "deployment")
-    chosen = {k: v for k, v in ready.items() if not wanted or "/".join(k) in wanted or k[1] in wanted}
-
-    def latest(points: list[tuple[float, float]], t: float) -> float | None:
-        found = None
-        for ts, v in points:
-            if ts > t:
-                break
-            found = v
-        return found
+    node_targets = fault.node_targets
+    namespaces = set(evidence.manifest.namespaces)
+    chosen = {
+        k: v
+        for k, v in ready.items()
+        if (not namespaces or k[0] in namespaces) and _latest(v, fault.start) is not None
+    }
 
     def unmet(t: float) -> list[str]:
         out: list[str] = []
         for name in node_targets:
-            flag = latest(nodes.get((name,), []), t)
+            flag = _latest(nodes.get((name,), []), t)
             if flag is None or flag >= 1:
                 out.append(f"node `{name}` not schedulable")
-        for key, points in sorted(chosen.items()):
-            r, d = latest(points, t), latest(desired.get(key, []), t)
+        for (namespace, workload), points in sorted(chosen.items()):
+            kind, _, name = workload.partition("/")
+            r, d = _latest(points, t), _latest(desired.get((namespace, workload), []), t)
             if r is not None and d is not None and r < d:
-                out.append(f"Deployment `{'/'.join(key)}` at {r:g}/{d:g} ready")
+                out.append(f"{kind} `{namespace}/{name}` at {r:g}/{d:g} ready")
         return out
 
     times = [t for points in chosen.values() for t, _ in points]
-    note = "" if wanted else f"steady state over all {len(chosen)} Deployment(s)"
+    note = f"steady state over all {len(chosen)} workload(s) (no watch: the fault's own are unknown)"
     return unmet, times, note, len(chosen) + len(node_targets)
+
+
+def _latest(points: list[tuple[float, float]], t: float) -> float | None:
+    found = None
+    for ts, v in points:
+        if ts > t:
+            break
+        found = v
+    return found
 
 
 def _queue_state(
@@ -259,18 +406,14 @@ def _queue_state(
     if result.problem():
         return (lambda t: []), [], f"queue depth not checked ({result.problem()})"
     points = next(iter(sum_by(result).values()), [])
-    lead = spec.threshold("queue_baseline_seconds")
+    lead = budget_on_run_clock(evidence, spec.threshold("queue_baseline_seconds"))
     before = [v for t, v in points if window.start - lead <= t <= window.start]
     if not before:
         return (lambda t: []), [], "queue depth not checked (no sample before the fault)"
     baseline = max(before)
 
     def unmet(t: float) -> list[str]:
-        now = None
-        for ts, v in points:
-            if ts > t:
-                break
-            now = v
+        now = _latest(points, t)
         if now is not None and now > baseline:
             return [f"queue depth {now:g} above its pre-fault {baseline:g}"]
         return []

@@ -26,6 +26,7 @@ from validator.criteria import (
     resource_isolation,
     scaling_latency,
 )
+from validator.criteria.positive_evidence import enforce
 from validator.criteria.promql import render_query
 from validator.model import (
     CriterionOutcome,
@@ -34,6 +35,7 @@ from validator.model import (
     Evidence,
     NotEvaluated,
     Result,
+    SourceName,
     Summary,
     Verdict,
     worst,
@@ -47,6 +49,7 @@ __all__ = [
     "default_spec",
     "evaluate_all",
     "overall_verdict",
+    "prometheus_measures",
     "prometheus_only_ids",
     "render_query",
 ]
@@ -58,6 +61,12 @@ class CriterionModule(Protocol):
     PROMETHEUS_ONLY: bool
     QUERIES: dict[str, str]
     DEFAULTS: dict[str, float]
+    # the evidence its passes rest on: a partial one of these turns a pass inconclusive
+    SOURCES: tuple[SourceName, ...]
+    # measures it judges separately (resource_isolation: throttling, rejections); () = one measure
+    MEASURES: tuple[str, ...]
+    # the measures Prometheus alone can judge (what `validator check` evaluates)
+    PROMETHEUS_MEASURES: tuple[str, ...]
     evaluate: Callable[[CriterionSpec, Evidence], list[Result]]
 
 
@@ -94,7 +103,14 @@ def all_queries() -> dict[str, str]:
 
 
 def prometheus_only_ids() -> list[str]:
-    return [cid for cid, m in CRITERIA.items() if m.PROMETHEUS_ONLY]
+    """Criteria Prometheus alone can judge, wholly or in some of their measures."""
+    return [cid for cid, m in CRITERIA.items() if m.PROMETHEUS_ONLY or m.PROMETHEUS_MEASURES]
+
+
+def prometheus_measures(criterion_id: str) -> tuple[str, ...]:
+    """The measures of `criterion_id` that Prometheus alone can judge (() = all of it)."""
+    module = CRITERIA[criterion_id]
+    return () if module.PROMETHEUS_ONLY else module.PROMETHEUS_MEASURES
 
 
 def default_spec(criterion_id: str) -> CriterionSpec:
@@ -118,6 +134,7 @@ def build_specs(*layers: Mapping[str, CriterionOverride]) -> dict[str, Criterion
                 thresholds={**base.thresholds, **override.thresholds},
                 queries={**base.queries, **override.queries},
                 info=base.info if override.info is None else override.info,
+                measures=base.measures,
             )
     return specs
 
@@ -151,8 +168,13 @@ def evaluate_all(
             skipped.append(NotEvaluated(id=cid, reason=not_evaluated_reason))
             continue
         spec = specs.get(cid) or default_spec(cid)
+        skipped.extend(
+            NotEvaluated(id=cid, measure=m, reason=not_evaluated_reason)
+            for m in module.MEASURES
+            if not spec.measured(m)
+        )
         try:
-            results = list(module.evaluate(spec, evidence))
+            results = enforce(spec, module.SOURCES, evidence, module.evaluate(spec, evidence))
         except Exception as exc:  # a bug must not cost the whole report; it shows as inconclusive
             results = [
                 Result(

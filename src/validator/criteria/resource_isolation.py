@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from validator.criteria import promql
 from validator.criteria.evidence_checks import at_most, inconclusive, judged, queries, query_coverage_problem
-from validator.criteria.series_math import sum_by
+from validator.criteria.series_math import MIN_COVERAGE, paired_share, sum_by
 from validator.criteria.watch_timeline import state_at, timelines
 from validator.criteria.wording import pct
 from validator.model import (
@@ -27,6 +27,7 @@ from validator.model import (
     PodState,
     ReplicaSetState,
     Result,
+    SourceName,
     StatefulSetState,
     WatchGap,
 )
@@ -34,23 +35,27 @@ from validator.model import (
 ID = "resource_isolation"
 INFO = False
 PROMETHEUS_ONLY = False
+SOURCES = (SourceName.METRICS, SourceName.K8S)
+MEASURES = ("throttling", "rejections")
+PROMETHEUS_MEASURES = ("throttling",)  # rejections are Events: only the run's watch sees them
 QUERIES: dict[str, str] = {
     "cpu_throttled_periods_by_agent": promql.per_agent_sum(
         promql.container_rate("container_cpu_cfs_throttled_periods_total")
     ),
     "cpu_periods_by_agent": promql.per_agent_sum(promql.container_rate("container_cpu_cfs_periods_total")),
 }
-DEFAULTS: dict[str, float] = {"max_throttling": 0.05, "max_rejections": 0}
+DEFAULTS: dict[str, float] = {"max_throttling": 0.05, "max_rejections": 0, "min_coverage": MIN_COVERAGE}
 
 REJECTION_WORDS = ("exceeded quota", "forbidden", "admission webhook", "denied the request")
 EVENT_TTL_S = 3600.0  # kube-apiserver --event-ttl default: how long an Event outlives a watch gap
 
 
 def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
-    results = _throttling(spec, evidence)
-    results.extend(
-        _rejections(spec, evidence, agents={r.scope["agent"] for r in results if "agent" in r.scope})
-    )
+    results = _throttling(spec, evidence) if spec.measured("throttling") else []
+    if spec.measured("rejections"):
+        results.extend(
+            _rejections(spec, evidence, agents={r.scope["agent"] for r in results if "agent" in r.scope})
+        )
     return results
 
 
@@ -78,6 +83,20 @@ def _throttling(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             )
             continue
         value = sum(v for _, v in throttled.get((agent,), [])) / total
+        share = paired_share(periods[(agent,)], throttled.get((agent,), []))
+        if share < spec.threshold("min_coverage"):
+            results.append(
+                inconclusive(
+                    spec,
+                    f"partial data: agent `{agent}` has throttled and total CFS periods at {share:.0%} of "
+                    f"the steps either was seen at (need {spec.threshold('min_coverage'):.0%}); "
+                    f"{pct(value)} throttled over those",
+                    scope=scope,
+                    unit="ratio",
+                    threshold=band,
+                )
+            )
+            continue
         results.append(
             judged(
                 spec,

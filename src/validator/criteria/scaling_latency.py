@@ -1,25 +1,41 @@
 """HPA scaling decisions within 5 minutes of load changes.
 
 Per HPA and per load rise: seconds from the first sample where a metric exceeds its target
-(beyond the HPA's tolerance) to the first increase of desired replicas. A rise that never gets a
-decision counts to the window's end and fails; a rise that falls back under target first is closed
-there. A rise while the HPA is already at maxReplicas cannot be answered by scaling: inconclusive,
-unless it stays above target longer than `max` (a target the HPA can never reach): fail.
+(beyond the HPA's tolerance) to the first increase of desired replicas. A rise with no decision
+fails once it has lasted longer than `max` (whether it then fell back, its metric went missing or
+the window ended); a shorter one that fell back is *not exercised* (the load change did not last
+long enough to demand a decision), one whose metric went missing or that the window cut short is
+inconclusive. A rise while the HPA is already at maxReplicas cannot be answered by scaling:
+inconclusive, unless it stays above target longer than `max` (a target the HPA can never reach):
+fail. An HPA whose metric never rose is not exercised. Durations of a compressed run are judged in
+real time (`time_factor`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from validator.criteria.evidence_checks import at_most, inconclusive, judged, queries
+from validator.criteria.evidence_checks import (
+    at_most,
+    clock_note,
+    inconclusive,
+    judged,
+    not_exercised,
+    on_clock,
+    queries,
+    window_too_short,
+)
 from validator.criteria.series_math import max_by
 from validator.criteria.watch_timeline import blind_spans, timelines
 from validator.criteria.wording import at, secs
-from validator.model import CriterionSpec, Evidence, HpaState, QueryResult, Result, TimeWindow
+from validator.model import CriterionSpec, Evidence, HpaState, QueryResult, Result, SourceName, TimeWindow
 
 ID = "scaling_latency"
 INFO = False
 PROMETHEUS_ONLY = True
+SOURCES = (SourceName.K8S, SourceName.METRICS)
+MEASURES: tuple[str, ...] = ()
+PROMETHEUS_MEASURES: tuple[str, ...] = ()
 QUERIES: dict[str, str] = {
     "hpa_current_metric": "kube_horizontalpodautoscaler_status_target_metric{{namespace_matcher}}",
     "hpa_target_metric": "kube_horizontalpodautoscaler_spec_target_metric{{namespace_matcher}}",
@@ -32,7 +48,7 @@ DEFAULTS: dict[str, float] = {"max": 300, "tolerance": 0.1}
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Sample:
     t: float
-    above: bool
+    above: bool | None  # None: no metric of the HPA had both a current value and a target
     desired: int
     max_replicas: int
 
@@ -74,6 +90,7 @@ def _judge(
     source: str,
 ) -> list[Result]:
     band = spec.band("max")
+    limit = spec.threshold("max")
     window = evidence.window
     samples = [s for s in samples if s.t <= window.end]
     results: list[Result] = []
@@ -81,7 +98,7 @@ def _judge(
     prev: Sample | None = None
     while i < len(samples):
         s = samples[i]
-        if not s.above:
+        if s.above is not True:
             prev = s
             i += 1
             continue
@@ -92,23 +109,24 @@ def _judge(
         if base >= s.max_replicas > 0:
             end_at = _skip_rise(samples, i)
             until = samples[end_at].t if end_at < len(samples) else window.end
-            pinned = until - max(start, window.start)
+            pinned, compressed = on_clock(evidence, until - max(start, window.start))
             advice = (
                 f"HPA `{hpa}` is pinned at maxReplicas {s.max_replicas} above its target: raise "
                 "spec.maxReplicas, or set a target the workload can reach at that size",
             )
-            if pinned > spec.threshold("max"):
+            if pinned > limit:
                 results.append(
                     judged(
                         spec,
                         False,
                         pinned,
-                        f"above target from {at(start)} for {secs(pinned)} while at maxReplicas "
-                        f"({s.max_replicas}): the HPA can never reach its target ({source})",
+                        f"above target from {at(start)} for {secs(pinned)}{clock_note(compressed)} while at "
+                        f"maxReplicas ({s.max_replicas}): the HPA can never reach its target ({source})",
                         scope=scope,
                         unit="seconds",
                         threshold=band,
                         advice=advice,
+                        compressed=compressed,
                     )
                 )
             else:
@@ -129,63 +147,72 @@ def _judge(
         j = i
         decided: float | None = None
         fell: float | None = None
+        lost: float | None = None
         while j < len(samples):
             if samples[j].desired > base:
                 decided = samples[j].t
                 break
-            if not samples[j].above:
+            if samples[j].above is False:
                 fell = samples[j].t
                 break
+            if samples[j].above is None:
+                lost = samples[j].t
+                break
             j += 1
-        limit = spec.threshold("max")
-        resolved = decided if decided is not None else fell
+        resolved = decided if decided is not None else fell if fell is not None else lost
         if resolved is not None and resolved < window.start:
             i = _skip_rise(samples, j)
             prev = samples[i - 1]
             continue
         if decided is not None:
-            value = decided - start
+            value, compressed = on_clock(evidence, decided - start)
             results.append(
                 judged(
                     spec,
                     at_most(value, limit),
                     value,
                     f"above target at {at(start)}, desired replicas {base} -> {samples[j].desired} at "
-                    f"{at(decided)} ({source})",
+                    f"{at(decided)}{clock_note(compressed)} ({source})",
                     scope=scope,
                     unit="seconds",
                     threshold=band,
                     advice=(
                         f"HPA `{hpa}` took {secs(value)} to scale up: check the metrics pipeline and "
-                        f"its behavior.scaleUp policy",
+                        f"its behavior.scaleUp policy (a scale-up stabilizationWindowSeconds as long as "
+                        "the budget makes every decision late)",
                     ),
+                    compressed=compressed,
                 )
             )
-        elif fell is not None:
-            value = fell - start
-            results.append(
-                judged(
-                    spec,
-                    at_most(value, limit),
-                    value,
-                    f"above target from {at(start)} to {at(fell)} without a scaling decision ({source})",
-                    scope=scope,
-                    unit="seconds",
-                    threshold=band,
-                    advice=(
-                        f"HPA `{hpa}` stayed above target for {secs(value)} without scaling: check its "
-                        f"metric source and events",
-                    ),
-                )
-            )
-        else:
-            value = window.end - start
-            unseen = [b for b in blind if b.end > start]
-            if unseen:
+        elif fell is not None or lost is not None:
+            ended = fell if fell is not None else lost
+            assert ended is not None
+            elapsed, compressed = on_clock(evidence, ended - start)
+            how = "back under target" if fell is not None else "its metric went missing"
+            if not at_most(elapsed, limit):
                 results.append(
-                    inconclusive(
+                    judged(
                         spec,
-                        f"above target from {at(start)}; no decision seen, but the watch has gaps after it",
+                        False,
+                        elapsed,
+                        f"above target from {at(start)} for {secs(elapsed)}{clock_note(compressed)} without "
+                        f"a scaling decision, until {how} at {at(ended)} ({source})",
+                        scope=scope,
+                        unit="seconds",
+                        threshold=band,
+                        advice=(
+                            f"HPA `{hpa}` stayed above target for {secs(elapsed)} without scaling: check "
+                            "`kubectl describe hpa` events (metrics unavailable? behavior.scaleUp?)",
+                        ),
+                        compressed=compressed,
+                    )
+                )
+            elif fell is not None:
+                results.append(
+                    not_exercised(
+                        spec,
+                        f"above target from {at(start)} for {secs(elapsed)}{clock_note(compressed)}, back "
+                        f"under it at {at(fell)} before a decision was due (budget {limit:g} s) ({source})",
                         scope=scope,
                         unit="seconds",
                         threshold=band,
@@ -193,12 +220,30 @@ def _judge(
                 )
             else:
                 results.append(
+                    inconclusive(
+                        spec,
+                        f"above target from {at(start)}; its metric went missing at {at(ended)} "
+                        f"({secs(elapsed)} later{clock_note(compressed)}, under the budget) before any "
+                        "scaling decision",
+                        scope=scope,
+                        unit="seconds",
+                        threshold=band,
+                        advice=(f"HPA `{hpa}`: check the metric's source (metrics-server, adapter)",),
+                    )
+                )
+        else:
+            unseen = [b.start for b in blind if b.end > start]
+            seen_until = min([window.end, *unseen])
+            elapsed_run = max(0.0, seen_until - start)
+            elapsed, compressed = on_clock(evidence, elapsed_run)
+            if not at_most(elapsed, limit):
+                results.append(
                     judged(
                         spec,
-                        at_most(value, limit),
-                        value,
-                        f"above target from {at(start)}; no scaling decision before the window ended "
-                        f"(counted to the end, {secs(value)}) ({source})",
+                        False,
+                        elapsed,
+                        f"above target from {at(start)}; no scaling decision in the {secs(elapsed)}"
+                        f"{clock_note(compressed)} after it ({source})",
                         scope=scope,
                         unit="seconds",
                         threshold=band,
@@ -206,16 +251,51 @@ def _judge(
                             f"HPA `{hpa}` never scaled up after its metric exceeded target: check "
                             "`kubectl describe hpa` events (metrics unavailable? behavior.scaleUp?)",
                         ),
+                        compressed=compressed,
+                    )
+                )
+            elif seen_until < window.end:
+                results.append(
+                    inconclusive(
+                        spec,
+                        f"above target from {at(start)}; no decision seen before a watch gap at "
+                        f"{at(seen_until)}, under the budget",
+                        scope=scope,
+                        unit="seconds",
+                        threshold=band,
+                    )
+                )
+            else:
+                results.append(
+                    window_too_short(
+                        spec,
+                        evidence,
+                        f"HPA `{hpa}` above target from {at(start)} without a decision",
+                        elapsed_run,
+                        limit,
+                        scope=scope,
+                        threshold=band,
                     )
                 )
             break
         i = _skip_rise(samples, j)
         prev = samples[i - 1] if i > 0 else None
-    if not results:
+    if not results and not any(s.above is not None for s in samples):
         return [
             inconclusive(
                 spec,
-                "no load rise above the HPA's target in the window: scaling latency not exercised",
+                "none of the HPA's metrics had a current value in the window: a load rise could not be seen",
+                scope={"hpa": hpa},
+                unit="seconds",
+                threshold=band,
+                advice=(f"HPA `{hpa}`: check its metrics source (`kubectl describe hpa`)",),
+            )
+        ]
+    if not results:
+        return [
+            not_exercised(
+                spec,
+                "no load rise above the HPA's target in the window",
                 scope={"hpa": hpa},
                 unit="seconds",
                 threshold=band,
@@ -225,8 +305,8 @@ def _judge(
 
 
 def _skip_rise(samples: list[Sample], i: int) -> int:
-    """Index of the first sample after `i` that is back under target (the next rise starts after it)."""
-    while i < len(samples) and samples[i].above:
+    """Index of the first sample after `i` known to be under target (the next rise starts after it)."""
+    while i < len(samples) and samples[i].above is not False:
         i += 1
     return max(i, 1)
 
@@ -239,10 +319,15 @@ def _from_watch(evidence: Evidence, tolerance: float) -> dict[str, list[Sample]]
         for t, state in line:
             if state is None:
                 continue
-            above = any(
-                m.current > m.target * (1 + tolerance)
-                for m in state.metrics
-                if m.current is not None and m.target is not None
+            known = [m for m in state.metrics if m.current is not None and m.target is not None]
+            above = (
+                any(
+                    m.current > m.target * (1 + tolerance)
+                    for m in known
+                    if m.current is not None and m.target is not None
+                )
+                if known
+                else None
             )
             samples.append(
                 Sample(t=t, above=above, desired=state.desired_replicas, max_replicas=state.max_replicas)
@@ -269,9 +354,8 @@ def _from_prometheus(
         max_at = dict(maxes.get(hpa_key, []))
         samples = []
         for t, d in points:
-            above = any(
-                t in cur and t in tgt and cur[t] > tgt[t] * (1 + tolerance) for cur, tgt in metric_points
-            )
+            known = [(cur[t], tgt[t]) for cur, tgt in metric_points if t in cur and t in tgt]
+            above = any(c > g * (1 + tolerance) for c, g in known) if known else None
             samples.append(Sample(t=t, above=above, desired=int(d), max_replicas=int(max_at.get(t, 0))))
         out["/".join(hpa_key)] = samples
     return out

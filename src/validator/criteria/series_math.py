@@ -114,3 +114,12 @@ def linear_slope(points: Points) -> float | None:
     if den == 0:
         return None
     return math.fsum((t - mt) * (v - mv) for t, v in zip(ts, vs, strict=True)) / den
+
+
+def paired_share(first: Points, second: Points) -> float:
+    """Of the sample times either series has, the share both have: how much of the span a scope
+    was seen to exist in (by either source) is actually measured (by both). 0.0 when neither has any."""
+    a = {t for t, _ in first}
+    b = {t for t, _ in second}
+    seen = a | b
+    return len(a & b) / len(seen) if seen else 0.0

@@ -36,6 +36,12 @@ def state_at(timeline: Timeline[S], t: float) -> S | None:
     return current
 
 
+def states_during(timeline: Timeline[S], window: TimeWindow) -> list[S]:
+    """The object's state at the window's start and every state received inside it."""
+    found = [state_at(timeline, window.start), *(s for t, s in timeline if window.start <= t <= window.end)]
+    return [s for s in found if s is not None]
+
+
 def gap_windows(k8s: K8sEvidence, kind: str) -> list[TimeWindow]:
     return [
         TimeWindow(start=g.from_ms / 1000.0, end=max(g.to_ms, g.from_ms) / 1000.0) for g in k8s.gaps_of(kind)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from validator.lint.findings import Manifest
+from validator.model.label_selector import selects
 
 # kind -> path of its pod template (spec.template, or deeper for CronJob)
 TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
@@ -94,30 +95,9 @@ def containers(template: PodTemplate) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def selector_matches(selector: Any, labels: Mapping[str, str]) -> bool:
-    """A metav1.LabelSelector against a label set. An empty selector matches everything."""
-    if not isinstance(selector, dict):
-        return False
-    match_labels = selector.get("matchLabels") or {}
-    if isinstance(match_labels, dict):
-        for key, value in match_labels.items():
-            if labels.get(str(key)) != str(value):
-                return False
-    for expression in selector.get("matchExpressions") or []:
-        if not isinstance(expression, dict):
-            return False
-        key = str(expression.get("key", ""))
-        operator = expression.get("operator")
-        values = [str(v) for v in expression.get("values") or []]
-        present = key in labels
-        if operator == "In" and not (present and labels[key] in values):
-            return False
-        if operator == "NotIn" and present and labels[key] in values:
-            return False
-        if operator == "Exists" and not present:
-            return False
-        if operator == "DoesNotExist" and present:
-            return False
-    return True
+    """A metav1.LabelSelector against a label set, with Kubernetes' meaning (an empty selector
+    matches everything, a missing or malformed one nothing)."""
+    return selects(selector, labels)
 
 
 def declared_replicas(manifest: Manifest) -> int:

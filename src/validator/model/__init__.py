@@ -4,10 +4,18 @@ Everything here is immutable and free of IO. Loaders (`validator.collect.evidenc
 these records from a run directory; criteria read them; reports render them.
 """
 
-from validator.model.evidence import Evidence, RunManifest, SourceName, kube_state_label
-from validator.model.faults import ActivityRun, ChaosEvidence, ChaosRun, FaultWindow
+from validator.model.evidence import (
+    DEFAULT_CONTROLLER_SELECTOR,
+    Evidence,
+    RunManifest,
+    SourceName,
+    kube_state_label,
+)
+from validator.model.faults import ActivityRun, ChaosEvidence, ChaosRun, FaultWindow, NotInjected
 from validator.model.k8s import (
+    WORKLOAD_KINDS,
     ContainerTermination,
+    DaemonSetState,
     DeploymentState,
     EventState,
     HpaMetric,
@@ -20,10 +28,13 @@ from validator.model.k8s import (
     StatefulSetState,
     WatchGap,
     WatchRecord,
+    WorkloadState,
 )
+from validator.model.label_selector import LabelSelector
 from validator.model.load import LoadEvidence, LoadSample
 from validator.model.metrics import MetricsEvidence, QueryResult, QueryStatus, Series
 from validator.model.verdict import (
+    Compressed,
     CriterionOutcome,
     CriterionOverride,
     CriterionSpec,
@@ -36,13 +47,17 @@ from validator.model.verdict import (
 from validator.model.window import TimeWindow, format_rfc3339, parse_rfc3339
 
 __all__ = [
+    "DEFAULT_CONTROLLER_SELECTOR",
+    "WORKLOAD_KINDS",
     "ActivityRun",
     "ChaosEvidence",
     "ChaosRun",
+    "Compressed",
     "ContainerTermination",
     "CriterionOutcome",
     "CriterionOverride",
     "CriterionSpec",
+    "DaemonSetState",
     "DeploymentState",
     "EventState",
     "Evidence",
@@ -50,11 +65,13 @@ __all__ = [
     "HpaMetric",
     "HpaState",
     "K8sEvidence",
+    "LabelSelector",
     "LoadEvidence",
     "LoadSample",
     "MetricsEvidence",
     "NodeState",
     "NotEvaluated",
+    "NotInjected",
     "PdbState",
     "PodState",
     "QueryResult",
@@ -70,6 +87,7 @@ __all__ = [
     "Verdict",
     "WatchGap",
     "WatchRecord",
+    "WorkloadState",
     "format_rfc3339",
     "kube_state_label",
     "parse_rfc3339",

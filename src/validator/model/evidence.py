@@ -8,10 +8,13 @@ from enum import StrEnum
 
 from validator.model.faults import ChaosEvidence
 from validator.model.k8s import K8sEvidence
+from validator.model.label_selector import LabelSelector
 from validator.model.load import LoadEvidence
 from validator.model.metrics import MetricsEvidence
 from validator.model.verdict import CriterionOverride
 from validator.model.window import TimeWindow
+
+DEFAULT_CONTROLLER_SELECTOR = "app.kubernetes.io/component=controller"
 
 
 class SourceName(StrEnum):
@@ -33,8 +36,8 @@ class RunManifest:
     # per evidence second divided by it is a rate per cluster second
     time_factor: float = 1.0
     agent_label: str = "app.kubernetes.io/name"
-    controller_selector: Mapping[str, str] = field(
-        default_factory=lambda: {"app.kubernetes.io/component": "controller"}
+    controller_selector: LabelSelector = field(
+        default_factory=lambda: LabelSelector.parse(DEFAULT_CONTROLLER_SELECTOR)
     )
     expected_alerts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     criteria: Mapping[str, CriterionOverride] = field(default_factory=dict)

@@ -9,6 +9,24 @@ from validator.model.window import TimeWindow
 MEMORY_FAULT_WORDS = ("memory", "oom")
 MAINTENANCE_FAULT_WORDS = ("drain", "maintenance", "cordon")
 
+# What a fault does, from the action that injected it (the provider function the control records),
+# else from its names: the evidence a criterion looks for to see that the fault took effect.
+DRAIN = "drain"  # cordon + evict: planned maintenance, a voluntary disruption
+EVICTION = "eviction"  # pods evicted through the eviction API: voluntary
+MEMORY_PRESSURE = "memory-pressure"
+NODE_FAILURE = "node-failure"  # nodes made NotReady: involuntary
+POD_KILL = "pod-kill"  # pods deleted (a crash): involuntary, bypasses budgets
+OTHER = "other"
+ACTION_KINDS = {
+    "drain_nodes": DRAIN,
+    "cordon_nodes": DRAIN,
+    "evict_pods": EVICTION,
+    "apply_memory_pressure": MEMORY_PRESSURE,
+    "fail_nodes": NODE_FAILURE,
+    "delete_pods": POD_KILL,
+    "kill_controllers": POD_KILL,
+}
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FaultWindow:
@@ -22,7 +40,42 @@ class FaultWindow:
     status: str = ""  # of the inject_end line: succeeded / failed
     error: str = ""  # of a failed inject_end line: why the injection failed (e.g. a drain's refusals)
     rollback_end: float | None = None
-    targets: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()  # `pod/<ns>/<name>`, `node/<name>`, ... as the action reported them
+    action: str = ""  # the provider function that injected it (`drain_nodes`, `evict_pods`, ...)
+    mechanism: str = ""  # for faults with several (memory pressure: `sandbox`, `chaos-mesh`)
+    # why this fault's results cannot be trusted as a pass: its steady state was not met before the
+    # injection, its rollback failed, it was a dry run (from its journal and rollback lines)
+    problems: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        """DRAIN, EVICTION, MEMORY_PRESSURE, NODE_FAILURE, POD_KILL or OTHER."""
+        if self.action in ACTION_KINDS:
+            return ACTION_KINDS[self.action]
+        if self._named(MAINTENANCE_FAULT_WORDS):
+            return DRAIN
+        if self._named(MEMORY_FAULT_WORDS):
+            return MEMORY_PRESSURE
+        if self._named(("evict",)):
+            return EVICTION
+        if self._named(("node-fail", "node_fail", "not-ready", "notready")):
+            return NODE_FAILURE
+        if self._named(("kill", "controller-failure", "delete")):
+            return POD_KILL
+        return OTHER
+
+    @property
+    def pod_targets(self) -> tuple[str, ...]:
+        """`namespace/name` of every pod the fault reported it touched."""
+        return tuple(t.split("/", 1)[1] for t in self.targets if t.startswith("pod/") and t.count("/") == 2)
+
+    @property
+    def node_targets(self) -> tuple[str, ...]:
+        return tuple(t.split("/", 1)[1] for t in self.targets if t.startswith("node/"))
+
+    def targets_pod(self, key: str, node: str = "") -> bool:
+        """Whether the pod `namespace/name` (running on `node`) is one of this fault's own targets."""
+        return key in self.pod_targets or (bool(node) and node in self.node_targets)
 
     @property
     def window(self) -> TimeWindow | None:
@@ -43,12 +96,12 @@ class FaultWindow:
 
     @property
     def is_memory_pressure(self) -> bool:
-        return self._named(MEMORY_FAULT_WORDS)
+        return self.kind == MEMORY_PRESSURE
 
     @property
     def is_maintenance(self) -> bool:
         """A planned-maintenance (voluntary disruption) fault: drain, cordon, maintenance."""
-        return self._named(MAINTENANCE_FAULT_WORDS)
+        return self.kind == DRAIN
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,11 +119,17 @@ class ChaosRun:
 
     experiment: str
     source: str  # the journal file
+    fault: str = ""  # the fault name of its `validator` extension (what faults.jsonl calls it)
+    actions: tuple[str, ...] = ()  # provider functions of its method's actions (what it injects)
     status: str = ""  # top-level status, kept for display only
     steady_state_before_met: bool | None = None
     activities: tuple[ActivityRun, ...] = ()
     rollbacks: tuple[ActivityRun, ...] = ()
     dry: bool = False
+
+    @property
+    def kind(self) -> str:
+        return next((ACTION_KINDS[a] for a in self.actions if a in ACTION_KINDS), OTHER)
 
     @property
     def failed_activities(self) -> tuple[ActivityRun, ...]:
@@ -83,10 +142,22 @@ class ChaosRun:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class NotInjected:
+    """An experiment whose journal shows that its fault was never injected, and why."""
+
+    fault: str
+    kind: str = OTHER
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChaosEvidence:
     faults: tuple[FaultWindow, ...] = ()
     runs: tuple[ChaosRun, ...] = ()
-    partial: str = ""
+    partial: str = ""  # the record itself is incomplete (unreadable lines, faults.jsonl missing)
+    # experiments that ran but injected nothing (steady state failed first, interrupted, dry):
+    # a fault that never took effect tests nothing, so what depends on it is inconclusive
+    not_injected: tuple[NotInjected, ...] = ()
 
     @property
     def maintenance(self) -> tuple[FaultWindow, ...]:

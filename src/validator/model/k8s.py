@@ -12,12 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from validator.model.label_selector import LabelSelector
+
+# The kinds a platform runs its pods through: recovery, availability and drain checks judge these.
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 KINDS = (
     "Pod",
     "Node",
     "Deployment",
     "ReplicaSet",
     "StatefulSet",
+    "DaemonSet",
     "HorizontalPodAutoscaler",
     "PodDisruptionBudget",
     "Event",
@@ -33,6 +38,15 @@ class ContainerTermination:
     exit_code: int | None
     finished_at: float | None  # the object's own time, epoch seconds
     restart_count: int
+
+    @property
+    def abnormal(self) -> bool:
+        """An OOM kill, a crash or an error; not a container that finished its work (exit 0)."""
+        if self.reason == "OOMKilled":
+            return True
+        if self.exit_code is not None:
+            return self.exit_code != 0
+        return self.reason not in ("", "Completed")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,26 +69,46 @@ class NodeState:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DeploymentState:
+class WorkloadState:
+    """A Deployment, StatefulSet or DaemonSet: how many pods it wants and how many are ready.
+
+    For a DaemonSet `replicas` is `status.desiredNumberScheduled`, `ready_replicas` its
+    `numberReady` and `available_replicas` its `numberAvailable`."""
+
     labels: Mapping[str, str] = field(default_factory=dict)
-    replicas: int = 0  # spec.replicas (desired)
+    pod_labels: Mapping[str, str] = field(default_factory=dict)  # spec.template.metadata.labels
+    selector: LabelSelector = field(default_factory=LabelSelector.none)  # spec.selector
+    replicas: int = 0  # desired
     ready_replicas: int = 0
     available_replicas: int = 0
+
+    @property
+    def ready(self) -> bool:
+        """At its desired number of ready pods."""
+        return self.ready_replicas >= self.replicas
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploymentState(WorkloadState):
+    pass
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReplicaSetState:
     labels: Mapping[str, str] = field(default_factory=dict)
-    owner_name: str = ""
+    owner_name: str = ""  # the Deployment that owns it
+    owner_kind: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class StatefulSetState:
-    """A StatefulSet (the platform's agents are StatefulSets): its own labels and those of its pod
-    template, which name the agent type even when the controller could never create a pod."""
+class StatefulSetState(WorkloadState):
+    """A StatefulSet (the platform's agents are StatefulSets). Its pod template's labels name the
+    agent type even when the controller could never create a pod."""
 
-    labels: Mapping[str, str] = field(default_factory=dict)
-    pod_labels: Mapping[str, str] = field(default_factory=dict)  # spec.template.metadata.labels
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DaemonSetState(WorkloadState):
+    pass
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,7 +139,8 @@ class HpaState:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PdbState:
-    selector: Mapping[str, str] = field(default_factory=dict)  # matchLabels
+    # spec.selector; a budget without one selects no pod (policy/v1), an empty one every pod
+    selector: LabelSelector = field(default_factory=LabelSelector.none)
     min_available: str = ""  # as written (int or percentage), for advice
     max_unavailable: str = ""
     current_healthy: int = 0
@@ -125,16 +160,7 @@ class EventState:
     time: float | None = None  # eventTime, lastTimestamp or firstTimestamp
 
 
-ObjectState = (
-    PodState
-    | NodeState
-    | DeploymentState
-    | ReplicaSetState
-    | StatefulSetState
-    | HpaState
-    | PdbState
-    | EventState
-)
+ObjectState = PodState | NodeState | WorkloadState | ReplicaSetState | HpaState | PdbState | EventState
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,6 +28,7 @@ class QueryResult:
     status: QueryStatus = QueryStatus.OK
     series: tuple[Series, ...] = ()
     error: str = ""
+    partial: str = ""  # some of its points could not be read: what it holds may not be all there was
 
     @property
     def ok(self) -> bool:

@@ -13,21 +13,38 @@ class Verdict(StrEnum):
     PASS = "pass"
     FAIL = "fail"
     INCONCLUSIVE = "inconclusive"
+    # a scope the run never put to the test (a budget no disruption touched, an HPA whose metric
+    # never rose): reported, never counted as a pass. Results only; a criterion whose every scope
+    # is not exercised is inconclusive.
+    NOT_EXERCISED = "not_exercised"
 
     @property
     def severity(self) -> int:
         return _SEVERITY[self]
 
 
-_SEVERITY = {Verdict.PASS: 0, Verdict.INCONCLUSIVE: 1, Verdict.FAIL: 2}
+_SEVERITY = {Verdict.NOT_EXERCISED: -1, Verdict.PASS: 0, Verdict.INCONCLUSIVE: 1, Verdict.FAIL: 2}
 
 
 def worst(verdicts: Iterable[Verdict]) -> Verdict | None:
-    """fail > inconclusive > pass; None for no verdicts at all."""
+    """fail > inconclusive > pass, over the exercised verdicts; INCONCLUSIVE when every one is
+    NOT_EXERCISED (nothing was tested); None for no verdicts at all."""
     found = list(verdicts)
     if not found:
         return None
-    return max(found, key=lambda v: v.severity)
+    exercised = [v for v in found if v is not Verdict.NOT_EXERCISED]
+    if not exercised:
+        return Verdict.INCONCLUSIVE
+    return max(exercised, key=lambda v: v.severity)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Compressed:
+    """A time measured in a compressed run: `value` seconds of the run's clock, which stand for
+    `value * time_factor` seconds of real time (the figure a Result's value and threshold use)."""
+
+    time_factor: float
+    value: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,6 +64,10 @@ class CriterionSpec:
     thresholds: Mapping[str, float] = field(default_factory=dict)
     queries: Mapping[str, str] = field(default_factory=dict)
     info: bool = False
+    measures: tuple[str, ...] = ()  # the measures to evaluate, of a criterion with several; () = all
+
+    def measured(self, measure: str) -> bool:
+        return not self.measures or measure in self.measures
 
     def threshold(self, name: str) -> float:
         try:
@@ -71,12 +92,15 @@ class Result:
     threshold: Mapping[str, float] = field(default_factory=dict)
     detail: str = ""
     advice: tuple[str, ...] = ()
+    compressed: Compressed | None = None  # a time judged on a compressed run's clock
 
     def __post_init__(self) -> None:
-        if self.verdict is Verdict.INCONCLUSIVE and self.value is not None:
-            raise ValueError(f"{self.criterion}: an inconclusive result carries no value")
+        if self.verdict in (Verdict.INCONCLUSIVE, Verdict.NOT_EXERCISED) and self.value is not None:
+            raise ValueError(f"{self.criterion}: an {self.verdict.value} result carries no value")
         if self.verdict is Verdict.INCONCLUSIVE and not self.detail:
             raise ValueError(f"{self.criterion}: an inconclusive result must say what was missing")
+        if self.verdict is Verdict.NOT_EXERCISED and not self.detail:
+            raise ValueError(f"{self.criterion}: a result not exercised must say why")
 
     @property
     def scope_text(self) -> str:
@@ -96,10 +120,12 @@ class CriterionOutcome:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NotEvaluated:
-    """A criterion listed but not evaluated (e.g. `validator check` without a recorder)."""
+    """A criterion listed but not evaluated (e.g. `validator check` without a recorder), or one
+    `measure` of a criterion that was (resource_isolation's rejections in `check`)."""
 
     id: str
     reason: str
+    measure: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from validator.model import Summary, Verdict
+from validator.model import Result, Summary, Verdict
 from validator.report.html import format_threshold, format_value
 
-COLOUR = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.INCONCLUSIVE: "yellow"}
+COLOUR = {
+    Verdict.PASS: "green",
+    Verdict.FAIL: "red",
+    Verdict.INCONCLUSIVE: "yellow",
+    Verdict.NOT_EXERCISED: "dim",
+}
 
 
 def verdict_markup(verdict: Verdict) -> str:
@@ -25,7 +30,7 @@ def verdict_table(summary: Summary, title: str, *, with_advice: bool = True) -> 
                 outcome.id + (" (info)" if outcome.info else ""),
                 r.scope_text,
                 verdict_markup(r.verdict),
-                format_value(r.value, r.unit),
+                format_value(r.value, r.unit) + _compressed(r),
                 format_threshold(r.threshold, r.unit),
                 r.detail,
             )
@@ -33,8 +38,15 @@ def verdict_table(summary: Summary, title: str, *, with_advice: bool = True) -> 
                 for advice in r.advice:
                     table.add_row("", "", "", "", "", f"[cyan]advice:[/] {advice}")
     for n in summary.not_evaluated:
-        table.add_row(n.id, "all", "[dim]not evaluated[/]", "—", "—", n.reason)
+        scope = f"measure={n.measure}" if n.measure else "all"
+        table.add_row(n.id, scope, "[dim]not evaluated[/]", "—", "—", n.reason)
     return table
+
+
+def _compressed(result: Result) -> str:
+    if result.compressed is None:
+        return ""
+    return f" ({format_value(result.compressed.value, 'seconds')} at {result.compressed.time_factor:g}x)"
 
 
 def overall_verdict_line(summary: Summary) -> str:

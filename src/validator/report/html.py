@@ -53,7 +53,12 @@ MIN_POINTS_PER_TRACE = 60
 SANDBOX_NOTE = "simulated nodes: kwok does not enforce memory limits; OOM kills are simulated"
 DRY_RUN_NOTE = "dry run: Chaos Toolkit marked skipped activities as succeeded; no fault was injected"
 
-_VERDICT_COLOUR = {Verdict.PASS: "#1a7f37", Verdict.FAIL: "#cf222e", Verdict.INCONCLUSIVE: "#9a6700"}
+_VERDICT_COLOUR = {
+    Verdict.PASS: "#1a7f37",
+    Verdict.FAIL: "#cf222e",
+    Verdict.INCONCLUSIVE: "#9a6700",
+    Verdict.NOT_EXERCISED: "#59636e",
+}
 _FAULT_FILL = "rgba(207, 34, 46, 0.12)"
 _RECOVERY_FILL = "rgba(9, 105, 218, 0.12)"
 _PLOT_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False,
@@ -483,7 +488,12 @@ def _result_row(outcome: CriterionOutcome, result: Result) -> dict[str, Any]:
         "info": outcome.info,
         "scope": result.scope_text,
         "verdict": result.verdict.value,
-        "value": format_value(result.value, result.unit),
+        "value": format_value(result.value, result.unit)
+        + (
+            f" ({format_value(result.compressed.value, 'seconds')} at {result.compressed.time_factor:g}x)"
+            if result.compressed is not None
+            else ""
+        ),
         "threshold": format_threshold(result.threshold, result.unit),
         "detail": result.detail,
     }
@@ -533,7 +543,10 @@ def report_context(summary: Summary, evidence: Evidence) -> dict[str, Any]:
         "rows": rows,
         "counts": counts,
         "failures": failures,
-        "not_evaluated": [{"id": n.id, "reason": n.reason} for n in summary.not_evaluated],
+        "not_evaluated": [
+            {"id": n.id + (f" ({n.measure})" if n.measure else ""), "reason": n.reason}
+            for n in summary.not_evaluated
+        ],
         "missing": missing,
         "faults": [{"fault": f.fault, "start": format_rfc3339(f.start),
                     "end": format_rfc3339(f.end) if f.end is not None else "never reported",

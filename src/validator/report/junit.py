@@ -2,7 +2,8 @@
 
 `classname` is the criterion id, `name` the scope (`agent=tess`, or `all`). A failed result is a
 <failure>, an inconclusive one a <skipped>, each with the measured value and the threshold in its
-message. Results of info criteria never fail the suite: a failing info result is reported as a passing
+message; a scope the run did not exercise is a <skipped> saying so. Results of info criteria never
+fail the suite: a failing info result is reported as a passing
 testcase whose <system-out> says so. Deterministic: no timestamps beyond the run's own window.
 """
 
@@ -31,8 +32,12 @@ def _threshold(threshold: Mapping[str, float], unit: str) -> str:
 
 
 def message(result: Result) -> str:
+    clock = ""
+    if result.compressed is not None:
+        c = result.compressed
+        clock = f" (real time; {c.value:.6g} s at {c.time_factor:g}x compression)"
     return (
-        f"{result.verdict.value}: measured {_value(result.value, result.unit)}; "
+        f"{result.verdict.value}: measured {_value(result.value, result.unit)}{clock}; "
         f"threshold {_threshold(result.threshold, result.unit)}; {result.detail}"
     )
 
@@ -49,7 +54,7 @@ def _case(suite: ET.Element, outcome: CriterionOutcome, result: Result) -> tuple
         node = ET.SubElement(case, "failure", {"message": message(result), "type": "CriterionFailed"})
         node.text = _body(result)
         return 1, 0
-    if result.verdict is Verdict.INCONCLUSIVE:
+    if result.verdict in (Verdict.INCONCLUSIVE, Verdict.NOT_EXERCISED):
         node = ET.SubElement(case, "skipped", {"message": message(result)})
         node.text = _body(result)
         return 0, 1
@@ -80,7 +85,8 @@ def junit_text(summary: Summary) -> str:
             f, s = _case(suite, outcome, result)
             tests, failures, skipped = tests + 1, failures + f, skipped + s
     for item in summary.not_evaluated:
-        case = ET.SubElement(suite, "testcase", {"classname": item.id, "name": "not evaluated", "time": "0"})
+        name = f"measure={item.measure}" if item.measure else "not evaluated"
+        case = ET.SubElement(suite, "testcase", {"classname": item.id, "name": name, "time": "0"})
         ET.SubElement(case, "skipped", {"message": f"not evaluated: {item.reason}"})
         tests, skipped = tests + 1, skipped + 1
     for node in (root, suite):

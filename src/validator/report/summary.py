@@ -36,6 +36,11 @@ def _result(result: Result) -> dict[str, Any]:
     }
     if result.advice:
         out["advice"] = list(result.advice)
+    if result.compressed is not None:
+        out["compressed"] = {
+            "time_factor": _number(result.compressed.time_factor),
+            "value": _number(result.compressed.value),
+        }
     return out
 
 
@@ -55,7 +60,10 @@ def summary_document(summary: Summary) -> dict[str, Any]:
         "criteria": criteria,
     }
     if summary.not_evaluated:
-        document["not_evaluated"] = [{"id": n.id, "reason": n.reason} for n in summary.not_evaluated]
+        document["not_evaluated"] = [
+            {"id": n.id, **({"measure": n.measure} if n.measure else {}), "reason": n.reason}
+            for n in summary.not_evaluated
+        ]
     return document
 
 
@@ -74,7 +82,7 @@ def write_summary_json(out_dir: Path, summary: Summary) -> Path:
 
 def summary_from_document(document: object, *, source: str) -> Summary:
     """Rebuild a Summary from a parsed summary.json (for `validator report`). Raises ValueError."""
-    from validator.model import CriterionOutcome, NotEvaluated, TimeWindow, Verdict, parse_rfc3339
+    from validator.model import Compressed, CriterionOutcome, NotEvaluated, TimeWindow, Verdict, parse_rfc3339
 
     if not isinstance(document, dict) or document.get("schema") != SCHEMA:
         raise ValueError(f"{source}: not a {SCHEMA} document")
@@ -91,6 +99,11 @@ def summary_from_document(document: object, *, source: str) -> Summary:
                 threshold={str(k): float(v) for k, v in (r.get("threshold") or {}).items() if v is not None},
                 detail=str(r.get("detail", "")),
                 advice=tuple(str(a) for a in r.get("advice") or ()),
+                compressed=Compressed(
+                    time_factor=float(r["compressed"]["time_factor"]), value=float(r["compressed"]["value"])
+                )
+                if isinstance(r.get("compressed"), dict)
+                else None,
             )
             for r in entry.get("results") or []
         )
@@ -108,7 +121,7 @@ def summary_from_document(document: object, *, source: str) -> Summary:
         verdict=Verdict(document["verdict"]),
         criteria=tuple(outcomes),
         not_evaluated=tuple(
-            NotEvaluated(id=str(n["id"]), reason=str(n.get("reason", "")))
+            NotEvaluated(id=str(n["id"]), reason=str(n.get("reason", "")), measure=str(n.get("measure", "")))
             for n in document.get("not_evaluated") or []
         ),
     )

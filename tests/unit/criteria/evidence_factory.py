@@ -123,7 +123,9 @@ def fault(name: str, start: float, end: float | None, **kw: object) -> FaultWind
         end=None if end is None else T0 + end,
         rollback_end=None if rollback is None else T0 + float(rollback),  # type: ignore[arg-type]
         targets=tuple(kw.pop("targets", ())),  # type: ignore[call-overload]
-        status="succeeded",
+        status=str(kw.pop("status", "succeeded")),
+        action=str(kw.pop("action", "")),
+        problems=tuple(kw.pop("problems", ())),  # type: ignore[call-overload]
     )
 
 

@@ -158,3 +158,35 @@ def test_a_firing_in_progress_when_the_window_opens_is_listed_not_counted() -> N
     old = series({"alertname": "X"}, steady(1, start=0, end=60))
     alone = evidence(metrics=metrics(ok("alerts_firing", old)))
     assert only(crit.evaluate(spec(crit), alone)).verdict is Verdict.INCONCLUSIVE  # nothing of the run's
+
+
+def test_a_container_that_completed_justifies_no_alert() -> None:
+    """A workflow-stage pod that finished its work (Completed, exit 0) is not an incident: an alert
+    about it stays false (any termination used to justify one)."""
+    done = ContainerTermination(container="agent", reason="Completed", exit_code=0, finished_at=T0 + 400,
+                                restart_count=0)
+    about = {"alertname": "AgentPodFailed", "alertstate": "firing", "namespace": "agents", "pod": "tess-wf1"}
+    ev = evidence(
+        metrics=metrics(ok("alerts_firing", series(about, steady(1, start=420, end=450)))),
+        k8s=k8s(record(401, "Pod", "tess-wf1", PodState(phase="Succeeded", terminations=(done,)))),
+    )
+    result = only(crit.evaluate(spec(crit), ev))
+    assert (result.verdict, result.value) == (Verdict.FAIL, 1.0), result.detail
+
+
+def test_an_expected_alert_about_a_bystander_pod_is_false() -> None:
+    """Memory pressure on rex-0 expects ContainerOOMKilled, for rex-0: the same alert for cleo-0
+    meanwhile is not the fault's (any pod's used to count as expected)."""
+    about = {"alertname": "ContainerOOMKilled", "alertstate": "firing", "namespace": "agents"}
+    alerts = [
+        series({**about, "pod": "rex-0"}, steady(1, start=120, end=150)),
+        series({**about, "pod": "cleo-0"}, steady(1, start=120, end=150)),
+    ]
+    ev = evidence(
+        metrics=metrics(ok("alerts_firing", *alerts)),
+        chaos=chaos(fault("memory-pressure", 100, 200, targets=["pod/agents/rex-0"])),
+        manifest_=manifest(expected_alerts={"memory-pressure": ("ContainerOOMKilled",)}),
+    )
+    result = only(crit.evaluate(spec(crit), ev))
+    assert (result.verdict, result.value) == (Verdict.FAIL, 0.5), result.detail
+    assert "ContainerOOMKilled at 2025-11-20T02:02:00Z" in result.detail

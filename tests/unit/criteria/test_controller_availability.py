@@ -95,14 +95,14 @@ def test_outage_advice_names_the_deployment() -> None:
     assert "Deployment `agents/controller`" in only(crit.evaluate(spec(crit), evidence(k8s=watch))).advice[0]
 
 
-DEPLOY = {"namespace": "agents", "deployment": "controller"}
+DEPLOY = {"namespace": "agents", "workload": "Deployment/controller"}
 
 
 def prom(available, labels=None, **kw):
     return metrics(
-        ok("deployment_replicas_available", series(DEPLOY, steady(available, **kw))),
+        ok("workload_replicas_available", series(DEPLOY, steady(available, **kw))),
         ok(
-            "deployment_labels",
+            "workload_labels",
             series({**DEPLOY, **(labels or {"label_app_kubernetes_io_component": "controller"})}, steady(1)),
         ),
     )

@@ -174,3 +174,16 @@ def test_controllers_are_not_agents_and_are_left_out() -> None:
     unknown = crit.evaluate(spec(crit), evidence(metrics=found))
     assert {r.scope_text: r.verdict for r in unknown} == {
         "agent=rex": Verdict.PASS, "agent=workflow-controller": Verdict.FAIL}
+
+
+def test_each_type_must_be_measured_over_the_steps_it_was_seen() -> None:
+    """Rex's requests are known at all 41 steps but its usage at one: one sample of 41 is not
+    evidence that covers rex, though cleo keeps the query as a whole covering the window (it passed)."""
+    found = metrics(
+        ok("cpu_usage_by_agent", usage("rex", 0.7, start=300, end=300), usage("cleo", 0.7)),
+        ok("cpu_requests_by_agent", usage("rex", 1.0), usage("cleo", 1.0)),
+    )
+    results = {r.scope_text: r for r in crit.evaluate(spec(crit), evidence(metrics=found))}
+    assert results["agent=cleo"].verdict is Verdict.PASS
+    assert results["agent=rex"].verdict is Verdict.INCONCLUSIVE
+    assert "at 2% of the 41 steps" in results["agent=rex"].detail

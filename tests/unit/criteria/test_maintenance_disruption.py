@@ -8,7 +8,7 @@ import pytest
 
 from tests.unit.criteria.evidence_factory import T0, chaos, evidence, fault, k8s, load, only, record, spec
 from validator.criteria import maintenance_disruption as crit
-from validator.model import EventState, NodeState, PdbState, PodState, Verdict
+from validator.model import EventState, LabelSelector, NodeState, PdbState, PodState, Verdict
 
 
 def rows(fail_at: set[int] = frozenset(), reset_at: int | None = None):
@@ -120,10 +120,10 @@ def blocked_drain_watch(rex_allowed: int = 0) -> object:
         record(0.1, "Pod", "cleo-0", PodState(labels=CLEO, node_name="quality-1", phase="Running"),
                type="RELIST"),
         record(0.1, "PodDisruptionBudget", "rex", PdbState(
-            selector=REX, max_unavailable="0", current_healthy=1, desired_healthy=1,
+            selector=LabelSelector.equal(REX), max_unavailable="0", current_healthy=1, desired_healthy=1,
             disruptions_allowed=rex_allowed, expected_pods=1), type="RELIST"),
         record(0.1, "PodDisruptionBudget", "cleo", PdbState(
-            selector=CLEO, max_unavailable="0", current_healthy=1, desired_healthy=1,
+            selector=LabelSelector.equal(CLEO), max_unavailable="0", current_healthy=1, desired_healthy=1,
             disruptions_allowed=0, expected_pods=1), type="RELIST"),
         record(205, "Node", "implementation-1", NodeState(unschedulable=True), namespace=""),
         record(301, "Node", "implementation-1", NodeState(), namespace=""),

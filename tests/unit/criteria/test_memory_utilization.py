@@ -122,11 +122,30 @@ def _pressure(t: float) -> float:
     return 110 if 100 <= t <= 200 else 50
 
 
+ON_REX_1 = {"targets": ["pod/agents/rex-1"]}
 FAULT_CASES = [
-    ("pressure-inside-its-own-fault-is-not-judged", fault("memory-pressure", 100, 200), Verdict.PASS, 0.5),
-    ("same-pressure-during-a-drain-fails", fault("node-drain", 100, 200), Verdict.FAIL, 1.1),
-    ("grace-after-the-fault-is-honoured", fault("memory-pressure", 100, 170), Verdict.PASS, 0.5),
-    ("unterminated-fault-sets-aside-the-rest", fault("memory-pressure", 100, None), Verdict.PASS, 0.5),
+    (
+        "pressure-inside-its-own-fault-is-not-judged",
+        fault("memory-pressure", 100, 200, **ON_REX_1),
+        Verdict.PASS,
+        0.5,
+    ),
+    ("same-pressure-during-a-drain-fails", fault("node-drain", 100, 200, **ON_REX_1), Verdict.FAIL, 1.1),
+    ("grace-after-the-fault-is-honoured", fault("memory-pressure", 100, 170, **ON_REX_1), Verdict.PASS, 0.5),
+    (
+        "unterminated-fault-sets-aside-the-rest",
+        fault("memory-pressure", 100, None, **ON_REX_1),
+        Verdict.PASS,
+        0.5,
+    ),
+    # exemptions cover the fault's own targets only: pressure on rex-2 excuses nothing of rex-1
+    (
+        "a-fault-on-another-pod-excuses-nothing",
+        fault("memory-pressure", 100, 200, targets=["pod/agents/rex-2"]),
+        Verdict.FAIL,
+        1.1,
+    ),
+    ("a-fault-naming-no-target-excuses-nothing", fault("memory-pressure", 100, 200), Verdict.FAIL, 1.1),
 ]
 
 
@@ -146,3 +165,21 @@ def test_injected_memory_pressure_is_not_normal_operation(window, verdict, value
     assert result.value == pytest.approx(value)
     if verdict is Verdict.PASS:
         assert "inside injected memory-pressure faults not judged" in result.detail
+
+
+def test_each_type_must_be_measured_over_the_span_it_ran() -> None:
+    """One working-set sample of 41 (the limit seen at every step) is not evidence that covers rex,
+    even though the query as a whole covers the window through cleo."""
+    ev = evidence(
+        metrics=metrics(
+            ok(
+                "memory_working_set_by_pod",
+                ws("rex-1", "rex", 50, start=300, end=300),
+                ws("cleo-1", "cleo", 50),
+            ),
+            ok("memory_limits_by_pod", lim("rex-1", 100), lim("cleo-1", 100)),
+        )
+    )
+    results = {r.scope["agent"]: r for r in crit.evaluate(spec(crit), ev)}
+    assert results["cleo"].verdict is Verdict.PASS
+    assert results["rex"].verdict is Verdict.INCONCLUSIVE and "2% of its steps" in results["rex"].detail

@@ -38,7 +38,8 @@ def quiet_pod(t: float = 0.5):
     return record(t, "Pod", "rex-1", PodState(phase="Running"), type="RELIST")
 
 
-MEMORY = fault("memory-pressure", 100, 200)
+ON_REX_1 = ["pod/agents/rex-1"]
+MEMORY = fault("memory-pressure", 100, 200, targets=ON_REX_1)
 DRAIN = fault("node-drain", 300, 360)
 
 WATCH_CASES = [
@@ -68,9 +69,28 @@ WATCH_CASES = [
     (
         "overlapping-memory-faults",
         [quiet_pod(), oom_pod(260, 260)],
-        [fault("memory-pressure", 100, 200), fault("memory-hog", 180, 250)],
+        [
+            fault("memory-pressure", 100, 200, targets=ON_REX_1),
+            fault("memory-hog", 180, 250, targets=ON_REX_1),
+        ],
         Verdict.PASS,
         0,
+    ),
+    # a memory-pressure fault excuses its own targets' kills only: pressure on rex does not excuse
+    # an OOM kill of cleo meanwhile (it did before), nor does a fault that names no target
+    (
+        "a-fault-on-rex-excuses-no-kill-of-cleo",
+        [quiet_pod(), oom_pod(150, 149, name="cleo-0")],
+        [MEMORY],
+        Verdict.FAIL,
+        1,
+    ),
+    (
+        "a-fault-naming-no-target-excuses-nothing",
+        [quiet_pod(), oom_pod(150, 149)],
+        [fault("memory-pressure", 100, 200)],
+        Verdict.FAIL,
+        1,
     ),
     ("no-finished-at-uses-receipt-time", [quiet_pod(), oom_pod(500, None)], [MEMORY], Verdict.FAIL, 1),
 ]

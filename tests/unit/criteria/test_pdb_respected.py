@@ -19,14 +19,14 @@ from tests.unit.criteria.evidence_factory import (
     steady,
 )
 from validator.criteria import pdb_respected as crit
-from validator.model import PdbState, PodState, Verdict
+from validator.model import LabelSelector, NodeState, PdbState, PodState, Verdict
 
 SELECTOR = {"app.kubernetes.io/component": "controller"}
 
 
 def pdb(t: float, healthy: int, allowed: int, desired: int = 1, expected: int = 2, type: str = "MODIFIED"):
     state = PdbState(
-        selector=SELECTOR,
+        selector=LabelSelector.equal(SELECTOR),
         min_available="1",
         current_healthy=healthy,
         desired_healthy=desired,
@@ -47,7 +47,7 @@ CASES = [
     ("drain-breached-budget", [pdb(0.1, 2, 1, type="RELIST"), pdb(150, 0, 0)], [DRAIN], Verdict.FAIL, 1),
     (
         "breach-outside-voluntary-disruption-not-counted",  # e.g. a node crash
-        [pdb(0.1, 2, 1, type="RELIST"), pdb(400, 0, 0), pdb(420, 2, 1)],
+        [pdb(0.1, 2, 1, type="RELIST"), pdb(150, 1, 0), pdb(170, 2, 1), pdb(400, 0, 0), pdb(420, 2, 1)],
         [DRAIN],
         Verdict.PASS,
         0,
@@ -61,11 +61,13 @@ CASES = [
     ),
     ("eviction-while-allowed", [pdb(0.1, 2, 1, type="RELIST"), evicted(300)], [], Verdict.PASS, 0),
     (
-        "eviction-of-unselected-pod",
+        # the eviction touched no pod this budget selects: it was never put to the test, which is
+        # not a pass (it read as "0 breaches" before)
+        "eviction-of-unselected-pod-does-not-exercise-it",
         [pdb(0.1, 1, 0, expected=1, type="RELIST"), evicted(300, "rex-1", {"app": "rex"})],
         [],
-        Verdict.PASS,
-        0,
+        Verdict.NOT_EXERCISED,
+        None,
     ),
     (
         "two-breaches-in-overlapping-drains",
@@ -120,3 +122,28 @@ def test_prometheus_fallback_can_fail_but_never_pass() -> None:
 
 def test_nothing_at_all() -> None:
     assert only(crit.evaluate(spec(crit), evidence())).verdict is Verdict.INCONCLUSIVE
+
+
+def test_a_watch_gap_during_the_disruption_makes_no_breach_inconclusive() -> None:
+    """The drain exercised the budget, but the PDB watch was blind from 140 s to 180 s: a breach
+    could have come and gone there (gaps used to be ignored)."""
+    records = [pdb(0.1, 2, 1, type="RELIST"), pdb(130, 1, 0), pdb(190, 2, 1)]
+    watch = k8s(*records, gaps=[("PodDisruptionBudget", 140, 180)])
+    result = only(crit.evaluate(spec(crit), evidence(k8s=watch, chaos=chaos(DRAIN))))
+    assert result.verdict is Verdict.INCONCLUSIVE and "missed 40.0 s" in result.detail
+
+
+def test_a_budget_whose_pods_sat_on_the_drained_node_is_exercised_even_if_it_held() -> None:
+    """The drain cordoned n1, where controller-1 ran; the budget held (no dip, no eviction): a pass."""
+    node = NodeState(unschedulable=True)
+    records = [
+        pdb(0.1, 2, 1, type="RELIST"),
+        record(
+            0.1, "Pod", "controller-1", PodState(labels=SELECTOR, node_name="n1", ready=True), type="RELIST"
+        ),
+        record(0.1, "Node", "n1", NodeState(), type="RELIST", namespace=""),
+        record(101, "Node", "n1", node, namespace=""),
+    ]
+    result = only(crit.evaluate(spec(crit), evidence(k8s=k8s(*records), chaos=chaos(DRAIN))))
+    assert (result.verdict, result.value) == (Verdict.PASS, 0)
+    assert "exercised by agents/controller-1" in result.detail

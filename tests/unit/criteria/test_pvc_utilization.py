@@ -66,3 +66,13 @@ def test_growing_volume_uses_the_mean() -> None:
 )
 def test_no_data_is_inconclusive(found) -> None:
     assert only(crit.evaluate(spec(crit), evidence(metrics=found))).verdict is Verdict.INCONCLUSIVE
+
+
+def test_each_claim_must_be_measured_over_the_steps_it_was_seen() -> None:
+    """Capacity known at every step, use at two of 41: not evidence that covers the claim."""
+    found = metrics(
+        ok("pvc_used_bytes", pvc("d", 60, start=300, end=315), pvc("e", 60)),
+        ok("pvc_capacity_bytes", pvc("d", 100), pvc("e", 100)),
+    )
+    results = {r.scope["pvc"]: r.verdict for r in crit.evaluate(spec(crit), evidence(metrics=found))}
+    assert results == {"agents/d": Verdict.INCONCLUSIVE, "agents/e": Verdict.PASS}

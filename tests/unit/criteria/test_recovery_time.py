@@ -9,6 +9,7 @@ from tests.unit.criteria.evidence_factory import (
     evidence,
     fault,
     k8s,
+    manifest,
     metrics,
     ok,
     only,
@@ -18,7 +19,7 @@ from tests.unit.criteria.evidence_factory import (
     steady,
 )
 from validator.criteria import recovery_time as crit
-from validator.model import DeploymentState, NodeState, Verdict
+from validator.model import DeploymentState, NodeState, PodState, StatefulSetState, Verdict
 
 
 def dep(t: float, ready: int, name: str = "rex", replicas: int = 2, type: str = "MODIFIED"):
@@ -133,13 +134,13 @@ def test_unrecovered_advice_names_what_is_missing() -> None:
     assert "Deployment `agents/rex` at 0/2 ready" in result.advice[0]
 
 
-DEPLOY = {"namespace": "agents", "deployment": "rex"}
+DEPLOY = {"namespace": "agents", "workload": "Deployment/rex"}
 
 
 def test_prometheus_fallback() -> None:
     found = metrics(
-        ok("deployment_replicas_ready", series(DEPLOY, steady(lambda t: 1 if 100 <= t < 270 else 2))),
-        ok("deployment_replicas_desired", series(DEPLOY, steady(2))),
+        ok("workload_replicas_ready", series(DEPLOY, steady(lambda t: 1 if 100 <= t < 270 else 2))),
+        ok("workload_replicas_desired", series(DEPLOY, steady(2))),
         ok("node_unschedulable"),
     )
     result = only(
@@ -155,3 +156,77 @@ def test_nothing_to_judge_the_steady_state_on() -> None:
     )
     result = only(crit.evaluate(spec(crit), ev))
     assert result.verdict is Verdict.INCONCLUSIVE and "no Deployment or node" in result.detail
+
+
+# --- what used to pass without positive evidence (issue: verdicts you can bet a maintenance window on)
+
+
+def test_not_recovered_with_budget_left_is_window_too_short_not_a_pass() -> None:
+    """Broken from 150 s to the window's end, 200 s after the fault: that is under the 300 s budget,
+    so nothing is known yet (it used to pass as `end - origin <= 300`)."""
+    ev = evidence(k8s=k8s(*BASE, dep(150, 0)), chaos=chaos(fault("memory-pressure", 100, 400)))
+    result = only(crit.evaluate(spec(crit), ev))
+    assert result.verdict is Verdict.INCONCLUSIVE and result.value is None
+    assert "window too short to judge" in result.detail
+
+
+def test_a_target_that_vanished_is_not_recovered() -> None:
+    """The Deployment was deleted after the fault: nothing recovered (it used to read as recovered)."""
+    ev = evidence(
+        k8s=k8s(*BASE, dep(150, 0), dep(250, 0, type="DELETED")),
+        chaos=chaos(fault("memory-pressure", 100, 200)),
+    )
+    result = only(crit.evaluate(spec(crit), ev))
+    assert (result.verdict, result.value) == (Verdict.FAIL, 400)
+    assert "Deployment `agents/rex` vanished" in result.detail
+
+
+def sts(t: float, ready: int, name: str = "tess", type: str = "MODIFIED"):
+    return record(t, "StatefulSet", name, StatefulSetState(replicas=1, ready_replicas=ready), type=type)
+
+
+def test_an_evicted_statefulset_pod_is_recovered_when_its_statefulset_is() -> None:
+    """The agents are StatefulSets: evicting tess-0 is recovered when StatefulSet tess is ready again,
+    not when some Deployment happens to be (only Deployments used to count)."""
+    tess_0 = record(
+        0.1, "Pod", "tess-0", PodState(owner_kind="StatefulSet", owner_name="tess"), type="RELIST"
+    )
+    ev = evidence(
+        k8s=k8s(*BASE, tess_0, sts(0.1, 1, type="RELIST"), sts(105, 0), sts(290, 1)),
+        chaos=chaos(fault("pod-eviction", 100, 110, targets=["pod/agents/tess-0"], action="evict_pods")),
+    )
+    result = only(crit.evaluate(spec(crit), ev))
+    assert (result.verdict, result.value) == (Verdict.PASS, 180)
+    assert "1 workload(s) the fault touched" in result.detail
+
+
+def test_a_status_arriving_just_after_the_fault_end_is_not_an_instant_recovery() -> None:
+    """The eviction's Deployment update arrives 5 ms after the fault's end line; the last status
+    received at the end still said 2/2. Recovery is 30 s (it used to read as 0 s)."""
+    ev = evidence(k8s=k8s(*BASE, dep(200.005, 1), dep(230, 2)), chaos=chaos(fault("pod-eviction", 100, 200)))
+    result = only(crit.evaluate(spec(crit), ev))
+    assert result.verdict is Verdict.PASS and result.value == pytest.approx(30, abs=0.01)
+
+
+def test_a_compressed_run_is_judged_in_real_time_and_shows_both() -> None:
+    """At 30x, 12 s of the run stand for 360 s: over the 300 s budget (it passed as 12 s before)."""
+    ev = evidence(
+        k8s=k8s(*BASE, dep(150, 1), dep(212, 2)),
+        chaos=chaos(fault("memory-pressure", 100, 200)),
+        manifest_=manifest(time_factor=30.0),
+    )
+    result = only(crit.evaluate(spec(crit), ev))
+    assert (result.verdict, result.value) == (Verdict.FAIL, pytest.approx(360))
+    assert result.compressed is not None and result.compressed.value == pytest.approx(12)
+    assert "12.0 s measured at 30x compression" in result.detail
+
+
+def test_a_compressed_run_left_unrecovered_past_its_scaled_budget_fails() -> None:
+    """At 30x the budget is 10 s of the run; broken for the remaining 400 s of it: a failure."""
+    ev = evidence(
+        k8s=k8s(*BASE, dep(150, 0)),
+        chaos=chaos(fault("memory-pressure", 100, 200)),
+        manifest_=manifest(time_factor=30.0),
+    )
+    result = only(crit.evaluate(spec(crit), ev))
+    assert result.verdict is Verdict.FAIL and result.value == pytest.approx(400 * 30)

@@ -146,6 +146,7 @@ def test_prometheus_only_ids() -> None:
         "controller_availability",
         "capacity_forecast",
         "cost_efficiency",
+        "resource_isolation",  # its throttling measure; its rejections need the watch
     }
 
 

@@ -227,3 +227,27 @@ def test_a_whole_second_event_time_counts_a_pod_that_ran_within_that_second() ->
     watch = k8s(rs("tess-rs", "tess"), running("rex-1", "rex", t=100.4), failed_create(100, "tess-rs", QUOTA))
     results = by_scope(crit.evaluate(spec(crit), evidence(metrics=throttling(tess=0.01), k8s=watch)))
     assert results["agent=tess,measure=rejections"] == (Verdict.FAIL, 1)
+
+
+def test_validator_check_judges_throttling_alone() -> None:
+    """`validator check` has no watch: it evaluates the throttling measure only (the registry lists
+    rejections as not evaluated), so a throttle-free platform passes there."""
+    from validator.criteria import registry
+
+    only_throttling = dataclasses.replace(spec(crit), measures=registry.prometheus_measures(crit.ID))
+    results = by_scope(crit.evaluate(only_throttling, evidence(metrics=throttling(rex=0.01))))
+    assert results == {"agent=rex,measure=throttling": (Verdict.PASS, 0.01)}
+    summary = registry.evaluate_all(
+        {crit.ID: only_throttling}, evidence(metrics=throttling(rex=0.01)), only=[crit.ID]
+    )
+    assert summary.outcome(crit.ID).verdict is Verdict.PASS
+    assert [(n.id, n.measure) for n in summary.not_evaluated if n.id == crit.ID] == [(crit.ID, "rejections")]
+
+
+def test_throttling_needs_each_type_measured_over_its_steps() -> None:
+    found = metrics(
+        ok("cpu_throttled_periods_by_agent", series({AGENT: "rex"}, steady(0.1, start=300, end=300))),
+        ok("cpu_periods_by_agent", series({AGENT: "rex"}, steady(10))),
+    )
+    results = by_scope(crit.evaluate(spec(crit), evidence(metrics=found)))
+    assert results["agent=rex,measure=throttling"] == (Verdict.INCONCLUSIVE, None)

@@ -50,9 +50,9 @@ CASES = [
     (
         "within-tolerance-is-no-rise",  # 54 vs 50: inside the HPA's 10% tolerance
         [hpa(1, 30, 1), hpa(100, 54, 1)],
-        {"hpa=agents/rex": (Verdict.INCONCLUSIVE, None)},
+        {"hpa=agents/rex": (Verdict.NOT_EXERCISED, None)},
     ),
-    ("no-rise-at-all", [hpa(1, 30, 1), hpa(300, 20, 1)], {"hpa=agents/rex": (Verdict.INCONCLUSIVE, None)}),
+    ("no-rise-at-all", [hpa(1, 30, 1), hpa(300, 20, 1)], {"hpa=agents/rex": (Verdict.NOT_EXERCISED, None)}),
     (
         "two-rises-judged-separately",
         [hpa(1, 30, 1), hpa(60, 90, 1), hpa(80, 40, 2), hpa(300, 90, 2), hpa(320, 40, 3)],
@@ -62,9 +62,33 @@ CASES = [
         },
     ),
     (
-        "rise-that-falls-back-without-decision",
+        # the load fell back 60 s after rising, before any decision was due: no evidence that the HPA
+        # answers load changes in time (this used to pass with 60 s)
+        "rise-that-falls-back-without-decision-is-not-exercised",
         [hpa(1, 30, 1), hpa(100, 90, 1), hpa(160, 30, 1)],
-        {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.PASS, 60)},
+        {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.NOT_EXERCISED, None)},
+    ),
+    (
+        "rise-above-target-past-the-budget-without-decision-fails-though-it-fell-back",
+        [hpa(1, 30, 1), hpa(100, 90, 1), hpa(450, 30, 1)],
+        {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.FAIL, 350)},
+    ),
+    (
+        # the metric went missing 60 s into the rise: no decision, and no evidence it fell back
+        "rise-whose-metric-goes-missing-is-inconclusive",
+        [hpa(1, 30, 1), hpa(100, 90, 1), hpa(160, None, 1)],
+        {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.INCONCLUSIVE, None)},
+    ),
+    (
+        "rise-whose-metric-goes-missing-past-the-budget-fails",
+        [hpa(1, 30, 1), hpa(100, 90, 1), hpa(420, None, 1)],
+        {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.FAIL, 320)},
+    ),
+    (
+        # rose 150 s before the window ended: under the budget, nothing is known yet
+        "no-decision-before-a-window-shorter-than-the-budget-is-inconclusive",
+        [hpa(1, 30, 1), hpa(450, 90, 1)],
+        {"hpa=agents/rex,rise=2025-11-20T02:07:30Z": (Verdict.INCONCLUSIVE, None)},
     ),
     (
         "briefly-above-target-at-max-replicas-is-not-measurable",

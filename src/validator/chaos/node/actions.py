@@ -19,6 +19,7 @@ from chaoslib.exceptions import ActivityFailed
 from validator.chaos.eviction import evict_with_retry
 from validator.chaos.targets import drainable, list_pods, meta, name_of
 from validator.errors import ConfigError, UnsafeOperation
+from validator.model.label_selector import LabelSelector
 from validator.safety import marks
 from validator.safety.guard import (
     POOL_LABEL,
@@ -49,21 +50,20 @@ def _drain_weight_per_node(mutator: Mutator) -> dict[str, tuple[int, int]]:
     """Per node: (drainable pods a PodDisruptionBudget selects, drainable pods)."""
     from kubernetes import client
 
-    budgets: dict[str, list[dict[str, str]]] = {}
+    budgets: dict[str, list[LabelSelector]] = {}
     for pdb in client.PolicyV1Api(mutator.guard.api).list_pod_disruption_budget_for_all_namespaces().items:
-        selector = pdb.spec.selector if pdb.spec else None
-        if selector is not None and selector.match_labels and not selector.match_expressions:
-            budgets.setdefault(pdb.metadata.namespace, []).append(dict(selector.match_labels))
+        selector = pdb.spec.selector.to_dict() if pdb.spec and pdb.spec.selector else None
+        try:
+            budgets.setdefault(pdb.metadata.namespace, []).append(LabelSelector.from_api(selector))
+        except ValueError:
+            continue  # the apiserver validates selectors; a malformed one protects nothing
     weights: dict[str, tuple[int, int]] = {}
     for pod in list_pods(mutator, ""):
         node = str((pod.get("spec") or {}).get("nodeName") or "")
         if not node or not drainable(pod)[0]:
             continue
         labels = dict(meta(pod).get("labels") or {})
-        guarded = any(
-            all(labels.get(k) == v for k, v in wanted.items())
-            for wanted in budgets.get(str(meta(pod).get("namespace")), [])
-        )
+        guarded = any(wanted.matches(labels) for wanted in budgets.get(str(meta(pod).get("namespace")), []))
         under_budget, total = weights.get(node, (0, 0))
         weights[node] = (under_budget + int(guarded), total + 1)
     return weights
