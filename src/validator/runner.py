@@ -35,7 +35,9 @@ from rich.table import Table
 
 from validator.collect.evidence_files import load_run_directory
 from validator.collect.prometheus import PrometheusCollector, collect_metrics
+from validator.config.experiment_file import load_experiment_file
 from validator.config.suite_file import ExperimentSpec, Mode, Suite
+from validator.criteria import fault_effects
 from validator.criteria.promql import QueryRanges
 from validator.criteria.registry import CRITERIA, build_specs, evaluate_all
 from validator.errors import ConfigError, EvidenceUnavailable, ExitCode, RollbackFailed, UnsafeOperation
@@ -106,6 +108,7 @@ class _Environment:
     kubeconfig: str | None
     prometheus_url: str
     workflow_api_url: str
+    sandbox: bool = False  # the context is a running sandbox's (its simulated nodes react to `sandbox`)
 
 
 # --------------------------------------------------------------------------- signals
@@ -219,11 +222,9 @@ def _sleep_until(deadline: float, *, tick: Callable[[], None] | None = None) -> 
 
 def _sandbox_info(context: str) -> Any:
     """The running sandbox whose context this is, or None."""
-    from validator.sandbox import cluster
+    from validator.sandbox.cluster import running_sandbox_for
 
-    name = context.removeprefix("kwok-") if context.startswith("kwok-") else ""
-    info = cluster.load_info(name) if name else None
-    return info if info is not None and info.context == context else None
+    return running_sandbox_for(context)
 
 
 def resolve_environment(request: RunRequest) -> _Environment:
@@ -257,7 +258,13 @@ def resolve_environment(request: RunRequest) -> _Environment:
             where=("--workflow-api-url / $VALIDATOR_WORKFLOW_API_URL / sandbox.json workflow_api_url"),
             fix=fix,
         )
-    return _Environment(mode=mode, kubeconfig=kubeconfig, prometheus_url=prometheus, workflow_api_url=api)
+    return _Environment(
+        mode=mode,
+        kubeconfig=kubeconfig,
+        prometheus_url=prometheus,
+        workflow_api_url=api,
+        sandbox=info is not None,
+    )
 
 
 def _check_api_reachable(url: str) -> None:
@@ -331,6 +338,35 @@ def wait_for_quiet_platform(url: str, console: Console, timeout_s: float = QUIET
         console.print("[green]✓[/] the simulated platform's queue is empty")
 
 
+def experiment_env(request: RunRequest, exp: ExperimentSpec, mode: Mode) -> dict[str, str]:
+    """The environment an experiment runs with: the process's, the timings', the experiment's."""
+    return {**os.environ, **request.suite.timing(mode).env, **exp.env, **request.extra_env}
+
+
+def check_experiments(request: RunRequest, env: _Environment) -> None:
+    """Before any cluster call: every experiment file is a valid Chaos Toolkit experiment (exit 2,
+    naming the file and key), and none uses a mechanism that does nothing on this cluster (exit 4)."""
+    from chaoslib.exceptions import ChaosException
+    from chaoslib.experiment import ensure_experiment_is_valid
+
+    from validator.chaos.mechanisms import refuse_off_sandbox
+
+    checked = []
+    for index, exp in enumerate(request.suite.experiments):
+        experiment = load_experiment_file(exp.path)
+        try:
+            ensure_experiment_is_valid(dict(experiment.document))
+        except ChaosException as exc:
+            raise ConfigError(
+                f"{exp.path}: Chaos Toolkit refuses the experiment: {exc}",
+                where=f"{request.suite.source}: experiments[{index}].path",
+                fix="correct the experiment (its activities' modules, functions and arguments)",
+            ) from None
+        checked.append((experiment, experiment_env(request, exp, env.mode)))
+    if not env.sandbox:
+        refuse_off_sandbox(checked, request.context)
+
+
 def preflight(request: RunRequest, env: _Environment, console: Console) -> Any:
     """Context allowed (the guard), every needed verb granted (SelfSubjectAccessReviews), Prometheus
     and the load target answering, experiment files present. Returns the opened Guard."""
@@ -340,13 +376,7 @@ def preflight(request: RunRequest, env: _Environment, console: Console) -> Any:
     from validator.safety.session import exact_namespaces
 
     suite = request.suite
-    missing = [f"{e.name}: {e.path}" for e in suite.experiments if not e.path.is_file()]
-    if missing:
-        raise ConfigError(
-            "experiment file(s) not found:\n    " + "\n    ".join(missing),
-            where=suite.source,
-            fix="correct experiments[].path (relative to the repository root)",
-        )
+    check_experiments(request, env)
     guard = open_guard(request.context, env.kubeconfig, request.allowlist)
     console.print(f"[green]✓[/] context {request.context} is allow-listed and is the recorded cluster")
     refusals = [r for ns in suite.namespaces if (r := namespace_refusal(ns, guard.entry))]
@@ -838,8 +868,11 @@ class SuiteRun:
         mutator = Mutator(guard=guard, audit=AuditLog(Path(os.devnull), "plan"), plan_mode=True)
         refused = 0
         with planning(mutator):
-            for _, exp in self.suite.schedule(self.request.mode or "sandbox"):
-                plan = plan_experiment(exp.path, mutator)
+            mode = self.request.mode or ("sandbox" if _sandbox_info(self.request.context) else "real")
+            for _, exp in self.suite.schedule(mode):
+                plan = plan_experiment(
+                    exp.path, mutator, {**self.suite.timing(mode).env, **exp.env, **self.request.extra_env}
+                )
                 self.console.print(f"[bold]{exp.name}[/] ({exp.path})")
                 for step in plan["steps"]:
                     self.console.print(f"  [{step['phase']}] {step['name']}: {step.get('result', '')}")
@@ -931,7 +964,7 @@ class SuiteRun:
         specs = build_specs(self.suite.criteria)
         only = list(self.suite.judge) or None
         ids = only or list(CRITERIA)
-        queries: dict[str, str] = {}
+        queries: dict[str, str] = dict(fault_effects.QUERIES)  # to see that each fault took effect
         for cid in ids:
             queries.update(specs[cid].queries)
         self.console.print(f"collecting {len(queries)} Prometheus queries over the window")

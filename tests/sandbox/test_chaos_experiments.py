@@ -105,6 +105,7 @@ def test_memory_pressure_sandbox_mechanism(rig: Rig) -> None:
             VALIDATOR_WORKLOAD_SELECTOR="app.kubernetes.io/name=rex",
             VALIDATOR_MEMORY_SELECTOR="app.kubernetes.io/name=rex",
             VALIDATOR_MEMORY="110%",
+            VALIDATOR_MEMORY_MECHANISM="sandbox",  # the experiment's default is Chaos Mesh
         ),
         rig.tmp / "journal.json",
     )
@@ -209,6 +210,7 @@ def test_node_failure_sandbox_mechanism(rig: Rig) -> None:
                 VALIDATOR_WORKLOAD_SELECTOR="app.kubernetes.io/name=tess",
                 VALIDATOR_FAIL_NODE_SELECTOR=f"kubernetes.io/hostname={node}",
                 VALIDATOR_FAIL_CONDITION="MemoryPressure",
+                VALIDATOR_NODE_FAILURE_MECHANISM="sandbox",  # the experiment's default is a hook
             ),
             rig.tmp / "journal.json",
         )

@@ -169,9 +169,19 @@ def test_chaos_mesh_stressor_after_sigkill_is_recovered(stresschaos_crd: None, r
 
 def test_plan_of_a_suite_lists_every_experiment(stresschaos_crd: None, rig: dict[str, Any]) -> None:
     suite = rig["tmp"] / "suite.yaml"
+    # a whole suite, read as `run` reads it (plan used to accept any YAML with an experiments list)
     suite.write_text(
-        f"experiments:\n  - {EXPERIMENTS / 'memory-pressure.json'}\n"
-        f"  - path: {EXPERIMENTS / 'pod-eviction.json'}\n"
+        "schema: validator.suite/v1\nname: plan-test\n"
+        f"namespaces: [{rig['namespace']}]\n"
+        "load: {profile: steady, caps: {max_users: 1, max_spawn_rate: 1}}\n"
+        "experiments:\n"
+        + "".join(
+            f"  - {{name: {name}, path: {EXPERIMENTS / (name + '.json')}, at: {{sandbox: 5s, real: 5s}}}}\n"
+            for name in ("memory-pressure", "pod-eviction")
+        )
+        + "timings:\n"
+        "  sandbox: {load_duration: 60s, time_factor: 30, cooldown: 30s}\n"
+        "  real: {load_duration: 30m, time_factor: 1, cooldown: 10m}\n"
     )
     env = {**rig["env"], "VALIDATOR_EVICT_SELECTOR": "app.kubernetes.io/name=rex"}
     proc = validator_cli(["plan", str(suite), "--json"], env)

@@ -121,6 +121,7 @@ VALIDATOR_RUNNER_RULES = {
     ("apps", "deployments", "get"), ("apps", "deployments", "list"), ("apps", "deployments", "watch"),
     ("apps", "replicasets", "get"), ("apps", "replicasets", "list"), ("apps", "replicasets", "watch"),
     ("apps", "statefulsets", "get"), ("apps", "statefulsets", "list"), ("apps", "statefulsets", "watch"),
+    ("apps", "daemonsets", "get"), ("apps", "daemonsets", "list"), ("apps", "daemonsets", "watch"),
     ("autoscaling", "horizontalpodautoscalers", "get"), ("autoscaling", "horizontalpodautoscalers", "list"),
     ("autoscaling", "horizontalpodautoscalers", "watch"),
     ("policy", "poddisruptionbudgets", "get"), ("policy", "poddisruptionbudgets", "list"),

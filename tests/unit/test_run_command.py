@@ -101,3 +101,76 @@ def test_no_context_is_refused(capsys: pytest.CaptureFixture[str], monkeypatch: 
     )
     assert code == 4
     assert "no kubeconfig context named" in capsys.readouterr().err
+
+
+# --- bad input and sandbox-only faults are refused before any cluster call
+
+
+def test_an_experiment_that_is_not_json_is_bad_input_for_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "exp.json"
+    bad.write_text("title: not json\n", encoding="utf-8")
+    code = main(["plan", str(bad), "--context", "prod-eu", "--allowlist", str(tmp_path / "none.yaml")])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{bad}:1:1: not valid JSON" in err and "Traceback" not in err
+
+
+def test_an_experiment_without_a_method_is_bad_input_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "exp.json"
+    bad.write_text(json.dumps({"title": "x", "method": [{"type": "action", "name": "a"}]}), encoding="utf-8")
+    code = main(["plan", str(bad), "--context", "prod-eu", "--allowlist", str(tmp_path / "none.yaml")])
+    assert code == 2 and f"{bad}: method[0].provider: missing" in capsys.readouterr().err
+
+
+def test_a_suite_naming_a_broken_experiment_fails_run_dry_run_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "experiments" / "broken.json"
+    bad.parent.mkdir()
+    bad.write_text("{", encoding="utf-8")
+    suite = (SUITES / "on-demand.yaml").read_text().replace("experiments/pod-eviction.json", str(bad))
+    (tmp_path / "suite.yaml").write_text(suite.replace("name: on-demand", "name: broken"), encoding="utf-8")
+    code = main(["run", str(tmp_path / "suite.yaml"), "--context", "prod-eu", "--dry-run"])
+    err = capsys.readouterr().err
+    assert code == 2 and "experiments[0].path" in err and "not valid JSON" in err
+
+
+def test_a_sandbox_only_mechanism_is_refused_off_the_sandbox_before_any_call(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The nightly's sandbox timings choose the `sandbox` mechanisms; forced onto another cluster they
+    would inject nothing and the run would pass: refused (exit 4) before the context is even opened."""
+    code = main(
+        [
+            "run",
+            str(SUITES / "nightly.yaml"),
+            "--context",
+            "prod-eu",
+            "--timing",
+            "sandbox",
+            "--allowlist",
+            str(tmp_path / "none.yaml"),
+            "--prometheus-url",
+            "http://127.0.0.1:9",
+            "--workflow-api-url",
+            "http://127.0.0.1:9",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 4 and "raise-agent-memory (apply_memory_pressure) uses mechanism `sandbox`" in err
+    assert "not in the allow-list" not in err  # refused before the allow-list was read
+    monkeypatch.setenv("VALIDATOR_MEMORY_MECHANISM", "sandbox")
+    code = main(
+        [
+            "plan",
+            str(ROOT / "experiments" / "memory-pressure.json"),
+            "--context",
+            "prod-eu",
+            "--allowlist",
+            str(tmp_path / "none.yaml"),
+        ]
+    )
+    assert code == 4 and "uses mechanism `sandbox`" in capsys.readouterr().err

@@ -179,3 +179,66 @@ def test_env_values_must_be_scalars_and_names_valid(tmp_path: Path) -> None:
         parse_suite(raw, source="s.yaml", root=ROOT)
     assert "experiments[0].env.lower: not an environment variable name" in caught.value.what
     assert "experiments[0].env.OK: expected a string or number" in caught.value.what
+
+
+# --- time that can fail: a window must outlast the budgets it judges
+
+
+def test_a_window_shorter_than_the_recovery_budget_is_refused(tmp_path: Path) -> None:
+    """Without its compressed clock the sandbox timings leave the drain 90 s to recover against a
+    240 s budget: it could never fail there, so the suite is refused, naming the key."""
+    raw = yaml.safe_load(GOOD)
+    raw["timings"]["sandbox"]["time_factor"] = 1
+    with pytest.raises(ConfigError) as caught:
+        parse_suite(raw, source="s.yaml", root=ROOT)
+    text = caught.value.what
+    assert "s.yaml: experiments[0].at.sandbox: `node-drain` ends 50s into the load, leaving 90s" in text
+    assert "recovery_time's budget is 240s of the run" in text and "timings.sandbox.time_factor" in text
+    assert caught.value.exit_code is ExitCode.INVALID_INPUT
+
+
+def test_a_stated_compressed_clock_judges_the_budget_on_that_clock(tmp_path: Path) -> None:
+    raw = yaml.safe_load(GOOD)  # time_factor 8: the 240 s budget is 30 s of the run, inside 90 s
+    assert parse_suite(raw, source="s.yaml", root=ROOT).timing("sandbox").time_factor == 8
+
+
+def test_a_load_rise_too_late_for_the_scaling_budget_is_refused(tmp_path: Path) -> None:
+    raw = yaml.safe_load(GOOD)
+    raw["load"]["profile"] = "burst"  # its last rise is halfway through the load
+    raw["timings"]["real"] = {"load_duration": "8m", "time_factor": 1, "cooldown": "30s"}
+    raw["experiments"][0]["at"]["real"] = "1m"
+    with pytest.raises(
+        ConfigError,
+        match=r"timings\.real\.cooldown: the burst profile last raises its load "
+        r"240s in, leaving 270s .* scaling_latency's budget is 300s",
+    ):
+        parse_suite(raw, source="s.yaml", root=ROOT)
+
+
+def test_an_experiment_that_is_not_json_is_reported_with_the_suite(tmp_path: Path) -> None:
+    broken = tmp_path / "experiments" / "broken.json"
+    broken.parent.mkdir(parents=True)
+    broken.write_text('{"title": "x", "method": [', encoding="utf-8")
+    raw = yaml.safe_load(GOOD)
+    raw["experiments"][1]["path"] = str(broken)
+    with pytest.raises(ConfigError) as caught:
+        parse_suite(raw, source="s.yaml", root=ROOT)
+    assert f"s.yaml: experiments[1].path: {broken}:1:27: not valid JSON" in caught.value.what
+
+
+def test_the_last_rise_of_each_profile_matches_its_curve() -> None:
+    """The budget check's table against the load profiles' own curves (loadprofiles/shape_curves.py)."""
+    import sys
+
+    from validator.config.suite_file import LAST_RISE
+
+    sys.path.insert(0, str(ROOT / "loadprofiles"))
+    try:
+        from shape_curves import PROFILES  # type: ignore[import-not-found]
+    finally:
+        sys.path.pop(0)
+    for name, profile in PROFILES.items():
+        xs = [i / 1000 for i in range(1001)]
+        levels = [profile.curve(x) for x in xs]
+        rises = [x for x, before, now in zip(xs[1:], levels, levels[1:], strict=False) if now > before + 1e-9]
+        assert LAST_RISE[name] == pytest.approx(max(rises, default=0.0), abs=0.002), name

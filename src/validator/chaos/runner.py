@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +55,9 @@ def outcome(journal: dict[str, Any]) -> Outcome:
 
 
 @contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """`values` over the process's environment for the block (Chaos Toolkit reads configuration
+    from os.environ)."""
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
@@ -90,7 +92,7 @@ def run_experiment(path: Path, *, context: str, run_dir: Path, kubeconfig: str |
         env["VALIDATOR_ALLOWLIST"] = str(allowlist)
     env.update(extra_env or {})
     settings: dict[str, Any] = {"runtime": {"rollbacks": {"strategy": "always"}}}
-    with _environment(env):
+    with environment(env):
         experiment = load_experiment(str(path), settings)
         ensure_experiment_is_valid(experiment)
         journal: dict[str, Any] = ctk_run(experiment, settings=settings)

@@ -6,6 +6,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from validator.errors import UnsafeOperation
 from validator.safety.mutator import Mutator
 
 Obj = Mapping[str, Any]
@@ -71,6 +72,26 @@ def is_ready(pod: Obj) -> bool:
         if cond.get("type") == "Ready":
             return str(cond.get("status")) == "True"
     return False
+
+
+SIMULATED_NODE = "kwok.x-k8s.io/node"  # the annotation kwok's fake nodes carry (value "fake")
+
+
+def is_simulated(node: Obj) -> bool:
+    return (meta(node).get("annotations") or {}).get(SIMULATED_NODE) == "fake"
+
+
+def require_simulated(mutator: Mutator, nodes: Sequence[str], what: str) -> None:
+    """The `sandbox` mechanisms only work on the sandbox's kwok nodes: anywhere else the fault would
+    do nothing, so refuse (before any write) rather than inject nothing and report a pass."""
+    real = [name for name in dict.fromkeys(nodes) if name and not is_simulated(mutator.read_node(name))]
+    if real:
+        raise UnsafeOperation(
+            f"{what} uses mechanism `sandbox`, which only the sandbox's simulated (kwok) nodes react to; "
+            f"{', '.join(real)} {'is' if len(real) == 1 else 'are'} not simulated",
+            where="mechanism",
+            fix="use the real mechanism: chaos-mesh for memory pressure, hook for node failure",
+        )
 
 
 def sample(items: Sequence[Any], count: int, rng: random.Random | None = None) -> list[Any]:

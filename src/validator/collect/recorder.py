@@ -1,8 +1,8 @@
 """Kubernetes recorder: every change of the watched objects, appended to evidence/k8s.jsonl on receipt.
 
-What it watches, in each selected namespace: Pods, Deployments, ReplicaSets, StatefulSets, HPAs
-(autoscaling/v2), PDBs (policy/v1) and Events (core v1); and Nodes cluster-wide. One background
-thread per (kind, namespace) lists once, then watches from the list's resourceVersion with
+What it watches, in each selected namespace: Pods, Deployments, ReplicaSets, StatefulSets,
+DaemonSets, HPAs (autoscaling/v2), PDBs (policy/v1) and Events (core v1); and Nodes cluster-wide. One
+background thread per (kind, namespace) lists once, then watches from the list's resourceVersion with
 `allowWatchBookmarks` and a server-side timeout, re-watching from the last resourceVersion it saw
 (bookmarks included) whenever the apiserver ends a watch. Watches only: there is no polling loop.
 
@@ -84,6 +84,7 @@ _API_VERSIONS = {
     "Deployment": "apps/v1",
     "ReplicaSet": "apps/v1",
     "StatefulSet": "apps/v1",
+    "DaemonSet": "apps/v1",
     "HorizontalPodAutoscaler": "autoscaling/v2",
     "PodDisruptionBudget": "policy/v1",
     "Event": "v1",
@@ -221,6 +222,7 @@ def watched_resources(
         "Deployment": apps.list_namespaced_deployment,
         "ReplicaSet": apps.list_namespaced_replica_set,
         "StatefulSet": apps.list_namespaced_stateful_set,
+        "DaemonSet": apps.list_namespaced_daemon_set,
         "HorizontalPodAutoscaler": autoscaling.list_namespaced_horizontal_pod_autoscaler,
         "PodDisruptionBudget": policy.list_namespaced_pod_disruption_budget,
         "Event": core.list_namespaced_event,

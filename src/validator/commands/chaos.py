@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from validator.config.experiment_file import load_experiment_file
+from validator.config.suite_file import Mode, load_suite_file
 from validator.errors import ConfigError, UnsafeOperation, ValidatorError
 from validator.safety.allowlist import ContextEntry, Limits, default_path, read_identity, save_entry
 from validator.safety.audit import AuditLog
@@ -67,37 +67,37 @@ def _context_args(parser: argparse.ArgumentParser, required: bool = True) -> Non
 # --------------------------------------------------------------------------- plan
 
 
-def _experiments_of(target: Path) -> list[Path]:
+def _experiments_of(target: Path, context: str) -> list[tuple[Path, dict[str, str]]]:
+    """The experiment files a plan covers, each with the environment it would run with: a suite is
+    read exactly as `run` reads it (every problem is exit 2, naming its key), with the timings of
+    the cluster the context names (sandbox or real)."""
+    from validator.sandbox.cluster import running_sandbox_for
+
     if not target.exists():
-        raise ConfigError(f"{target} does not exist", where=str(target),
-                          fix="give an experiment or suite file")
+        raise ConfigError(
+            f"{target} does not exist", where=str(target), fix="give an experiment or suite file"
+        )
     if target.suffix == ".json":
-        return [target]
-    try:
-        suite = yaml.safe_load(target.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"suite is not valid YAML: {exc}", where=str(target)) from exc
-    out = []
-    for i, item in enumerate(suite.get("experiments") or []):
-        path = item if isinstance(item, str) else (item or {}).get("path") or (item or {}).get("file") \
-            or (item or {}).get("experiment")
-        if not path:
-            raise ConfigError("experiment entry names no file", where=f"{target}:experiments[{i}]",
-                              fix="use a path string or {path: ...}")
-        p = Path(str(path))
-        out.append(p if p.is_absolute() or p.exists() else target.parent / p)
-    if not out:
-        raise ConfigError("suite lists no experiments", where=f"{target}:experiments")
-    return out
+        load_experiment_file(target)
+        return [(target, {})]
+    suite = load_suite_file(target)
+    if not suite.experiments:
+        raise ConfigError("suite lists no experiments", where=f"{target}: experiments")
+    mode: Mode = "sandbox" if running_sandbox_for(context) is not None else "real"
+    return [(e.path, {**suite.timing(mode).env, **e.env}) for e in suite.experiments]
 
 
-def plan_experiment(path: Path, mutator: Mutator) -> dict[str, Any]:
-    """Every step of one experiment with the writes it would make (plan-mode mutator: nothing written)."""
+def plan_experiment(path: Path, mutator: Mutator, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Every step of one experiment with the writes it would make (plan-mode mutator: nothing written),
+    its configuration read with `env` over the process's environment."""
     from chaoslib.configuration import load_configuration
     from kubernetes.client.exceptions import ApiException
 
-    experiment = json.loads(path.read_text())
-    configuration = load_configuration(experiment.get("configuration", {}))
+    from validator.chaos.runner import environment
+
+    experiment = dict(load_experiment_file(path).document)
+    with environment(env or {}):
+        configuration = load_configuration(experiment.get("configuration", {}))
     steps = []
     for phase in ("method", "rollbacks"):
         for activity in experiment.get(phase) or []:
@@ -147,7 +147,14 @@ def _substitute(args: dict[str, Any], configuration: dict[str, Any]) -> dict[str
 
 
 def _plan(args: argparse.Namespace) -> int:
-    experiments = _experiments_of(Path(args.target))
+    from validator.chaos.mechanisms import refuse_off_sandbox
+    from validator.sandbox.cluster import running_sandbox_for
+
+    experiments = _experiments_of(Path(args.target), args.context or "")
+    if running_sandbox_for(args.context or "") is None:
+        refuse_off_sandbox(
+            ((load_experiment_file(path), {**os.environ, **env}) for path, env in experiments), args.context
+        )
     guard = open_guard(args.context, args.kubeconfig, args.allowlist)
     mutator = Mutator(guard=guard, audit=AuditLog(Path(os.devnull), "plan"), plan_mode=True)
     needs = run_needs(exact_namespaces(guard.entry.namespaces))
@@ -164,8 +171,8 @@ def _plan(args: argparse.Namespace) -> int:
         return 4
     plans = []
     with planning(mutator):
-        for path in experiments:
-            plans.append(plan_experiment(path, mutator))
+        for path, env in experiments:
+            plans.append(plan_experiment(path, mutator, env))
     refused = [s for p in plans for s in p["steps"] if s.get("result") in ("refused", "error")]
     if args.json:
         doc = {"context": guard.context, "missing_permissions": missing, "plans": plans}

@@ -48,6 +48,7 @@ from typing import Any, Literal
 import yaml
 
 from validator.config.criteria_file import _parse as _parse_criteria
+from validator.config.experiment_file import load_experiment_file
 from validator.criteria.registry import CRITERIA
 from validator.errors import ConfigError
 from validator.model import CriterionOverride
@@ -342,6 +343,15 @@ def _experiments(
             file = next((root / file for root in roots if (root / file).is_file()), roots[0] / file)
         if file_text and not file_text.endswith(".json"):
             errors.add(f"{path}.path", "an experiment is a Chaos Toolkit .json file")
+        elif file_text and not file.is_file():
+            errors.add(
+                f"{path}.path", f"{file} not found (relative to the repository root or the suite's folder)"
+            )
+        elif file_text:
+            try:
+                load_experiment_file(file)
+            except ConfigError as exc:
+                errors.add(f"{path}.path", exc.what.replace("\n", "\n    "))
         at: dict[str, float] = {}
         at_raw = block.get("at")
         if isinstance(at_raw, dict):
@@ -431,6 +441,9 @@ def parse_suite(raw: object, *, source: str, root: Path | None = None) -> Suite:
         timings=timings,
         criteria=criteria,
     )
+    if not errors.lines and not criteria_errors:
+        for line in budget_problems(suite):
+            errors.add(*line)
     problems = errors.lines + criteria_errors
     if problems:
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
@@ -440,6 +453,62 @@ def parse_suite(raw: object, *, source: str, root: Path | None = None) -> Suite:
             fix="see the suite format in src/validator/config/suite_file.py and suites/",
         )
     return suite
+
+
+# When each load profile last raises its users, as a fraction of the load's length
+# (loadprofiles/shape_curves.py; tests/unit/load checks the two agree): a scaling decision after that
+# rise must fit in the rest of the window.
+LAST_RISE = {"steady": 0.0, "burst": 0.50, "diurnal": 0.50, "soak": 0.0}
+# The time budgets a window must be able to hold, per criterion (their threshold key).
+TIME_BUDGETS = {"recovery_time": "max", "scaling_latency": "max"}
+
+
+def budget_problems(suite: Suite) -> list[tuple[str, str]]:
+    """(key, what) for every window too short for the budget it must judge: a budget that cannot
+    elapse before the window ends can never fail, so a run could only pass it.
+
+    A compressed run states its clock (`time_factor`): its budgets are judged on that clock, so the
+    window must hold budget / time_factor seconds of the run."""
+    out: list[tuple[str, str]] = []
+    for mode, timing in suite.timings.items():
+        end = timing.load_duration_s + timing.cooldown_s
+        if not suite.judge or "recovery_time" in suite.judge:
+            needed, clock = _budget(suite, "recovery_time", timing, mode)
+            for index, exp in enumerate(suite.experiments):
+                fault_end = exp.at_s.get(mode, 0.0) + exp.hold_s.get(mode, 0.0)
+                if end - fault_end < needed:
+                    out.append(
+                        (
+                            f"experiments[{index}].at.{mode}",
+                            f"`{exp.name}` ends {fault_end:g}s into the load, leaving {end - fault_end:g}s "
+                            f"of window (load_duration + cooldown) to see it recover; recovery_time's budget "
+                            f"is {needed:g}s of the run ({clock}): move it earlier or lengthen "
+                            f"timings.{mode}.cooldown",
+                        )
+                    )
+        if not suite.judge or "scaling_latency" in suite.judge:
+            needed, clock = _budget(suite, "scaling_latency", timing, mode)
+            rise = LAST_RISE.get(suite.load.profile, 0.0) * timing.load_duration_s
+            if end - rise < needed:
+                out.append(
+                    (
+                        f"timings.{mode}.cooldown",
+                        f"the {suite.load.profile} profile last raises its load {rise:g}s in, leaving "
+                        f"{end - rise:g}s to see the HPA answer; scaling_latency's budget is {needed:g}s "
+                        f"of the run ({clock}): lengthen the load or the cooldown",
+                    )
+                )
+    return out
+
+
+def _budget(suite: Suite, criterion: str, timing: Timings, mode: str) -> tuple[float, str]:
+    """A criterion's time budget in seconds of the run's clock, and how that was reckoned."""
+    key = TIME_BUDGETS[criterion]
+    override = suite.criteria.get(criterion)
+    budget = (override.thresholds.get(key) if override else None) or CRITERIA[criterion].DEFAULTS[key]
+    if timing.time_factor != 1:
+        return budget / timing.time_factor, f"{budget:g} s of real time at time_factor {timing.time_factor:g}"
+    return budget, f"{budget:g} s; a compressed run states its clock with timings.{mode}.time_factor"
 
 
 def load_suite_file(path: Path, *, root: Path | None = None) -> Suite:

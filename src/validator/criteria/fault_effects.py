@@ -19,6 +19,7 @@ Pure: reads the evidence, returns reasons.
 
 from __future__ import annotations
 
+from validator.criteria import memory_utilization
 from validator.criteria.series_math import max_by
 from validator.criteria.watch_timeline import timelines
 from validator.model import (
@@ -32,6 +33,11 @@ from validator.model import (
 )
 from validator.model.faults import DRAIN, EVICTION, MEMORY_PRESSURE, NODE_FAILURE, POD_KILL
 
+# Prometheus queries the memory-pressure effect reads (memory_utilization's): a run collects them
+# whatever its suite judges
+QUERIES = {
+    key: memory_utilization.QUERIES[key] for key in ("memory_working_set_by_pod", "memory_limits_by_pod")
+}
 # receipt of a change the injection caused can trail its end line by the watch's delay; objects'
 # own times are whole seconds (docs/recorder.md, "Timing error")
 EFFECT_SLACK_S = 5.0

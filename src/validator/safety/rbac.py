@@ -25,6 +25,19 @@ class Need:
         return f"{self.verb} {grp}{res}{where}"
 
 
+RECORDED = (
+    ("pods", ""),
+    ("nodes", ""),
+    ("events", ""),
+    ("deployments", "apps"),
+    ("replicasets", "apps"),
+    ("statefulsets", "apps"),
+    ("daemonsets", "apps"),
+    ("horizontalpodautoscalers", "autoscaling"),
+    ("poddisruptionbudgets", "policy"),
+)
+
+
 def run_needs(namespaces: Iterable[str], *, chaos_mesh: bool = False) -> list[Need]:
     """Everything a chaos run may do: the reads of probes and planning, and the writes of faults."""
     needs = [
@@ -35,6 +48,10 @@ def run_needs(namespaces: Iterable[str], *, chaos_mesh: bool = False) -> list[Ne
         Need(verb="list", resource="deployments", group="apps"),
         Need(verb="list", resource="horizontalpodautoscalers", group="autoscaling"),
     ]
+    # the recorder lists and watches every kind the criteria read (a refused watch is a gap in the
+    # evidence, found only after the run: ask first)
+    for resource, group in RECORDED:
+        needs += [Need(verb=v, resource=resource, group=group) for v in ("list", "watch")]
     for ns in namespaces:
         needs += [
             Need(verb="create", resource="pods", subresource="eviction", namespace=ns),

@@ -146,6 +146,13 @@ def load_info(name: str = DEFAULT_NAME) -> SandboxInfo | None:
     return SandboxInfo.from_json(path.read_text())
 
 
+def running_sandbox_for(context: str) -> SandboxInfo | None:
+    """The sandbox whose kubeconfig context this is (`kwok-<name>`), or None for any other cluster."""
+    name = context.removeprefix("kwok-") if context.startswith("kwok-") else ""
+    info = load_info(name) if name else None
+    return info if info is not None and info.context == context else None
+
+
 # --------------------------------------------------------------------------- Prometheus
 
 

@@ -13,7 +13,7 @@ import secrets as _secrets
 from typing import Any
 
 from validator.chaos.pod.actions import _select
-from validator.chaos.targets import meta, ref
+from validator.chaos.targets import meta, ref, require_simulated
 from validator.errors import ConfigError
 from validator.safety import marks
 from validator.safety.mutator import STRESSCHAOS
@@ -42,22 +42,25 @@ def memory_for(pod: dict[str, Any], memory: str) -> str:
 
 
 def apply_memory_pressure(namespace: str, label_selector: str, memory: str = "110%", count: int = 1,
-                          mechanism: str = "sandbox", duration: str = "120s", workers: int = 1,
+                          mechanism: str = "chaos-mesh", duration: str = "120s", workers: int = 1,
                           configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
-    """Raise memory use of `count` pods chosen by selector."""
+    """Raise memory use of `count` pods chosen by selector (`chaos-mesh` by default; `sandbox` only
+    on the sandbox's simulated nodes)."""
     if mechanism not in MECHANISMS:
         raise ConfigError(f"unknown memory pressure mechanism {mechanism!r}", where="mechanism",
                           fix=f"use one of {list(MECHANISMS)}")
     mutator = mutator_for(configuration)
     chosen, _ = _select(mutator, namespace, label_selector, int(count))
     if mechanism == "sandbox":
+        require_simulated(mutator, [str((p.get("spec") or {}).get("nodeName") or "") for p in chosen],
+                          "memory pressure")
         for pod in chosen:
             patch = usage_patch(pod, None, memory_for(pod, memory))
             mutator.patch_pod_annotations(pod, patch["metadata"]["annotations"], "memory-pressure")
         return {"targets": [ref(p) for p in chosen], "mechanism": mechanism}
-    if memory.endswith("%"):
-        raise ConfigError("Chaos Mesh needs an absolute size (e.g. 512MB), not a share of the limit",
-                          where="memory", fix="set memory to a size for mechanism chaos-mesh")
+    # Chaos Mesh's stressor takes a size; a share of the limit becomes the smallest target's bytes
+    size = f"{max(1, int(min(float(memory_for(p, memory)) for p in chosen)) // 2**20)}MB" \
+        if memory.endswith("%") else memory
     name = f"validator-memory-{_secrets.token_hex(4)}"
     body = {
         "apiVersion": f"{STRESSCHAOS[0]}/{STRESSCHAOS[1]}",
@@ -67,7 +70,7 @@ def apply_memory_pressure(namespace: str, label_selector: str, memory: str = "11
             "mode": "all",
             "selector": {"namespaces": [namespace],
                          "pods": {namespace: [str(meta(p).get("name")) for p in chosen]}},
-            "stressors": {"memory": {"workers": int(workers), "size": memory}},
+            "stressors": {"memory": {"workers": int(workers), "size": size}},
             "duration": duration,
         },
     }
@@ -75,7 +78,7 @@ def apply_memory_pressure(namespace: str, label_selector: str, memory: str = "11
     return {"targets": [ref(p) for p in chosen], "mechanism": mechanism, "stresschaos": name}
 
 
-def remove_memory_pressure(namespace: str, mechanism: str = "sandbox", configuration: Configuration = None,
+def remove_memory_pressure(namespace: str, mechanism: str = "chaos-mesh", configuration: Configuration = None,
                            secrets: Secrets = None) -> dict[str, Any]:
     """Rollback: restore the pods' simulated memory, or delete this run's StressChaos (idempotent)."""
     mutator = mutator_for(configuration)

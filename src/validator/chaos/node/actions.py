@@ -17,7 +17,7 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 
 from validator.chaos.eviction import evict_with_retry
-from validator.chaos.targets import drainable, list_pods, meta, name_of
+from validator.chaos.targets import drainable, list_pods, meta, name_of, require_simulated
 from validator.errors import ConfigError, UnsafeOperation
 from validator.model.label_selector import LabelSelector
 from validator.safety import marks
@@ -170,7 +170,7 @@ def uncordon_nodes(label_selector: str = "", configuration: Configuration = None
     return {"targets": done}
 
 
-def fail_nodes(label_selector: str, count: int = 1, condition: str = "", mechanism: str = "sandbox",
+def fail_nodes(label_selector: str, count: int = 1, condition: str = "", mechanism: str = "hook",
                hook_command: str = "", configuration: Configuration = None,
                secrets: Secrets = None) -> dict[str, Any]:
     """Make `count` nodes NotReady.
@@ -185,6 +185,7 @@ def fail_nodes(label_selector: str, count: int = 1, condition: str = "", mechani
     chosen = choose_nodes(mutator, label_selector, int(count))
     names = [name_of(n) for n in chosen]
     if mechanism == "sandbox":
+        require_simulated(mutator, names, "node failure")
         for name in names:
             mutator.set_node_not_ready(name, condition)
     elif mechanism == "hook":
@@ -195,7 +196,7 @@ def fail_nodes(label_selector: str, count: int = 1, condition: str = "", mechani
     return {"targets": [f"node/{n}" for n in names], "mechanism": mechanism}
 
 
-def restore_nodes(label_selector: str = "", mechanism: str = "sandbox", hook_command: str = "",
+def restore_nodes(label_selector: str = "", mechanism: str = "hook", hook_command: str = "",
                   configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
     """Rollback of `fail_nodes`: clear NotReady on the nodes this run failed (idempotent)."""
     mutator = mutator_for(configuration)
