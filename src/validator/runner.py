@@ -779,15 +779,29 @@ class SuiteRun:
         self.experiment_results.append(record)
 
     def _held_experiment(self, exp: ExperimentSpec, mode: Mode) -> Path:
-        """The experiment file, or a copy in chaos/ whose first method action pauses `hold` after it (so
-        the fault stays in place under load; the fault window's end includes the hold)."""
+        """The experiment file, or a copy in chaos/ with a `hold` step after its first method action:
+        the fault stays in place under load that long (until the rollbacks revert it), while the
+        action's own end line still marks when the injection ended (an eviction is over at once)."""
         hold = exp.hold_s.get(mode, 0.0)
         if hold <= 0:
             return exp.path
         doc = json.loads(exp.path.read_text(encoding="utf-8"))
-        for activity in doc.get("method") or []:
+        method = doc.get("method") or []
+        for index, activity in enumerate(method):
             if activity.get("type") == "action":
-                activity.setdefault("pauses", {})["after"] = hold
+                method.insert(
+                    index + 1,
+                    {
+                        "type": "probe",
+                        "name": f"hold-{activity.get('name', 'fault')}",
+                        "provider": {
+                            "type": "python",
+                            "module": "validator.chaos.probes",
+                            "func": "hold",
+                            "arguments": {"seconds": hold},
+                        },
+                    },
+                )
                 break
         target = self.run_dir / "chaos" / f"experiment-{exp.name}.json"
         _write_json(target, doc)

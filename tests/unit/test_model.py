@@ -114,4 +114,7 @@ def test_kube_state_label() -> None:
 def test_fault_kinds_by_name(name: str, memory: bool, maintenance: bool) -> None:
     fault = FaultWindow(fault=name, start=T0, end=T0 + 60, rollback_end=T0 + 90)
     assert (fault.is_memory_pressure, fault.is_maintenance) == (memory, maintenance)
-    assert fault.recovery_from == (T0 + 90 if maintenance else T0 + 60)
+    # a fault is in place until the rollback that reverted it (uncordon, pressure removed): recovery
+    # is timed from there, whatever its kind; without a rollback, from the injection's end
+    assert fault.recovery_from == T0 + 90
+    assert FaultWindow(fault=name, start=T0, end=T0 + 60).recovery_from == T0 + 60

@@ -15,6 +15,7 @@ The run directory is `VALIDATOR_RUN_DIR`, else configuration `validator_run_dir`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -68,8 +69,13 @@ def write_fault_line(configuration: dict[str, Any] | None, record: dict[str, Any
         os.close(fd)
 
 
-def _declared_targets(activity: dict[str, Any]) -> list[str]:
+def _declared_targets(activity: dict[str, Any], configuration: dict[str, Any] | None = None) -> list[str]:
+    """What the action is pointed at, with its `${...}` configuration filled in."""
+    from chaoslib import substitute
+
     args = (activity.get("provider") or {}).get("arguments") or {}
+    with contextlib.suppress(Exception):  # unresolvable: show it as written rather than lose the line
+        args = substitute(args, configuration or _state.configuration, {})
     out = []
     if args.get("namespace"):
         out.append(f"namespace/{args['namespace']}")
@@ -122,9 +128,10 @@ def before_activity_control(context: dict[str, Any], configuration: dict[str, An
     if not _is_ours(context):
         return
     phase = "rollback_start" if _state.in_rollback else "inject_start"
+    targets = _declared_targets(context, configuration)
     write_fault_line(configuration, {"experiment": _state.experiment, "fault": _state.fault,
                                      "activity": context.get("name"), "phase": phase,
-                                     "action": _action(context), "targets": _declared_targets(context)})
+                                     "action": _action(context), "targets": targets})
 
 
 def after_activity_control(context: dict[str, Any], state: Any = None,
@@ -133,7 +140,7 @@ def after_activity_control(context: dict[str, Any], state: Any = None,
         return
     phase = "rollback_end" if _state.in_rollback else "inject_end"
     status = "failed"
-    targets = _declared_targets(context)
+    targets = _declared_targets(context, configuration)
     if isinstance(state, dict):
         status = "succeeded" if state.get("status") == "succeeded" else "failed"
         output = state.get("output")

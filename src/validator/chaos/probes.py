@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
@@ -12,6 +13,16 @@ from validator.safety.session import mutator_for
 
 Configuration = dict[str, Any] | None
 Secrets = dict[str, Any] | None
+
+
+def hold(seconds: float, configuration: Configuration = None, secrets: Secrets = None) -> dict[str, float]:
+    """Keep the fault in place under load for `seconds` (the suite's `hold`): a step of its own, after
+    the action, so the action's end line marks when the injection itself ended. A drain stays
+    cordoned, memory pressure stays applied, until the rollbacks; an eviction is over at once."""
+    deadline = time.monotonic() + float(seconds)
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(0.25, left))  # short steps: a signal lands promptly
+    return {"held_s": float(seconds)}
 
 
 def pdb_disruptions_allowed(namespace: str, name: str, configuration: Configuration = None,

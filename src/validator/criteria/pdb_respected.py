@@ -3,8 +3,8 @@
 Per PodDisruptionBudget: moments when a voluntary disruption (an eviction, an eviction fault, or a
 planned-maintenance fault such as a drain) left its healthy pods below the desired count, plus
 evictions of its ready pods that succeeded while it allowed no disruption. A budget that no
-voluntary disruption touched (no pod it selects evicted, targeted, or on a drained node, and no
-drop of its healthy pods during one) is *not exercised*; watch gaps during a disruption make "no
+voluntary disruption touched (no pod it selects evicted, targeted, or on a drained node) is *not
+exercised*; watch gaps during a disruption make "no
 breach" inconclusive. Without any voluntary disruption the PDBs were not tested: inconclusive.
 """
 
@@ -182,8 +182,6 @@ def _from_watch(spec: CriterionSpec, evidence: Evidence, maintenance: list[TimeW
             for pod, (ns, labels) in touched.items()
             if ns == namespace and any(s is not None and s.selector.matches(labels) for _, s in line)
         ]
-        if _dipped(line, voluntary):
-            selected.append("a drop of its healthy pods")
         parts = [f"{len(breaches)} breach(es) of desired healthy during voluntary disruption"]
         if breaches:
             parts.append("at " + ", ".join(at(t) for t in breaches[:5]))
@@ -259,22 +257,6 @@ def _from_watch(spec: CriterionSpec, evidence: Evidence, maintenance: list[TimeW
             )
         ]
     return results
-
-
-def _dipped(line: list[tuple[float, PdbState | None]], windows: list[TimeWindow]) -> bool:
-    """Its healthy pods dropped during a voluntary disruption: something touched what it protects."""
-    previous: PdbState | None = None
-    for t, state in line:
-        if state is None:
-            continue
-        if (
-            previous is not None
-            and state.current_healthy < previous.current_healthy
-            and fault_windows.inside_any(t, windows)
-        ):
-            return True
-        previous = state
-    return False
 
 
 def _touched_pods(

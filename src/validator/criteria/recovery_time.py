@@ -42,6 +42,7 @@ from validator.model import (
     CriterionSpec,
     Evidence,
     FaultWindow,
+    HpaState,
     NodeState,
     PodState,
     Result,
@@ -81,6 +82,8 @@ DEFAULTS: dict[str, float] = {"max": 300, "queue_baseline_seconds": 300}
 # recorder's receipt delay is tens of milliseconds; a controller's status update trails the pod
 # change it reports by a little more): the steady state must hold this long to count.
 RECEIPT_SLACK_S = 1.0
+QUEUE_METRIC = "workflow_queue_depth"
+QUEUE_TOLERANCE = 0.1  # the HPA's own dead band
 
 Unmet = Callable[[float], list[str]]  # what is not yet back at time t
 
@@ -206,7 +209,7 @@ def _judge(
                 value,
                 f"steady state back at {at(t)}, {secs(value)} after {at(origin)}{clock_note(compressed)} "
                 f"({source})"
-                + ("; never left it" if t == origin and not last_missing else "")
+                + ("; it already held when the fault ended" if t == origin and not last_missing else "")
                 + (f"; {notes}" if notes else ""),
                 scope=scope,
                 unit="seconds",
@@ -400,8 +403,41 @@ def _latest(points: list[tuple[float, float]], t: float) -> float | None:
 def _queue_state(
     spec: CriterionSpec, evidence: Evidence, window: TimeWindow
 ) -> tuple[Unmet, list[float], str]:
+    """The queue's part of the steady state. Where an HPA scales on `workflow_queue_depth`, its
+    own target is the platform's definition of a queue it keeps up with: back at or under it (within
+    the HPA's tolerance) is steady, whatever the load does meanwhile. Without one, the queue must
+    return to its level in the `queue_baseline_seconds` before the fault."""
+    if evidence.k8s is not None:
+        hpas = {
+            key: line
+            for key, line in timelines(evidence.k8s, "HorizontalPodAutoscaler", HpaState).items()
+            if any(s is not None and any(QUEUE_METRIC in m.name for m in s.metrics) for _, s in line)
+        }
+        if hpas:
+            tolerance = 1 + QUEUE_TOLERANCE
+
+            def over_target(t: float) -> list[str]:
+                out: list[str] = []
+                for key, line in sorted(hpas.items()):
+                    state = state_at(line, t)
+                    out.extend(
+                        f"queue depth {m.current:g} per replica above HPA `{key}`'s {m.target:g}"
+                        for m in (state.metrics if state is not None else ())
+                        if QUEUE_METRIC in m.name
+                        and m.current is not None
+                        and m.target is not None
+                        and m.current > m.target * tolerance
+                    )
+                return out
+
+            times = [t for line in hpas.values() for t, _ in line]
+            return over_target, times, ""
     if evidence.metrics is None:
-        return (lambda t: []), [], "queue depth not checked (no Prometheus evidence)"
+        return (
+            (lambda t: []),
+            [],
+            "queue depth not checked (no HPA on it in the watch, no Prometheus evidence)",
+        )
     result = evidence.metrics.get("workflow_queue_depth")
     if result.problem():
         return (lambda t: []), [], f"queue depth not checked ({result.problem()})"
@@ -418,4 +454,4 @@ def _queue_state(
             return [f"queue depth {now:g} above its pre-fault {baseline:g}"]
         return []
 
-    return unmet, [t for t, _ in points], ""
+    return unmet, [t for t, _ in points], "queue depth against its pre-fault level (no HPA scales on it)"

@@ -79,14 +79,22 @@ class FaultWindow:
 
     @property
     def window(self) -> TimeWindow | None:
-        if self.end is None:
+        """While the fault was in place: from its injection to its end, or to the end of the
+        rollback that reverted it (a drain stays cordoned, memory pressure stays applied, until
+        then); None when the injection never reported its end."""
+        until = self.recovery_from
+        if until is None:
             return None
-        return TimeWindow(start=self.start, end=max(self.end, self.start))
+        return TimeWindow(start=self.start, end=max(until, self.start))
 
     @property
     def recovery_from(self) -> float | None:
-        """When recovery is timed from: the end of the injection, or for a drain its rollback."""
-        if self.is_maintenance and self.rollback_end is not None:
+        """When recovery is timed from: the end of the fault, that is of the rollback that reverted
+        it (uncordon, pressure removed), or of the injection when nothing had to be reverted (an
+        eviction, a deleted pod)."""
+        if self.end is None:
+            return None
+        if self.rollback_end is not None and self.rollback_end >= self.end:
             return self.rollback_end
         return self.end
 

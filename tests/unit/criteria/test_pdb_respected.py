@@ -43,11 +43,24 @@ def evicted(t: float, name: str = "controller-1", labels=None):
 DRAIN = fault("node-drain", 100, 200)
 
 CASES = [
-    ("drain-kept-budget", [pdb(0.1, 2, 1, type="RELIST"), pdb(150, 1, 0)], [DRAIN], Verdict.PASS, 0),
+    (
+        "drain-kept-budget",
+        [pdb(0.1, 2, 1, type="RELIST"), evicted(149), pdb(150, 1, 0)],
+        [DRAIN],
+        Verdict.PASS,
+        0,
+    ),
     ("drain-breached-budget", [pdb(0.1, 2, 1, type="RELIST"), pdb(150, 0, 0)], [DRAIN], Verdict.FAIL, 1),
     (
         "breach-outside-voluntary-disruption-not-counted",  # e.g. a node crash
-        [pdb(0.1, 2, 1, type="RELIST"), pdb(150, 1, 0), pdb(170, 2, 1), pdb(400, 0, 0), pdb(420, 2, 1)],
+        [
+            pdb(0.1, 2, 1, type="RELIST"),
+            evicted(149),
+            pdb(150, 1, 0),
+            pdb(170, 2, 1),
+            pdb(400, 0, 0),
+            pdb(420, 2, 1),
+        ],
         [DRAIN],
         Verdict.PASS,
         0,
@@ -127,7 +140,7 @@ def test_nothing_at_all() -> None:
 def test_a_watch_gap_during_the_disruption_makes_no_breach_inconclusive() -> None:
     """The drain exercised the budget, but the PDB watch was blind from 140 s to 180 s: a breach
     could have come and gone there (gaps used to be ignored)."""
-    records = [pdb(0.1, 2, 1, type="RELIST"), pdb(130, 1, 0), pdb(190, 2, 1)]
+    records = [pdb(0.1, 2, 1, type="RELIST"), evicted(129), pdb(130, 1, 0), pdb(190, 2, 1)]
     watch = k8s(*records, gaps=[("PodDisruptionBudget", 140, 180)])
     result = only(crit.evaluate(spec(crit), evidence(k8s=watch, chaos=chaos(DRAIN))))
     assert result.verdict is Verdict.INCONCLUSIVE and "missed 40.0 s" in result.detail
