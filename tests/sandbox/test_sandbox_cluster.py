@@ -701,3 +701,66 @@ def test_a_finished_pod_uses_nothing(sandbox: Sandbox, namespace: str) -> None:
     time.sleep(12)  # two scrapes later
     later = _prometheus_query(sandbox, query)
     assert float(later[0]["value"][1]) == pytest.approx(float(first[0]["value"][1]), abs=0.05)
+
+
+def _condition_time(pod: Any, kind: str) -> float:
+    for condition in pod.status.conditions or []:
+        if condition.type == kind and condition.status == "True":
+            return float(condition.last_transition_time.timestamp())
+    raise AssertionError(f"{pod.metadata.name} has no {kind}=True condition")
+
+
+def test_a_readiness_probe_delay_is_honoured_as_a_kubelet_would(sandbox: Sandbox, namespace: str) -> None:
+    """A kubelet runs a readiness probe first after its initialDelaySeconds: the pod is Running, its
+    container started, and not Ready until then (kwok's own stage made every pod Ready at once).
+    Without a delay the pod is Ready as soon as it runs. Times are the pod's own conditions."""
+    for name, probe in (("slow", {"initialDelaySeconds": 6}), ("quick", {"periodSeconds": 10})):
+        sandbox.core.create_namespaced_pod(
+            namespace,
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": name},
+                "spec": {
+                    "nodeSelector": {POOL_LABEL: "system"},
+                    "containers": [
+                        {
+                            "name": "main",
+                            "image": "registry.invalid/sim:1",
+                            "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}, **probe},
+                        }
+                    ],
+                },
+            },
+        )
+    running = wait_until(
+        "the slow pod running but not Ready",
+        lambda: (p := sandbox.core.read_namespaced_pod("slow", namespace)).status.phase == "Running" and p,
+        timeout_s=30,
+    )
+    assert not any(c.type == "Ready" and c.status == "True" for c in running.status.conditions or [])
+    started = running.status.container_statuses[0].state.running.started_at.timestamp()
+    slow = wait_until(
+        "the slow pod Ready",
+        lambda: (
+            (p := sandbox.core.read_namespaced_pod("slow", namespace))
+            and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
+            and p
+        ),
+        timeout_s=60,
+    )
+    assert _condition_time(slow, "Ready") - started >= 6 - 1  # whole-second object times
+    quick = wait_until(
+        "the quick pod Ready",
+        lambda: (
+            (p := sandbox.core.read_namespaced_pod("quick", namespace))
+            and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
+            and p
+        ),
+        timeout_s=30,
+    )
+    assert (
+        _condition_time(quick, "Ready")
+        - quick.status.container_statuses[0].state.running.started_at.timestamp()
+        <= 1
+    )

@@ -86,6 +86,16 @@ def resolve_overlay(overlay: str) -> Path:
     )
 
 
+def rule_groups(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rule groups of every PrometheusRule among the overlay's objects, in order."""
+    return [
+        group
+        for obj in objects
+        if obj.get("kind") == "PrometheusRule"
+        for group in ((obj.get("spec") or {}).get("groups") or [])
+    ]
+
+
 def rule_file_for(overlay_dir: Path) -> Path:
     """The plain rule file of the platform the overlay belongs to (platform/alerts/generated/...)."""
     for parent in overlay_dir.parents:
@@ -465,7 +475,14 @@ def deploy(
     )
     wait_healthy(client, objects, timeout, say)
     if rules_dir is not None:
-        source = rule_file_for(overlay_dir)
         rules_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, rules_dir / source.name)
-        say(f"alert rules copied to {rules_dir / source.name}")
+        target = rules_dir / RULE_FILE.name
+        groups = rule_groups(objects)
+        if groups:
+            # what prometheus-operator does with the overlay's PrometheusRule objects: an overlay that
+            # changes a rule changes what the sandbox's Prometheus evaluates
+            target.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False), encoding="utf-8")
+            say(f"alert rules of the overlay's PrometheusRule objects written to {target}")
+        else:
+            shutil.copyfile(rule_file_for(overlay_dir), target)
+            say(f"alert rules copied to {target}")

@@ -125,10 +125,19 @@ def choose_nodes(mutator: Mutator, label_selector: str, count: int,
     return chosen
 
 
+DRAIN_MODES = ("evict", "delete")
+
+
 def drain_nodes(label_selector: str, count: int = 1, timeout_s: float = 120.0, backoff_s: float = 1.0,
-                max_backoff_s: float = 5.0, configuration: Configuration = None,
+                max_backoff_s: float = 5.0, mode: str = "evict", configuration: Configuration = None,
                 secrets: Secrets = None) -> dict[str, Any]:
-    """Cordon `count` nodes chosen by selector and evict their pods, honouring every budget."""
+    """Cordon `count` nodes chosen by selector and evict their pods, honouring every budget.
+
+    `mode: delete` deletes the pods instead (graceful, never forced), as `kubectl drain
+    --disable-eviction` does: budgets are bypassed. It exists to rehearse a maintenance runbook that
+    drains that way, and to show what it costs (pdb_respected)."""
+    if mode not in DRAIN_MODES:
+        raise ConfigError(f"unknown drain mode {mode!r}", where="mode", fix=f"use one of {list(DRAIN_MODES)}")
     mutator = mutator_for(configuration)
     chosen = choose_nodes(mutator, label_selector, int(count))
     names = [name_of(n) for n in chosen]
@@ -143,6 +152,11 @@ def drain_nodes(label_selector: str, count: int = 1, timeout_s: float = 120.0, b
                 pods.append(pod)
             else:
                 skipped.append(f"{meta(pod).get('namespace')}/{name_of(pod)} ({why})")
+    if mode == "delete":
+        for pod in pods:
+            mutator.delete_pod(pod)
+        return {"targets": [f"node/{n}" for n in names], "skipped": skipped, "mode": mode,
+                "deleted": [f"{meta(p).get('namespace')}/{name_of(p)}" for p in pods]}
     report = evict_with_retry(mutator, pods, timeout_s=float(timeout_s), backoff_s=float(backoff_s),
                               max_backoff_s=float(max_backoff_s))
     result = {"targets": [f"node/{n}" for n in names], "skipped": skipped, **report.as_dict()}
