@@ -376,8 +376,9 @@ def _start(options: SandboxOptions, state: Path, bins: dict[str, Path], progress
     config_path = state / "kwokctl.yaml"
     config_path.write_text(yaml.safe_dump_all(config_docs, sort_keys=False))
     # kwok's own default stages (passing any Stage replaces them all; node-initialize and pod-ready
-    # are ours: ours honours readiness probes' initialDelaySeconds), then ours; one Metric per node path for metrics-server and Prometheus (kwok.metrics.yaml says
-    # why it must be one); usage from annotations.
+    # are ours: ours honours readiness probes' initialDelaySeconds), then ours; one Metric per node
+    # path for metrics-server and Prometheus (kwok/metrics.yaml says why it must be one); usage from
+    # annotations.
     extra_configs = [
         kwok_src / "kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
         kwok_src / "kustomize/stage/pod/fast/pod-complete.yaml",
