@@ -39,7 +39,7 @@ def deploy_platform(sandbox: Any, overlay: str = "testing") -> cluster.SandboxIn
     return info
 
 
-def write_allowlist(sandbox: Any, path: Path, namespaces: list[str]) -> Path:
+def write_allowlist(sandbox: Any, path: Path, namespaces: list[str], *, workload_share: float = 0.5) -> Path:
     identity, _ = read_identity(sandbox.context, str(sandbox.kubeconfig))
     uid = client.CoreV1Api(sandbox.api).read_namespace("kube-system").metadata.uid
     save_entry(
@@ -50,7 +50,7 @@ def write_allowlist(sandbox: Any, path: Path, namespaces: list[str]) -> Path:
             kube_system_uid=str(uid),
             namespaces=tuple(namespaces),
             node_pools=POOLS,
-            limits=Limits(max_cordoned_nodes=1, max_workload_share=0.5),
+            limits=Limits(max_cordoned_nodes=1, max_workload_share=workload_share),
         ),
         path,
     )

@@ -21,7 +21,7 @@ minutes) and `real` (the brief's windows). The context is *never* in a suite: it
       allowed_hosts: []                    # beyond loopback
     experiments:
       - name: node-drain                   # the fault's name (expected_alerts, reports)
-        path: experiments/node-drain.json  # relative to the repository root or the suite file
+        path: experiments/node-drain.json  # relative to the repository root, the suite file or the cwd
         at: {sandbox: 90s, real: 10m}      # offset from the load's start
         hold: {sandbox: 20s, real: 2m}     # optional: the fault stays this long before its next step
         env: {VALIDATOR_DRAIN_NODE_SELECTOR: node-pool=implementation}
@@ -345,7 +345,9 @@ def _experiments(
             errors.add(f"{path}.path", "an experiment is a Chaos Toolkit .json file")
         elif file_text and not file.is_file():
             errors.add(
-                f"{path}.path", f"{file} not found (relative to the repository root or the suite's folder)"
+                f"{path}.path",
+                f"{file} not found (relative to the repository root, the suite's folder or the "
+                "working directory)",
             )
         elif file_text:
             try:
@@ -417,7 +419,7 @@ def parse_suite(raw: object, *, source: str, root: Path | None = None) -> Suite:
             errors.add(f"judge[{index}]", f"unknown criterion {cid!r}; known: {', '.join(sorted(CRITERIA))}")
     timings = _timings(doc.get("timings"), errors)
     source_dir = Path(source).resolve().parent
-    roots = (root or source_dir.parent, source_dir)
+    roots = (root or source_dir.parent, source_dir, Path.cwd())
     experiments = _experiments(doc.get("experiments"), errors, roots, timings)
     criteria_errors: list[str] = []
     criteria = _parse_criteria(

@@ -153,6 +153,9 @@ def drain_nodes(label_selector: str, count: int = 1, timeout_s: float = 120.0, b
             else:
                 skipped.append(f"{meta(pod).get('namespace')}/{name_of(pod)} ({why})")
     if mode == "delete":
+        # nothing but the allow-list's blast radius stands between a deleting drain and a whole
+        # workload: no budget is asked
+        mutator.guard.check_pods(pods, list_pods(mutator, ""))
         for pod in pods:
             mutator.delete_pod(pod)
         return {"targets": [f"node/{n}" for n in names], "skipped": skipped, "mode": mode,

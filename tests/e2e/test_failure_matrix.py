@@ -1,0 +1,199 @@
+"""The failure matrix: for each judged criterion, one real misconfiguration of the platform (or of
+its maintenance runbook) that the run must fail on exactly that criterion, with advice naming the
+object to fix. Every other criterion passes or, where the scenario's short suite does not exercise
+it, is inconclusive: a misconfiguration must not be blamed on another criterion.
+
+Each scenario is an overlay of the reference platform (tests/e2e/failure_matrix/<criterion>/, its
+comment says what is wrong and why it shows) and one of the short suites beside them. The
+reference platform passing is tests/e2e/test_nightly.py; the sandbox is the shared session one,
+redeployed with the reference overlay when the matrix is done.
+
+Where the criterion measures a time, its value is held against what the cluster itself recorded
+(the replacement pod's own Ready transition, the HPA's SuccessfulRescale Events), not against a
+number computed again from the validator's evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.run_support import (
+    deploy_platform,
+    faults,
+    no_validator_marks,
+    results,
+    run_env,
+    summary,
+    validator_run,
+    verdicts,
+    write_allowlist,
+)
+
+MATRIX = Path(__file__).resolve().parent / "failure_matrix"
+SUITES = MATRIX / "suites"
+INFO = {"capacity_forecast", "cost_efficiency"}
+# the recorder's timing error against objects' own (whole-second) clocks: docs/recorder.md
+OBJECT_CLOCK_ERROR_S = 1.25
+
+
+@dataclass(frozen=True)
+class Scenario:
+    criterion: str
+    suite: str
+    advice: tuple[str, ...]  # each must appear in the advice of the failing results
+    env: dict[str, str] = field(default_factory=dict)
+    workload_share: float = 0.5
+    before: Callable[[Any], None] | None = None  # wait for a precondition after the deploy
+    truth: Callable[[Any, Path, dict[str, Any]], None] | None = None  # against the cluster's record
+
+    @property
+    def overlay(self) -> Path:
+        return MATRIX / self.criterion
+
+
+def _one_controller_replica(sandbox: Any) -> None:
+    """With minReplicas 1 the HPA takes the controller down to one replica once idle."""
+    import time
+
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        dep = sandbox.apps.read_namespaced_deployment("workflow-controller", "workflow-system")
+        if (dep.spec.replicas or 0) == 1 and (dep.status.ready_replicas or 0) == 1:
+            return
+        time.sleep(2)
+    raise AssertionError("the controller never came down to one replica")
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _recovery_against_the_pods_own_ready_time(sandbox: Any, run_dir: Path, doc: dict[str, Any]) -> None:
+    """The evicted Tess replica's replacement (a StatefulSet keeps its name) became Ready at a time
+    the pod itself records; recovery is that time minus the eviction's end, on the run's clock."""
+    [end] = [f for f in faults(run_dir) if f["fault"] == "pod-eviction" and f["phase"] == "inject_end"]
+    [pod] = [t.split("/", 2)[2] for t in end["targets"]]
+    replacement = sandbox.core.read_namespaced_pod(pod, "agents")
+    ready = next(
+        c.last_transition_time.timestamp()
+        for c in replacement.status.conditions
+        if c.type == "Ready" and c.status == "True"
+    )
+    truth = ready - end["ts_ms"] / 1000.0
+    [result] = [r for r in results(doc, "recovery_time") if r["scope"].get("fault") == "pod-eviction"]
+    measured = result["compressed"]["value"]
+    assert abs(measured - truth) <= OBJECT_CLOCK_ERROR_S, (measured, truth)
+
+
+def _latency_against_the_hpas_own_events(sandbox: Any, run_dir: Path, doc: dict[str, Any]) -> None:
+    """Every decision the run saw is an HPA SuccessfulRescale Event; a failed rise saw none within
+    its budget: no Event between its start and start + budget (on the run's clock)."""
+    events = sorted(
+        (e.event_time or e.last_timestamp or e.first_timestamp).timestamp()
+        for e in sandbox.core.list_namespaced_event("workflow-system").items
+        if e.reason == "SuccessfulRescale" and "above target" in (e.message or "")
+    )
+    failed = [r for r in results(doc, "scaling_latency") if r["verdict"] == "fail"]
+    assert failed
+    for result in failed:
+        start = _epoch(result["scope"]["rise"])
+        budget_run_s = 300 / doc_time_factor(result)
+        early = [
+            t
+            for t in events
+            if start + OBJECT_CLOCK_ERROR_S < t < start + budget_run_s - OBJECT_CLOCK_ERROR_S
+        ]
+        assert not early, (
+            f"the HPA rescaled at {early} inside the budget of the rise at {result['scope']['rise']}"
+        )
+
+
+def doc_time_factor(result: dict[str, Any]) -> float:
+    return float((result.get("compressed") or {}).get("time_factor", 1.0))
+
+
+SCENARIOS = [
+    Scenario(
+        "maintenance_disruption",
+        "drain.yaml",
+        advice=("PodDisruptionBudget `agents/", "maxUnavailable 0"),
+    ),
+    Scenario(
+        "pdb_respected",
+        "drain.yaml",
+        advice=("PDB `agents/blaze`",),
+        env={"VALIDATOR_DRAIN_MODE": "delete"},
+        workload_share=1.0,  # the runbook may take a whole workload out; its budget should stop it
+    ),
+    Scenario(
+        "scaling_latency",
+        "load-only.yaml",
+        advice=("HPA `workflow-system/workflow-controller`",),
+        truth=_latency_against_the_hpas_own_events,
+    ),
+    Scenario(
+        "controller_availability",
+        "controller-kill.yaml",
+        advice=("Deployment `workflow-system/workflow-controller` had no available replica",),
+        before=_one_controller_replica,
+    ),
+    Scenario(
+        "recovery_time",
+        "eviction.yaml",
+        advice=("StatefulSet `agents/tess`",),
+        truth=_recovery_against_the_pods_own_ready_time,
+    ),
+    Scenario(
+        "alert_accuracy",
+        "load-only.yaml",
+        advice=("alert WorkflowControllerBusy fired",),
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def reference_afterwards(sandbox: Any) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        deploy_platform(sandbox, "testing")
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.criterion for s in SCENARIOS])
+def test_a_misconfiguration_fails_exactly_its_criterion(
+    sandbox: Any, tmp_path: Path, scenario: Scenario, reference_afterwards: None
+) -> None:
+    info = deploy_platform(sandbox, str(scenario.overlay))
+    if scenario.before is not None:
+        scenario.before(sandbox)
+    allowlist = write_allowlist(
+        sandbox,
+        tmp_path / "allowlist.yaml",
+        ["agents", "workflow-system"],
+        workload_share=scenario.workload_share,
+    )
+    run_dir = tmp_path / scenario.criterion
+    env = {**run_env(info, allowlist), **scenario.env}
+    proc, _ = validator_run(
+        [str(SUITES / scenario.suite), "--context", sandbox.context, "--output", str(run_dir)], env
+    )
+    output = proc.stdout + proc.stderr
+    doc = summary(run_dir)
+    judged = {k: v for k, v in verdicts(doc).items() if k not in INFO}
+    failing = {k for k, v in judged.items() if v == "fail"}
+    assert failing == {scenario.criterion}, f"{judged}\n{output[-4000:]}"
+    assert proc.returncode == 1 and doc["verdict"] == "fail"
+    advice = " ".join(
+        a for r in results(doc, scenario.criterion) if r["verdict"] == "fail" for a in r.get("advice") or []
+    )
+    for needle in scenario.advice:
+        assert needle in advice, f"{needle!r} not in the advice: {advice}"
+    assert not no_validator_marks(sandbox), "everything the run changed was reverted"
+    if scenario.truth is not None:
+        scenario.truth(sandbox, run_dir, doc)
