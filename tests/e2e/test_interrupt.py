@@ -21,6 +21,7 @@ from tests.e2e.run_support import (
     run_env,
     write_allowlist,
 )
+from validator.runner import QUIET_TIMEOUT_S
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -49,7 +50,9 @@ def test_signal_during_a_held_fault(sandbox: Any, tmp_path: Path, signum: signal
         text=True,
     )
     try:
-        deadline = time.time() + 180
+        # a run first waits (up to QUIET_TIMEOUT_S) for workflows an earlier test left queued on the
+        # simulated platform to drain, then settles and starts its load: the fault comes after that
+        deadline = time.time() + QUIET_TIMEOUT_S + 120
         while time.time() < deadline:  # wait until the fault is injected (and held)
             path = run_dir / "chaos" / "faults.jsonl"
             if path.is_file() and any(line.get("phase") == "inject_start" for line in faults(run_dir)):

@@ -1,12 +1,13 @@
 """The nightly suite, end to end, on the sandbox running the reference platform (overlay `testing`).
 
 `validator run suites/nightly.yaml` must pass (exit 0) with the evidence and reports in its run
-directory and nothing left cordoned or marked. The test also measures the run's wall time and the
-error of two measurements against what the sandbox itself knows:
+directory and nothing left cordoned or marked. Two of its measurements are held against what the
+cluster itself recorded, within the recorder's timing error against objects' own clocks
+(docs/recorder.md: whole-second object times plus the receipt delay, 1.25 s), on the run's clock:
 
-- recovery time of the pod eviction: the run's `recovery_time` value against the time from the
-  fault's `inject_end` to the replacement pod's own Ready transition (apiserver clock, 1 s steps);
-- scaling latency: the time the run says the HPA decided (rise start + latency) against the HPA's
+- recovery time of the pod eviction: the run's `recovery_time` against the time from the fault's
+  `inject_end` to the replacement pod's own Ready transition (0 when it was Ready before);
+- scaling latency: every decision the run saw (rise start + latency) is one of the HPA's own
   `SuccessfulRescale` Events (the controller-manager's clock).
 
 The figures are printed (pytest -s) and written to the run directory as `e2e-figures.json`.
@@ -26,6 +27,9 @@ from tests.e2e.run_support import (
     run_nightly,
     verdicts,
 )
+
+# the recorder's timing error against objects' own whole-second clocks (docs/recorder.md)
+OBJECT_CLOCK_ERROR_S = 1.25
 
 
 def _epoch(text: str) -> float:
@@ -95,14 +99,16 @@ def test_nightly_passes_on_the_reference_platform(sandbox: Any, tmp_path: Path) 
         and a["object"].split("/")[2].startswith("tess")
     ]
     ready = _ready_since(sandbox, evicted[-1][0], evicted[-1][1]) if evicted else None
-    if ends and measured and measured[0]["value"] is not None and ready is not None:
-        truth = max(0.0, ready - ends[0]["ts_ms"] / 1000)  # Ready during the hold: recovered at once
-        figures["recovery_pod_eviction"] = {
-            "pod": "/".join(evicted[-1]),
-            "measured_s": measured[0]["value"],
-            "truth_s": round(truth, 3),
-            "error_s": round(measured[0]["value"] - truth, 3),
-        }
+    assert ends and measured and ready is not None, (ends, measured, ready)
+    assert measured[0]["verdict"] == "pass", measured[0]
+    on_run_clock = (measured[0].get("compressed") or {}).get("value", measured[0]["value"])
+    truth = max(0.0, ready - ends[0]["ts_ms"] / 1000)  # Ready before the fault ended: recovered at once
+    figures["recovery_pod_eviction"] = {
+        "pod": "/".join(evicted[-1]),
+        "measured_s": on_run_clock,
+        "truth_s": round(truth, 3),
+        "error_s": round(on_run_clock - truth, 3),
+    }
     # Scaling latency: a decision the run measured against the HPA's rescale Events.
     rescales = _rescale_times(sandbox)
     errors = []
@@ -111,7 +117,7 @@ def test_nightly_passes_on_the_reference_platform(sandbox: Any, tmp_path: Path) 
         if r["value"] is None or not rise or "scaling decision" in r.get("detail", ""):
             errors.append({"rise": rise, "measured_s": r["value"], "detail": r.get("detail", "")})
             continue
-        decided = _epoch(str(rise)) + float(r["value"])
+        decided = _epoch(str(rise)) + float((r.get("compressed") or {}).get("value", r["value"]))
         nearest = min(rescales, key=lambda t: abs(t - decided)) if rescales else None
         errors.append(
             {
@@ -123,6 +129,13 @@ def test_nightly_passes_on_the_reference_platform(sandbox: Any, tmp_path: Path) 
     figures["scaling_latency"] = errors
     (run_dir / "e2e-figures.json").write_text(json.dumps(figures, indent=2))
     print(json.dumps(figures, indent=2))
+
+    assert abs(figures["recovery_pod_eviction"]["error_s"]) <= OBJECT_CLOCK_ERROR_S, figures
+    decisions = [e for e in errors if "error_s" in e]
+    assert decisions, f"the HPA decided nothing the run saw: {errors}"
+    assert all(e["error_s"] is not None and abs(e["error_s"]) <= OBJECT_CLOCK_ERROR_S for e in decisions), (
+        errors
+    )
 
     assert proc.returncode == 0 and doc["verdict"] == "pass", (
         f"exit {proc.returncode}, not passing: {failing}\n{output[-4000:]}"

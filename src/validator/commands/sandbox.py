@@ -44,7 +44,7 @@ def register(sub: Any) -> None:
         "--timing",
         choices=["compressed", "production"],
         default="compressed",
-        help="compressed: HPA sync 5 s, short stabilisation, node heartbeat factor 1 (tests, "
+        help="compressed: HPA sync 1 s, short stabilisation, node heartbeat factor 1 (tests, "
         "demos); production: Kubernetes' defaults (default: %(default)s)",
     )
     up.set_defaults(handler=_up)
