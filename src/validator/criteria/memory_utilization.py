@@ -60,7 +60,13 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         return any(w.start <= t <= w.end and f.targets_pod(pod_key) for f, w in pressure)
 
     step = evidence.metrics.step_seconds if evidence.metrics is not None else 15.0
-    used = max_by(usage, "namespace", "pod", label, window=evidence.window)
+    # a running container always has a working set: a zero is a pod that was not running (a finished
+    # workflow-stage pod the kubelet still reports), which has no limit among the Running pods' either
+    used = {
+        key: nonzero
+        for key, points in max_by(usage, "namespace", "pod", label, window=evidence.window).items()
+        if (nonzero := [(t, v) for t, v in points if v > 0])
+    }
     limit = max_by(limits, "namespace", "pod", window=evidence.window)
     agent_of: dict[tuple[str, str], str] = {(k[0], k[1]): k[2] for k in used if k[2]}
     agent_of.update(

@@ -183,3 +183,20 @@ def test_each_type_must_be_measured_over_the_span_it_ran() -> None:
     results = {r.scope["agent"]: r for r in crit.evaluate(spec(crit), ev)}
     assert results["cleo"].verdict is Verdict.PASS
     assert results["rex"].verdict is Verdict.INCONCLUSIVE and "2% of its steps" in results["rex"].detail
+
+
+def test_a_finished_pod_reporting_no_working_set_is_not_a_pod_without_a_limit() -> None:
+    """A workflow-stage pod that finished still reports a working set of 0 while it exists, and has
+    no limit among the Running pods': it is not a pod whose memory could not be measured."""
+    ev = evidence(
+        metrics=metrics(
+            ok(
+                "memory_working_set_by_pod",
+                ws("rex-1", "rex", 50),
+                ws("rex-stage", "rex", 0, start=200, end=320),
+            ),
+            ok("memory_limits_by_pod", lim("rex-1", 100)),
+        )
+    )
+    result = only(crit.evaluate(spec(crit), ev))
+    assert (result.verdict, result.value) == (Verdict.PASS, 0.5), result.detail
