@@ -48,8 +48,11 @@ def _pods(sandbox: Any, namespaces: list[str], node: str) -> dict[str, tuple[str
                 continue
             state = ""
             if pod.spec.node_name == node:
-                annotations = {k: v for k, v in (pod.metadata.annotations or {}).items()
-                               if not k.startswith("sim.validator.io/")}
+                annotations = {
+                    k: v
+                    for k, v in (pod.metadata.annotations or {}).items()
+                    if not k.startswith("sim.validator.io/")
+                }
                 disrupted = [c.type for c in pod.status.conditions or [] if c.type == "DisruptionTarget"]
                 labels = sorted((pod.metadata.labels or {}).items())
                 marks = sorted(annotations.items())
@@ -119,13 +122,17 @@ def _blocked_workload(sandbox: Any, namespace: str, node: str) -> None:
 
 
 def _agent_node(sandbox: Any, only_platform: bool = False) -> str:
-    """An implementation node hosting an agent pod of the platform (and, with `only_platform`, no pod
-    of any other namespace: other tests' pods, or a namespace still being deleted)."""
+    """An implementation node hosting one of the platform's standing agent replicas (a StatefulSet's
+    pod, under a budget; not a bare workflow-stage pod, which no budget covers: draining a node of
+    those alone exercises no budget) and, with `only_platform`, no pod of any other namespace:
+    other tests' pods, or a namespace still being deleted."""
     import time
 
     deadline = time.time() + 120
     while True:
-        for pod in sandbox.core.list_namespaced_pod("agents").items:
+        for pod in sandbox.core.list_namespaced_pod(
+            "agents", label_selector="app.kubernetes.io/component=agent"
+        ).items:
             node = pod.spec.node_name or ""
             if not node.startswith("implementation-"):
                 continue

@@ -297,8 +297,12 @@ def test_a_failed_injection_keeps_its_status_and_error(tmp_path: Path) -> None:
     common = {"experiment": "node-drain-2", "fault": "node-drain-2", "activity": "drain"}
     with (run_dir / "chaos" / "faults.jsonl").open("a") as handle:
         handle.write(json.dumps({**common, "ts_ms": (T0 + 500) * 1000, "phase": "inject_start"}) + "\n")
-        end = {"ts_ms": (T0 + 560) * 1000, "phase": "inject_end", "status": "failed",
-               "error": "drain timed out: agents/rex-0 refused 9x"}
+        end = {
+            "ts_ms": (T0 + 560) * 1000,
+            "phase": "inject_end",
+            "status": "failed",
+            "error": "drain timed out: agents/rex-0 refused 9x",
+        }
         handle.write(json.dumps({**common, **end}) + "\n")
     chaos = load_run_directory(run_dir).chaos
     assert chaos is not None
@@ -328,3 +332,58 @@ def test_statefulset_keeps_its_own_and_its_pod_templates_labels() -> None:
     )
     assert isinstance(state, StatefulSetState)
     assert state.labels == {"team": "qa"} and state.pod_labels == {"app.kubernetes.io/name": "tess"}
+
+
+def test_a_held_fault_is_in_place_until_its_hold_ends(tmp_path: Path) -> None:
+    """An eviction is over the moment it returns, but the suite held the platform under it: the
+    hold step's end (its journal entry) ends the fault's window; recovery is still timed from the
+    eviction's own end."""
+    run_dir = write_run_directory(tmp_path / "run")
+    common = {
+        "experiment": "pod-eviction",
+        "fault": "pod-eviction",
+        "activity": "evict",
+        "action": "evict_pods",
+    }
+    with (run_dir / "chaos" / "faults.jsonl").open("a") as handle:
+        handle.write(json.dumps({**common, "ts_ms": (T0 + 400) * 1000, "phase": "inject_start"}) + "\n")
+        handle.write(
+            json.dumps(
+                {
+                    **common,
+                    "ts_ms": (T0 + 401) * 1000,
+                    "phase": "inject_end",
+                    "status": "succeeded",
+                    "targets": ["pod/agents/tess-0"],
+                }
+            )
+            + "\n"
+        )
+    journal = {
+        "experiment": {
+            "title": "Tess evicted",
+            "extensions": [{"name": "validator", "fault": "pod-eviction"}],
+        },
+        "steady_states": {"before": {"steady_state_met": True}},
+        "run": [
+            {
+                "activity": {"name": "evict", "type": "action"},
+                "status": "succeeded",
+                "start": "2025-11-20T02:06:40Z",
+                "end": "2025-11-20T02:06:41Z",
+            },
+            {
+                "activity": {"name": "hold-evict", "type": "probe"},
+                "status": "succeeded",
+                "start": "2025-11-20T02:06:41Z",
+                "end": "2025-11-20T02:06:56Z",
+            },
+        ],
+        "rollbacks": [],
+    }
+    (run_dir / "chaos" / "journal-pod-eviction.json").write_text(json.dumps(journal))
+    chaos = load_run_directory(run_dir).chaos
+    assert chaos is not None
+    eviction = next(f for f in chaos.faults if f.fault == "pod-eviction")
+    assert eviction.held_until == T0 + 416 and eviction.window is not None and eviction.window.end == T0 + 416
+    assert eviction.recovery_from == T0 + 401

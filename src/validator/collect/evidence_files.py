@@ -712,7 +712,14 @@ def load_chaos(faults_path: Path, journals: list[Path]) -> ChaosEvidence:
         trouble = _run_problems(run)
         mine = [i for i, f in enumerate(faults) if run.fault and f.fault == run.fault]
         for i in mine:
-            faults[i] = replace(faults[i], problems=tuple(dict.fromkeys((*faults[i].problems, *trouble))))
+            held = [
+                a.end for a in run.activities if a.name == f"hold-{faults[i].activity}" and a.end is not None
+            ]
+            faults[i] = replace(
+                faults[i],
+                problems=tuple(dict.fromkeys((*faults[i].problems, *trouble))),
+                held_until=max(held) if held else faults[i].held_until,
+            )
         if not mine:
             why = "; ".join(trouble) or "its method never ran an action"
             not_injected.append(NotInjected(fault=run.fault or run.experiment, kind=run.kind, reason=why))

@@ -46,6 +46,9 @@ class FaultWindow:
     # why this fault's results cannot be trusted as a pass: its steady state was not met before the
     # injection, its rollback failed, it was a dry run (from its journal and rollback lines)
     problems: tuple[str, ...] = ()
+    # the end of the suite's `hold` step after the action (its journal's `hold-<activity>` entry): the
+    # platform was kept under the fault until then, even when the action itself was over at once
+    held_until: float | None = None
 
     @property
     def kind(self) -> str:
@@ -79,12 +82,15 @@ class FaultWindow:
 
     @property
     def window(self) -> TimeWindow | None:
-        """While the fault was in place: from its injection to its end, or to the end of the
-        rollback that reverted it (a drain stays cordoned, memory pressure stays applied, until
-        then); None when the injection never reported its end."""
+        """While the platform was under the fault: from its injection to the end of the rollback
+        that reverted it (a drain stays cordoned, memory pressure stays applied, until then), or of
+        the suite's hold after it (an eviction is over at once, its aftermath is held); None when
+        the injection never reported its end."""
         until = self.recovery_from
         if until is None:
             return None
+        if self.held_until is not None:
+            until = max(until, self.held_until)
         return TimeWindow(start=self.start, end=max(until, self.start))
 
     @property
