@@ -163,6 +163,7 @@ def memory_rig(sandbox: Any, namespace: str, tmp_path: Path) -> Iterator[dict[st
         VALIDATOR_WORKLOAD_SELECTOR="app.kubernetes.io/name=rex",
         VALIDATOR_MEMORY_SELECTOR="app.kubernetes.io/name=rex",
         VALIDATOR_MEMORY="3Gi",
+        VALIDATOR_MEMORY_MECHANISM="sandbox",  # the experiment's default is Chaos Mesh
     )
     try:
         yield {

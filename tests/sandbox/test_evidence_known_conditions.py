@@ -131,7 +131,7 @@ def kill_once(core: client.CoreV1Api, follow: Follow, namespace: str, pod: str) 
     return sent, oom_finished_at(follow.get("Pod", pod))
 
 
-def fault_line(ts: float, phase: str, run_id: str) -> str:
+def fault_line(ts: float, phase: str, run_id: str, namespace: str) -> str:
     line: dict[str, Any] = {
         "ts_ms": int(ts * 1000),
         "run_id": run_id,
@@ -139,7 +139,10 @@ def fault_line(ts: float, phase: str, run_id: str) -> str:
         "fault": "memory-pressure",
         "activity": "oom-kill-victim",
         "phase": phase,
-        "targets": ["pod/oom-victim"],
+        "action": "apply_memory_pressure",
+        # what the control writes: the pods the action reported (`pod/<namespace>/<name>`); a fault
+        # excuses the kills of its own targets only
+        "targets": [f"pod/{namespace}/oom-victim"],
     }
     if phase.endswith("_end"):
         line["status"] = "succeeded"
@@ -304,7 +307,8 @@ def test_known_conditions_are_reported_exactly(sandbox: Any, namespace: str, tmp
         third_sent, _ = kill_once(core, follow, namespace, "oom-victim")
         fault_end = time.time()
         (run_dir / "chaos" / "faults.jsonl").write_text(
-            fault_line(fault_start, "inject_start", run_id) + fault_line(fault_end, "inject_end", run_id)
+            fault_line(fault_start, "inject_start", run_id, namespace)
+            + fault_line(fault_end, "inject_end", run_id, namespace)
         )
         time.sleep(1.0)  # trailing status updates
         window_end = math.ceil(time.time())
