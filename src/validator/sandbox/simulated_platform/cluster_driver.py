@@ -84,7 +84,6 @@ class DriverOptions:
     controller_namespace: str = "workflow-system"
     controller_selector: str = CONTROLLER_SELECTOR
     time_factor: float = 1.0
-    min_stage_s: float = 1.0  # no stage pod runs shorter (see agent_pods.stage_seconds)
     dispatch_rate_per_replica: float = 0.05  # workflows/s per ready replica, real-cluster time
     max_running_workflows: int = 0  # the controller's concurrency limit (0: none); the rest wait queued
     usage_interval_s: float = 15.0
@@ -414,7 +413,6 @@ class ClusterDriver:
             attempt=workflow.attempt + 1,
             duration_s=stage.duration_s,
             time_factor=self.options.time_factor,
-            min_stage_s=self.options.min_stage_s,
             namespace=self.options.namespace,
             rng=self._rng,
             with_priority_class=self._with_priority,
@@ -440,7 +438,7 @@ class ClusterDriver:
                 return
         self._create_tries.pop((workflow_id, stage_index), None)
         self.book.pod_created(workflow_id, stage_index, name)
-        wall_s = stage_seconds(stage.duration_s, self.options.time_factor, self.options.min_stage_s)
+        wall_s = stage_seconds(stage.duration_s, self.options.time_factor)
         overdue = wall_s * STAGE_OVERDUE_FACTOR + STAGE_OVERDUE_GRACE_S
         self._schedule(overdue, "overdue", workflow_id, name)
 
