@@ -22,7 +22,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tests.sandbox.conftest import Sandbox, wait_until
 from validator.sandbox.node_pools import POOL_LABEL, node_manifests
-from validator.sandbox.usage import OOM_KILL
+from validator.sandbox.usage import OOM_KILL, usage_patch
 
 pytestmark = pytest.mark.sandbox
 
@@ -390,12 +390,12 @@ def test_raising_simulated_cpu_above_the_hpa_target_raises_desired_replicas(
     status = autoscaling.read_namespaced_horizontal_pod_autoscaler("wc", namespace).status
     assert status.desired_replicas == 2  # 30% of requests: below target, stays at the minimum
 
-    # raise the usage of the running pods (as the simulated platform does): no rollout, no new pods
+    # raise the usage of the running pods (as the simulated platform does, its CPU counter kept
+    # continuous): no rollout, no new pods
     raised_at = time.monotonic()
     for pod in _ready_pods(sandbox, namespace, "app=wc"):
-        sandbox.core.patch_namespaced_pod(
-            pod.metadata.name, namespace, {"metadata": {"annotations": {"sim.validator.io/cpu": "900m"}}}
-        )
+        current = sandbox.api.sanitize_for_serialization(pod)
+        sandbox.core.patch_namespaced_pod(pod.metadata.name, namespace, usage_patch(current, cpu="900m"))
 
     def scaled_up() -> bool:
         nonlocal last_status
@@ -672,8 +672,9 @@ def test_an_hpa_on_the_external_queue_depth_metric_scales_through_prometheus_ada
 
 
 def test_a_finished_pod_uses_nothing(sandbox: Sandbox, namespace: str) -> None:
-    """A completed pod's CPU counter stops: kwok must not charge usage to pods that are kept after
-    they finish (the simulated platform keeps them a while), or utilisation comes out inflated."""
+    """A completed pod's CPU counter stops, at its CPU x complete-after: kwok must not charge usage
+    to pods that are kept after they finish (the simulated platform keeps them a while), or
+    utilisation comes out inflated (tests/sandbox/test_cpu_counter.py has the exact figures)."""
     sandbox.core.create_namespaced_pod(
         namespace,
         {
@@ -695,12 +696,14 @@ def test_a_finished_pod_uses_nothing(sandbox: Sandbox, namespace: str) -> None:
         timeout_s=60,
     )
     query = f"container_cpu_usage_seconds_total{{namespace='{namespace}',pod='stage'}}"
-    first = wait_until(
-        "the finished pod's counter in Prometheus", lambda: _prometheus_query(sandbox, query), timeout_s=60
+    wait_until(
+        "the finished pod's counter in Prometheus at 1 CPU x 10 s",
+        lambda: (r := _prometheus_query(sandbox, query)) and abs(float(r[0]["value"][1]) - 10.0) < 0.002,
+        timeout_s=60,
     )
-    time.sleep(12)  # two scrapes later
+    time.sleep(12)  # a dozen scrapes later
     later = _prometheus_query(sandbox, query)
-    assert float(later[0]["value"][1]) == pytest.approx(float(first[0]["value"][1]), abs=0.05)
+    assert float(later[0]["value"][1]) == pytest.approx(10.0, abs=0.002)
 
 
 def _condition_time(pod: Any, kind: str) -> float:

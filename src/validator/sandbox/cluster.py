@@ -574,14 +574,8 @@ SIMULATED_MAX_RUNNING_WORKFLOWS = 8
 # With the compressed timings the stand-in's agents work 100x faster than real time (the clock,
 # HPA and scrapes are compressed 30x): a workflow of the mix takes ~50 s instead of ~80 min, so a
 # ten-minute nightly sees hundreds of stages finish and a run's last workflows drain within minutes.
-# Faster still, stages of a second or two would be shorter than the simulated kubelets' reads.
+# The mix's shortest stages (a one-file review: 2-5 min) then last 1-3 s.
 SIMULATED_WORK_FACTOR = 100.0
-# Yet the mix's shortest stages (a one-file review: 2-5 min) would then last 1-3 s, and kwok's usage
-# counters, which advance only when read (every second), lose up to a read at each end of a pod's
-# life: dozens of such Cleo stages pulled Cleo's measured CPU to 59.6% of requests in one nightly
-# (its pods' simulated use averaged 70%). No stage pod runs shorter than this: with 8 s Cleo read
-# 63.2% (use 71.7%), with 15 s 66.9%; the other types 67-70%, and the queue still peaks and scales.
-SIMULATED_MIN_STAGE_S = 15.0
 
 
 def start_simulated_platform(
@@ -616,7 +610,6 @@ def start_simulated_platform(
             "--host=127.0.0.1",
             f"--port={port}",
             f"--time-factor={time_factor}",
-            f"--min-stage-seconds={SIMULATED_MIN_STAGE_S:g}",
             f"--max-running-workflows={SIMULATED_MAX_RUNNING_WORKFLOWS}",
             f"--scrape-targets-dir={info.targets_dir}",
         ],

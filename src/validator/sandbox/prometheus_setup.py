@@ -14,9 +14,9 @@ def prometheus_config(
 ) -> dict[str, Any]:
     """kwokctl's component scrape jobs (as kwokctl itself builds them) plus ours."""
     jobs: list[dict[str, Any]] = []
-    # The simulated kubelets' usage counters (kwok) advance only when read, so a pod loses up to one
-    # scrape interval of CPU at each end of its life: with the compressed clock, scrape them every
-    # second (a real kubelet's 30 s, compressed 30x), or short workflow stages would seem idle.
+    # The simulated kubelets (kwok) every second with the compressed clock (a real kubelet's 30 s,
+    # compressed 30x): a pod's CPU counter starts 3 s after its start time (kwok/metrics.yaml), so
+    # Prometheus's first sample of a pod still reads 0 and rate() sees all of its CPU.
     node_interval = {"scrape_interval": "1s", "scrape_timeout": "1s"} if timing == "compressed" else {}
     for comp in components:
         discovery = comp.get("metricsDiscovery")

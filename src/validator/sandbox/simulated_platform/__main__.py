@@ -56,12 +56,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=1.0,
         help="stage durations and the drain rate are compressed by this factor",
     )
-    parser.add_argument(
-        "--min-stage-seconds",
-        type=float,
-        default=1.0,
-        help="no stage pod runs shorter than this (wall seconds), however compressed its stage",
-    )
     parser.add_argument("--queue-capacity", type=int, default=500, help="429 beyond this many queued")
     parser.add_argument(
         "--dispatch-rate-per-replica",
@@ -137,9 +131,9 @@ def _register_scrape_target(directory: Path, port: int, namespace: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.time_factor <= 0 or args.queue_capacity <= 0 or args.min_stage_seconds <= 0:
+    if args.time_factor <= 0 or args.queue_capacity <= 0:
         raise UnsafeOperation(
-            "--time-factor, --min-stage-seconds and --queue-capacity must be > 0",
+            "--time-factor and --queue-capacity must be > 0",
             where="command line",
             fix="pass positive numbers",
         )
@@ -168,7 +162,6 @@ def run(args: argparse.Namespace) -> int:
                 controller_namespace=args.controller_namespace,
                 controller_selector=args.controller_selector,
                 time_factor=args.time_factor,
-                min_stage_s=args.min_stage_seconds,
                 dispatch_rate_per_replica=args.dispatch_rate_per_replica,
                 max_running_workflows=args.max_running_workflows,
                 usage_interval_s=args.usage_interval,

@@ -90,18 +90,14 @@ MEMORY_NOISE = 0.05
 MEMORY_CEILING = 0.9  # of the limit: the stand-in never OOMs by itself (chaos does that on purpose)
 
 
-def stage_seconds(duration_s: float, time_factor: float, min_seconds: float = 1.0) -> int:
-    """How long a stage pod runs: its duration compressed, in whole seconds, at least `min_seconds`.
-
-    The floor keeps stage pods long enough for the metrics to read them: kwok's usage counters advance
-    only when read, so a pod loses up to one read of CPU at each end of its life, and a stage of a
-    second or two would read as nearly idle however busy it was."""
-    return max(1, math.ceil(min_seconds), math.ceil(duration_s / time_factor))
+def stage_seconds(duration_s: float, time_factor: float) -> int:
+    """How long a stage pod runs: its duration compressed, in whole seconds, at least one."""
+    return max(1, math.ceil(duration_s / time_factor))
 
 
-def complete_after(duration_s: float, time_factor: float, min_seconds: float = 1.0) -> str:
+def complete_after(duration_s: float, time_factor: float) -> str:
     """The `sim.validator.io/complete-after` value of a stage (see `stage_seconds`)."""
-    return f"{stage_seconds(duration_s, time_factor, min_seconds)}s"
+    return f"{stage_seconds(duration_s, time_factor)}s"
 
 
 def cpu_quantity(cores: float) -> str:
@@ -137,7 +133,6 @@ def agent_pod(
     attempt: int,
     duration_s: float,
     time_factor: float,
-    min_stage_s: float = 1.0,
     namespace: str,
     rng: random.Random,
     with_priority_class: bool,
@@ -180,7 +175,7 @@ def agent_pod(
                 "agent-platform.io/agent-class": agent_class,
             },
             "annotations": {
-                COMPLETE_AFTER: complete_after(duration_s, time_factor, min_stage_s),
+                COMPLETE_AFTER: complete_after(duration_s, time_factor),
                 CPU: cpu,
                 MEMORY: memory,
             },

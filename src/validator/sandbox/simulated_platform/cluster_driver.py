@@ -18,8 +18,11 @@
   the resourceVersion it was computed from, so it can never overwrite an experiment's change.
 
 kwok restarts a pod's `complete-after` delay whenever the pod changes, so a usage patch on an agent
-pod also rewrites `complete-after` to the time that pod has left (its stage still ends when it
-should), and a pod in the last stretch of its stage is not patched at all.
+pod also pins the end of its stage with `complete-at` (the time it would have ended), and a pod in
+the last stretch of its stage is not patched at all. A CPU change on a running pod carries the
+annotations that keep its CPU counter continuous (`usage.cpu_counter_annotations`), computed from
+the pod as last watched; every such write carries that resourceVersion, so one computed from a
+stale pod is refused (409) and made again from the fresh one at the next interval.
 
 One worker thread makes every write; watch threads only hand it events. No polling of the API.
 """
@@ -30,7 +33,6 @@ import heapq
 import itertools
 import json
 import logging
-import math
 import queue
 import random
 import threading
@@ -57,7 +59,15 @@ from validator.sandbox.simulated_platform.agent_pods import (
     workspace_claim,
 )
 from validator.sandbox.simulated_platform.workflow_book import WorkflowBook
-from validator.sandbox.usage import COMPLETE_AFTER, CPU, MEMORY, parse_quantity
+from validator.sandbox.usage import (
+    COMPLETE_AFTER,
+    COMPLETE_AT,
+    CPU,
+    MEMORY,
+    parse_quantity,
+    rfc3339,
+    usage_patch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +94,6 @@ class DriverOptions:
     controller_namespace: str = "workflow-system"
     controller_selector: str = CONTROLLER_SELECTOR
     time_factor: float = 1.0
-    min_stage_s: float = 1.0  # no stage pod runs shorter (see agent_pods.stage_seconds)
     dispatch_rate_per_replica: float = 0.05  # workflows/s per ready replica, real-cluster time
     max_running_workflows: int = 0  # the controller's concurrency limit (0: none); the rest wait queued
     usage_interval_s: float = 15.0
@@ -127,6 +136,8 @@ def _ready(pod: dict[str, Any]) -> bool:
 class _RunningAgent:
     agent_class: str
     ends_at: float  # monotonic: when kwok should complete it (Ready + complete-after)
+    ends_at_epoch: float  # the same, by the wall clock (its `complete-at` once its usage changes)
+    pod: dict[str, Any]  # as last watched
 
 
 def _seconds(duration: str) -> float:
@@ -414,7 +425,6 @@ class ClusterDriver:
             attempt=workflow.attempt + 1,
             duration_s=stage.duration_s,
             time_factor=self.options.time_factor,
-            min_stage_s=self.options.min_stage_s,
             namespace=self.options.namespace,
             rng=self._rng,
             with_priority_class=self._with_priority,
@@ -440,7 +450,7 @@ class ClusterDriver:
                 return
         self._create_tries.pop((workflow_id, stage_index), None)
         self.book.pod_created(workflow_id, stage_index, name)
-        wall_s = stage_seconds(stage.duration_s, self.options.time_factor, self.options.min_stage_s)
+        wall_s = stage_seconds(stage.duration_s, self.options.time_factor)
         overdue = wall_s * STAGE_OVERDUE_FACTOR + STAGE_OVERDUE_GRACE_S
         self._schedule(overdue, "overdue", workflow_id, name)
 
@@ -455,9 +465,14 @@ class ClusterDriver:
             if agent_class in PROFILES and name not in self._running_agents:
                 stage_s = _seconds(str((meta.get("annotations") or {}).get(COMPLETE_AFTER, "")))
                 self._running_agents[name] = _RunningAgent(
-                    agent_class=agent_class, ends_at=time.monotonic() + stage_s
+                    agent_class=agent_class,
+                    ends_at=time.monotonic() + stage_s,
+                    ends_at_epoch=time.time() + stage_s,
+                    pod=pod,
                 )
                 self._usage_order.append(name)
+            elif name in self._running_agents:
+                self._running_agents[name].pod = pod
             self.book.pod_running(workflow_id, name)
         else:
             self._forget_agent(name)
@@ -510,20 +525,26 @@ class ClusterDriver:
 
     # ------------------------------------------------------------------ simulated usage
     def _patch_usage(
-        self, namespace: str, name: str, cpu: str, memory: str, complete_after: str | None = None
-    ) -> bool:
+        self, pod: dict[str, Any], cpu: str, memory: str, complete_at: float | None = None
+    ) -> bool | None:
+        """Set a running pod's usage (its CPU counter kept continuous). None when out of write
+        budget; else whether the pod now has that CPU (not when the pod changed since it was
+        watched, 409, or a CPU switch is still pending: the next interval redoes it)."""
         if not self._bucket.take():
-            return False
-        annotations = {CPU: cpu, MEMORY: memory}
-        if complete_after is not None:
-            annotations[COMPLETE_AFTER] = complete_after
-        body = {"metadata": {"annotations": annotations}}
+            return None
+        meta = pod.get("metadata") or {}
+        namespace, name = meta.get("namespace", ""), meta.get("name", "")
+        annotations = {**usage_patch(pod, cpu, now=time.time())["metadata"]["annotations"], MEMORY: memory}
+        if complete_at is not None:
+            annotations[COMPLETE_AT] = rfc3339(complete_at)
+        body = {"metadata": {"resourceVersion": meta.get("resourceVersion"), "annotations": annotations}}
         try:
             self.core.patch_namespaced_pod(name, namespace, body)
         except ApiException as error:
-            if error.status != 404:
+            if error.status not in (404, 409):  # gone, or changed since it was watched
                 self._on_error(f"usage of pod {namespace}/{name}: HTTP {error.status} {error.reason}")
-        return True
+            return False
+        return CPU in annotations
 
     def _write_controller_usage(self) -> None:
         depth, ready = self.book.queue_depth(), self.ready_replicas()
@@ -535,7 +556,7 @@ class ClusterDriver:
             written = self._controller_written.get(name)
             if written and not differs_enough(written[0], cpu) and not differs_enough(written[1], capped):
                 continue
-            if self._patch_usage(self.options.controller_namespace, name, cpu, capped):
+            if self._patch_usage(pod, cpu, capped):  # else written again at the next interval
                 with self._lock:
                     if name in self._controller_pods:
                         self._controller_written[name] = (cpu, capped)
@@ -548,9 +569,8 @@ class ClusterDriver:
             remaining = agent.ends_at - now
             if remaining >= max(3.0, 2 * self.options.usage_interval_s):  # else its last stretch:
                 cpu, memory = sample_usage(PROFILES[agent.agent_class], self._rng)  # leave it alone
-                left = f"{math.ceil(remaining)}s"
-                if not self._patch_usage(self.options.namespace, name, cpu, memory, left):
-                    break
+                if self._patch_usage(agent.pod, cpu, memory, agent.ends_at_epoch) is None:
+                    break  # out of write budget
             self._usage_order.remove(name)  # round robin: visited pods go to the back
             self._usage_order.append(name)
 
