@@ -15,13 +15,18 @@ from validator.errors import SandboxError, UnsafeOperation
 from validator.sandbox.simulated_platform.agent_pods import (
     PROFILES,
     agent_pod,
+    agent_template,
     complete_after,
     controller_usage,
     differs_enough,
     held_by_chaos,
+    memory_peak,
+    most_memory,
     sample_usage,
     standing_agent_usage,
+    throttled_share,
 )
+from validator.sandbox.simulated_platform.cluster_driver import queue_limit
 from validator.sandbox.simulated_platform.platform_process import PlatformSettings, SimulatedPlatformProcess
 from validator.sandbox.simulated_platform.submission_api import SubmissionApi
 from validator.sandbox.simulated_platform.workflow_book import (
@@ -222,7 +227,13 @@ def test_usage_follows_the_profile_with_noise_and_never_reaches_the_limit(agent_
     mean = sum(cpus) / len(cpus)
     assert abs(mean - profile.cpu_use) < 0.02 and 0.6 <= mean <= 0.8  # the brief's efficiency band
     assert len(set(cpus)) > 50, "noisy"
-    assert max(memories) <= 0.9 * parse_quantity(profile.memory_limit)
+    assert max(memories) <= most_memory(profile) + 2**20 < 0.5 * parse_quantity(profile.memory_limit)
+    # a need, bounded: the largest working set is the mean plus two standard deviations
+    assert most_memory(profile) == pytest.approx(
+        parse_quantity(profile.memory_request) * (profile.memory_use + 0.1)
+    )
+    capped = [parse_quantity(sample_usage(profile, rng, cpu_limit=0.5)[0]) for _ in range(100)]
+    assert max(capped) == 0.5, "CPU never exceeds the pod's own limit"
 
 
 def test_controller_cpu_follows_queue_depth_per_ready_replica() -> None:
@@ -259,7 +270,9 @@ def test_standing_agents_get_their_profile_and_a_workspace_in_the_healthy_band()
     for pod, capacity in ((_standing_pod(claim=None), "50Gi"), (_standing_pod(), None)):
         annotations = standing_agent_usage(pod, capacity, rng)
         assert annotations is not None
-        assert set(annotations) == {"sim.validator.io/cpu", "sim.validator.io/memory"}
+        assert set(annotations) == {
+            "sim.validator.io/cpu", "sim.validator.io/memory", "sim.validator.io/cpu-throttled-ratio"
+        }
     assert standing_agent_usage(_standing_pod(agent_class="unknown"), "10Gi", rng) is None
 
 
@@ -303,3 +316,100 @@ def test_the_platform_process_refuses_a_non_sandbox_context_and_says_why() -> No
     with pytest.raises(SandboxError) as error:
         SimulatedPlatformProcess(PlatformSettings(context="prod-eu-1")).start()
     assert "not a sandbox context" in str(error.value) and "--allow-context" in str(error.value)
+
+
+def _statefulset(
+    resources: dict[str, Any], priority: str | None = "agent-standard-priority"
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {"containers": [{"name": "sidecar"}, {"name": "agent", "resources": resources}]}
+    if priority:
+        spec["priorityClassName"] = priority
+    return {"metadata": {"name": "cleo", "labels": {"app.kubernetes.io/name": "cleo"}},
+            "spec": {"template": {"spec": spec}}}
+
+
+def test_a_stage_pod_takes_its_agents_statefulset_template() -> None:
+    """The controller builds stage pods from the agent's template: a misconfigured request there is
+    the stage pods' request too, while the work's need stays the profile's."""
+    resources = {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "2944Mi"}}
+    template = agent_template(_statefulset(resources))
+    pod = agent_pod(workflow_id="wf-1", agent="cleo", agent_class="quality", stage_index=1, attempt=1,
+                    duration_s=600, time_factor=20, namespace="agents", rng=random.Random(1),
+                    with_priority_class=False, template=template)
+    assert pod["spec"]["containers"][0]["resources"] == resources
+    assert pod["spec"]["priorityClassName"] == "agent-standard-priority"
+    need = parse_quantity(pod["metadata"]["annotations"]["sim.validator.io/cpu"])
+    assert 0.4 <= need <= 1.0  # ~0.7 cores: 140% of the misconfigured 500m request
+    assert agent_template(_statefulset({}, priority=None)).priority_class is None
+
+
+def test_a_memory_limit_under_the_need_oom_kills_a_stage_pod_at_once() -> None:
+    template = agent_template(_statefulset({"requests": {"memory": "1Gi"}, "limits": {"memory": "1Gi"}}))
+    pod = agent_pod(workflow_id="wf-1", agent="cleo", agent_class="quality", stage_index=1, attempt=1,
+                    duration_s=600, time_factor=20, namespace="agents", rng=random.Random(1),
+                    with_priority_class=False, template=template)
+    annotations = pod["metadata"]["annotations"]
+    assert annotations["sim.validator.io/oom-kill"] == "memory-limit"
+    assert annotations["sim.validator.io/memory"] == "1024Mi"  # killed at its limit
+
+
+def test_cpu_throttling_follows_how_close_the_limit_is_to_the_need() -> None:
+    """Bursty demand against a CFS quota: the brief's 2x limits throttle well under 5% of periods,
+    a limit equal to the request (a Guaranteed pod) throttles Rex's 1.44-core need in ~17%."""
+    assert throttled_share(1.44, 4.0) < 0.01 and throttled_share(0.70, 2.0) < 0.01
+    assert 0.15 < throttled_share(1.44, 2.0) < 0.20
+    assert throttled_share(1.44, None) == 0.0
+    shares = [throttled_share(1.0, limit) for limit in (0.5, 1.0, 2.0, 4.0)]
+    assert shares == sorted(shares, reverse=True) and shares[0] > 0.8
+    guaranteed = agent_template(_statefulset({"requests": {"cpu": "2"}, "limits": {"cpu": "2"}}))
+    pod = agent_pod(workflow_id="wf-1", agent="rex", agent_class="implementation", stage_index=0,
+                    attempt=1, duration_s=600, time_factor=20, namespace="agents",
+                    rng=random.Random(1), with_priority_class=False, template=guaranteed)
+    assert 0.15 < float(pod["metadata"]["annotations"]["sim.validator.io/cpu-throttled-ratio"]) < 0.2
+
+
+def test_only_large_workflows_of_builders_and_testers_peak() -> None:
+    assert memory_peak(PROFILES["implementation"], "multi-service-refactor") == 1.5 * 8 * 2**30
+    assert memory_peak(PROFILES["testing"], "service-refactor") == 1.5 * 8 * 2**30
+    assert memory_peak(PROFILES["implementation"], "single-file-change") is None
+    assert memory_peak(PROFILES["quality"], "multi-service-refactor") is None  # a review has none
+    # the reference limit (2x the request) holds the peak
+    peak = memory_peak(PROFILES["testing"], "service-refactor")
+    assert peak is not None and peak < parse_quantity(PROFILES["testing"].memory_limit)
+
+
+def test_an_oversized_workspace_holds_the_same_data_and_shows_mostly_empty() -> None:
+    rng = random.Random(6)
+    pod = _standing_pod(agent_class="quality", claim="workspace-cleo-1")
+    fills = [
+        parse_quantity((standing_agent_usage(pod, "20Gi", rng) or {})["sim.validator.io/pvc-used"])
+        / parse_quantity("20Gi")
+        for _ in range(200)
+    ]
+    assert 0.3 <= sum(fills) / len(fills) <= 0.35  # 6.5Gi of the brief's 10Gi in a 20Gi claim
+    small = standing_agent_usage(pod, "5Gi", rng) or {}
+    assert parse_quantity(small["sim.validator.io/pvc-used"]) <= 0.98 * parse_quantity("5Gi") + 2**20
+
+
+def test_a_standing_agent_keeps_its_throttling_ratio_once_set() -> None:
+    """The throttled-periods counter is ratio x periods: a ratio rewritten lower would step it back."""
+    pod = _standing_pod()
+    pod["metadata"]["annotations"]["sim.validator.io/cpu-throttled-ratio"] = "0.0100"
+    annotations = standing_agent_usage(pod, "50Gi", random.Random(1)) or {}
+    assert "sim.validator.io/cpu-throttled-ratio" not in annotations
+
+
+def test_the_queue_limit_is_the_controllers_configuration() -> None:
+    def deployment(*args: str) -> dict[str, Any]:
+        return {"spec": {"template": {"spec": {"containers": [{"name": "controller", "args": list(args)}]}}}}
+
+    assert queue_limit(deployment("--leader-elect=false", "--max-queued-workflows=8")) == 8
+    assert queue_limit(deployment("--leader-elect=false")) is None
+    assert queue_limit(deployment("--max-queued-workflows=zero")) is None
+    book = WorkflowBook(capacity=500)
+    book.set_capacity(1)
+    book.submit("single-file-change", parse_submission({"size": "single-file-change"})[1])
+    with pytest.raises(QueueFull):
+        book.submit("single-file-change", parse_submission({"size": "single-file-change"})[1])
+    with pytest.raises(ValueError, match="> 0"):
+        book.set_capacity(0)

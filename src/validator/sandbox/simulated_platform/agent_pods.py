@@ -3,6 +3,13 @@ patches and numbers only; `cluster_driver` sends them.
 
 Profiles are the brief's (implementation: Rex, Blaze; quality: Cleo; testing: Tess); pools and
 annotations are docs/sandbox-contract.md's.
+
+A profile is the work's *need* (cores, bytes of working set, bytes of workspace), not the manifest's
+promise: a stage pod takes its requests and limits from its agent's StatefulSet template, as the
+platform's controller does, and the need meets whatever the platform configured there. A CPU limit
+near the need throttles (`throttled_share`), a memory limit under the need (or under a large
+workflow's transient peak) OOM-kills, an oversized workspace sits mostly empty: the sandbox shows a
+misconfiguration by its effect, never by an annotation that states the verdict.
 """
 
 from __future__ import annotations
@@ -45,8 +52,13 @@ class AgentProfile:
     cpu_limit: str
     memory_limit: str
     priority_class: str
-    cpu_use: float  # mean simulated CPU use, as a share of the request
-    memory_use: float  # mean simulated working set, as a share of the request
+    cpu_use: float  # mean CPU need, as a share of the profile's request
+    memory_use: float  # mean working set, as a share of the profile's request
+    workspace: str  # the workspace the profile's claim asks for (the brief's sizes)
+    # a large workflow's transient peak working set, as a share of the profile's memory request
+    # (builds and test runs; a review has none): shorter than a scrape, so no sample shows it,
+    # but a limit under it OOM-kills the stage
+    memory_peak: float | None
 
 
 # Mean shares near the middle of the brief's 60-80% CPU band: the reference platform is sized right.
@@ -61,6 +73,8 @@ PROFILES = {
         priority_class="agent-high-priority",
         cpu_use=0.72,
         memory_use=0.70,
+        workspace="10Gi",
+        memory_peak=1.5,
     ),
     "quality": AgentProfile(
         agent_class="quality",
@@ -72,6 +86,8 @@ PROFILES = {
         priority_class="agent-standard-priority",
         cpu_use=0.70,
         memory_use=0.60,
+        workspace="10Gi",
+        memory_peak=None,
     ),
     "testing": AgentProfile(
         agent_class="testing",
@@ -83,11 +99,19 @@ PROFILES = {
         priority_class="agent-high-priority",
         cpu_use=0.72,
         memory_use=0.72,
+        workspace="50Gi",
+        memory_peak=1.5,
     ),
 }
 CPU_NOISE = 0.08  # standard deviation of the use share, around the profile's mean
 MEMORY_NOISE = 0.05
-MEMORY_CEILING = 0.9  # of the limit: the stand-in never OOMs by itself (chaos does that on purpose)
+NOISE_BOUND = 2.0  # memory noise is clipped at this many standard deviations: a need is bounded
+# Workflow sizes with a memory peak (loadprofiles/workflow_mix.py's refactors).
+LARGE_WORKFLOWS = frozenset({"service-refactor", "multi-service-refactor"})
+# CPU demand within one 100 ms CFS period is bursty: lognormal around the mean need, with this
+# coefficient of variation. The share of periods whose demand exceeds the limit is throttled.
+CPU_BURST_CV = 0.5
+CPU_THROTTLED = "sim.validator.io/cpu-throttled-ratio"  # kwok/metrics.yaml
 
 
 def stage_seconds(duration_s: float, time_factor: float) -> int:
@@ -108,16 +132,79 @@ def memory_quantity(bytes_: float) -> str:
     return f"{max(1, round(bytes_ / 2**20))}Mi"
 
 
-def sample_usage(profile: AgentProfile, rng: random.Random) -> tuple[str, str]:
-    """Simulated (cpu, memory) of an agent pod now: the profile's mean share of the request, with noise."""
+def sample_usage(
+    profile: AgentProfile, rng: random.Random, cpu_limit: float | None = None
+) -> tuple[str, str]:
+    """Simulated (cpu, memory) of an agent pod now: the profile's mean need, with noise. CPU never
+    exceeds the pod's limit (`cpu_limit` cores, default the profile's); memory is the need, which
+    the caller holds against the pod's own memory limit (`usage.usage_patch`)."""
     cpu_share = min(max(rng.gauss(profile.cpu_use, CPU_NOISE), 0.2), 1.6)
-    cpu = min(parse_quantity(profile.cpu_request) * cpu_share, parse_quantity(profile.cpu_limit))
-    memory_share = min(max(rng.gauss(profile.memory_use, MEMORY_NOISE), 0.3), 1.5)
-    memory = min(
-        parse_quantity(profile.memory_request) * memory_share,
-        parse_quantity(profile.memory_limit) * MEMORY_CEILING,
-    )
+    limit = parse_quantity(profile.cpu_limit) if cpu_limit is None else cpu_limit
+    cpu = min(parse_quantity(profile.cpu_request) * cpu_share, limit)
+    deviation = min(max(rng.gauss(0.0, 1.0), -NOISE_BOUND), NOISE_BOUND)
+    memory = parse_quantity(profile.memory_request) * (profile.memory_use + MEMORY_NOISE * deviation)
     return cpu_quantity(cpu), memory_quantity(memory)
+
+
+def most_memory(profile: AgentProfile) -> float:
+    """The largest working set `sample_usage` gives the profile, in bytes."""
+    return parse_quantity(profile.memory_request) * (profile.memory_use + MEMORY_NOISE * NOISE_BOUND)
+
+
+def memory_peak(profile: AgentProfile, size: str) -> float | None:
+    """A workflow stage's transient peak working set in bytes (large workflows only), or None."""
+    if profile.memory_peak is None or size not in LARGE_WORKFLOWS:
+        return None
+    return parse_quantity(profile.memory_request) * profile.memory_peak
+
+
+def throttled_share(need_cores: float, limit_cores: float | None) -> float:
+    """Share of CFS periods throttled: P(demand > limit) for a lognormal demand of mean
+    `need_cores` and coefficient of variation CPU_BURST_CV. No limit: never throttled.
+
+    The brief's 2x limit leaves a mean need of 70% of the request at about 0.8% of periods; a limit
+    equal to the request (need 72% of it) at about 17%."""
+    if limit_cores is None or need_cores <= 0:
+        return 0.0
+    sigma = math.sqrt(math.log(1.0 + CPU_BURST_CV**2))
+    mu = math.log(need_cores) - sigma**2 / 2.0
+    z = (math.log(limit_cores) - mu) / sigma
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def container_limit(pod: dict[str, Any], resource: str) -> float | None:
+    """The smallest limit of `resource` among a pod's containers, or None when none sets one."""
+    values = [
+        parse_quantity(str(raw))
+        for c in (pod.get("spec") or {}).get("containers") or []
+        if (raw := ((c.get("resources") or {}).get("limits") or {}).get(resource)) is not None
+    ]
+    return min(values) if values else None
+
+
+def throttling_annotation(profile: AgentProfile, pod: dict[str, Any]) -> str:
+    """The pod's `sim.validator.io/cpu-throttled-ratio`: constant for its life, so the throttled
+    periods counter (ratio x periods) only ever grows."""
+    need = parse_quantity(profile.cpu_request) * profile.cpu_use
+    return f"{throttled_share(need, container_limit(pod, 'cpu')):.4f}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentTemplate:
+    """What a stage pod takes from its agent's StatefulSet pod template."""
+
+    resources: dict[str, Any]  # the agent container's `resources` (requests, limits)
+    priority_class: str | None
+
+
+def agent_template(statefulset: dict[str, Any]) -> AgentTemplate:
+    """The stage-pod template of an agent StatefulSet: its container named `agent` (else its first)."""
+    spec = ((statefulset.get("spec") or {}).get("template") or {}).get("spec") or {}
+    containers = spec.get("containers") or []
+    chosen = next((c for c in containers if c.get("name") == "agent"), containers[0] if containers else {})
+    return AgentTemplate(
+        resources=dict(chosen.get("resources") or {}), priority_class=spec.get("priorityClassName")
+    )
 
 
 def pod_name(workflow_id: str, agent: str, stage_index: int, attempt: int) -> str:
@@ -136,10 +223,19 @@ def agent_pod(
     namespace: str,
     rng: random.Random,
     with_priority_class: bool,
+    template: AgentTemplate | None = None,
 ) -> dict[str, Any]:
-    """The pod of one workflow stage."""
+    """The pod of one workflow stage: its agent's StatefulSet template's resources and priority
+    class when known (as the platform's controller builds it), else the brief's profile."""
     profile = PROFILES[agent_class]
-    cpu, memory = sample_usage(profile, rng)
+    resources = (
+        template.resources
+        if template is not None and template.resources
+        else {
+            "requests": {"cpu": profile.cpu_request, "memory": profile.memory_request},
+            "limits": {"cpu": profile.cpu_limit, "memory": profile.memory_limit},
+        }
+    )
     spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "nodeSelector": {POOL_LABEL: profile.pool},
@@ -149,15 +245,24 @@ def agent_pod(
                 "name": "agent",
                 "image": AGENT_IMAGE,
                 "args": [f"--agent={agent}", f"--workflow={workflow_id}"],
-                "resources": {
-                    "requests": {"cpu": profile.cpu_request, "memory": profile.memory_request},
-                    "limits": {"cpu": profile.cpu_limit, "memory": profile.memory_limit},
-                },
+                "resources": resources,
             }
         ],
     }
-    if with_priority_class:
+    if template is not None and template.priority_class:
+        spec["priorityClassName"] = template.priority_class
+    elif with_priority_class:
         spec["priorityClassName"] = profile.priority_class
+    cpu, memory = sample_usage(profile, rng, container_limit({"spec": spec}, "cpu"))
+    annotations = {
+        COMPLETE_AFTER: complete_after(duration_s, time_factor),
+        CPU: cpu,
+        MEMORY: memory,
+        CPU_THROTTLED: throttling_annotation(profile, {"spec": spec}),
+    }
+    memory_limit = container_limit({"spec": spec}, "memory")
+    if memory_limit is not None and parse_quantity(memory) >= memory_limit:  # its need: OOM-killed
+        annotations[MEMORY], annotations[OOM_KILL] = memory_quantity(memory_limit), "memory-limit"
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -174,11 +279,7 @@ def agent_pod(
                 MANAGED_BY_LABEL: MANAGED_BY,
                 "agent-platform.io/agent-class": agent_class,
             },
-            "annotations": {
-                COMPLETE_AFTER: complete_after(duration_s, time_factor),
-                CPU: cpu,
-                MEMORY: memory,
-            },
+            "annotations": annotations,
         },
         "spec": spec,
     }
@@ -186,12 +287,14 @@ def agent_pod(
 
 # --------------------------------------------------------------------------- standing agents
 # The platform's own agent replicas (the StatefulSets' pods) work on workflows as the stage pods
-# do: the same usage profile, plus a workspace claim that is WORKSPACE_USE full (the brief's
-# healthy 50-80% band) with a little noise. The profile is the work's need, not the manifest's
-# promise: a replica whose memory limit is below its working set is OOM-killed (usage_patch sets
-# the trigger), as a real kubelet would; the reference manifests leave 2x headroom.
+# do: the same need, plus a workspace claim holding WORKSPACE_USE of the profile's workspace size
+# (the brief's healthy 50-80% band of a claim sized as the brief says) with a little noise. A
+# replica whose memory limit is below its working set is OOM-killed (usage_patch sets the trigger),
+# as a real kubelet would; the reference manifests leave 2x headroom. A claim larger than the
+# profile's size holds the same data, so it shows mostly empty.
 WORKSPACE_USE = 0.65
 WORKSPACE_NOISE = 0.03
+WORKSPACE_CEILING = 0.98  # of the claim's capacity: a full disk stops there
 RUN_ID_ANNOTATION = "validator.io/run-id"  # a chaos experiment holds the pod: leave its usage alone
 
 
@@ -217,16 +320,20 @@ def standing_agent_usage(
     profile = PROFILES.get(labels.get("agent-platform.io/agent-class", ""))
     if profile is None:
         return None
-    cpu, memory = sample_usage(profile, rng)
+    cpu, memory = sample_usage(profile, rng, container_limit(pod, "cpu"))
     annotations: dict[str, str] = usage_patch(pod, cpu, memory)["metadata"]["annotations"]
     if OOM_KILL in annotations:  # killed on reaching its limit: the working set it showed is the limit
         annotations[MEMORY] = memory_quantity(min(memory_limits(pod)))
+    if CPU_THROTTLED not in ((pod.get("metadata") or {}).get("annotations") or {}):
+        annotations[CPU_THROTTLED] = throttling_annotation(profile, pod)
     claim = workspace_claim(pod)
     if claim and claim_capacity:
         share = min(max(rng.gauss(WORKSPACE_USE, WORKSPACE_NOISE), 0.05), 0.95)
+        capacity = parse_quantity(claim_capacity)
+        used = min(parse_quantity(profile.workspace) * share, capacity * WORKSPACE_CEILING)
         annotations[PVC] = claim
         annotations[PVC_CAPACITY] = claim_capacity
-        annotations[PVC_USED] = memory_quantity(parse_quantity(claim_capacity) * share)
+        annotations[PVC_USED] = memory_quantity(used)
     return annotations
 
 

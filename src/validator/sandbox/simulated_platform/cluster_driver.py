@@ -10,7 +10,12 @@
   evicted or deleted is recreated, up to workflow_book.MAX_STAGE_ATTEMPTS times;
 - writes simulated usage: the controller pods' from the queue depth (so the HPA reacts), the
   running agent pods' from their profile with noise; at most `max_writes_per_s` usage patches per
-  second, and a controller pod only when its value moved by more than 5%;
+  second, and a controller pod only when its value moved by more than 5%; a controller whose need
+  reaches its memory limit is OOM-killed;
+- builds each stage pod from its agent's StatefulSet template (requests, limits, priority class;
+  watched, label app.kubernetes.io/component=agent), and OOM-kills a large workflow's stage pod
+  whose memory limit is under the stage's transient peak (agent_pods.memory_peak), PEAK_AT into it;
+- takes the queue's limit from the controller Deployment's `--max-queued-workflows=N`;
 - gives the platform's standing agent replicas (its StatefulSets' pods, label
   app.kubernetes.io/component=agent, not managed by us) the same profile's usage and a workspace
   claim filled to about 65%, as soon as they run and again every usage interval. A pod a chaos
@@ -45,14 +50,20 @@ from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
 from validator.sandbox.simulated_platform.agent_pods import (
+    AGENT_NAME_LABEL,
     MANAGED_BY,
     MANAGED_BY_LABEL,
     PROFILES,
     WORKFLOW_LABEL,
+    AgentTemplate,
     agent_pod,
+    agent_template,
+    container_limit,
     controller_usage,
     differs_enough,
     held_by_chaos,
+    memory_peak,
+    memory_quantity,
     sample_usage,
     stage_seconds,
     standing_agent_usage,
@@ -64,6 +75,7 @@ from validator.sandbox.usage import (
     COMPLETE_AT,
     CPU,
     MEMORY,
+    OOM_KILL,
     parse_quantity,
     rfc3339,
     usage_patch,
@@ -73,6 +85,12 @@ log = logging.getLogger(__name__)
 
 CONTROLLER_SELECTOR = "app.kubernetes.io/component=controller"
 STANDING_AGENT_SELECTOR = f"app.kubernetes.io/component=agent,{MANAGED_BY_LABEL}!={MANAGED_BY}"
+AGENT_STATEFULSET_SELECTOR = "app.kubernetes.io/component=agent"
+# The controller's queue limit: its container's `--max-queued-workflows=N` argument (the platform's
+# configuration); without one the simulated platform's --queue-capacity holds.
+QUEUE_LIMIT_ARG = "--max-queued-workflows="
+# A large workflow's memory peak comes this far into its stage (and at least a second in).
+PEAK_AT = 0.25
 # A pod the apiserver refuses is retried, CREATE_RETRY_S apart at first, then up to CREATE_RETRY_MAX_S.
 # A full ResourceQuota only delays a stage (a real controller waits for capacity, it does not drop
 # work); any other refusal fails the workflow after MAX_CREATE_TRIES.
@@ -80,7 +98,6 @@ MAX_CREATE_TRIES = 12
 CREATE_RETRY_S = 5.0
 CREATE_RETRY_MAX_S = 30.0
 WATCH_TIMEOUT_S = 60
-MEMORY_HEADROOM = 0.9  # simulated controller memory stays under 90% of its limit
 # A stage pod still not Succeeded this long after its compressed duration is deleted and its stage
 # retried: a pod whose node flapped NotReady loses its Ready condition, and kwok only completes
 # Ready pods, so without this a workflow could wait forever.
@@ -171,6 +188,9 @@ class ClusterDriver:
         self._usage_order: list[str] = []
         self._standing: dict[str, dict[str, Any]] = {}  # standing agent pods, as last watched
         self._claim_capacity: dict[str, str] = {}
+        self._templates: dict[str, AgentTemplate] = {}  # agent name -> its StatefulSet's template
+        self._queue_limits: dict[str, int] = {}  # controller Deployment -> its --max-queued-workflows
+        self._default_capacity = book.capacity
         self._timers: list[tuple[float, int, str, tuple[Any, ...]]] = []
         self._timer_ids = itertools.count()
         self._create_tries: dict[tuple[str, int], int] = {}
@@ -215,6 +235,13 @@ class ClusterDriver:
                 {"namespace": self.options.namespace, "label_selector": f"{MANAGED_BY_LABEL}={MANAGED_BY}"},
                 lambda pods: self._actions.put(("agent-list", {"items": pods, "listed_at": time.time()})),
                 lambda kind, pod: self._actions.put((f"agent-{kind}", pod)),
+            ),
+            (
+                "watch-agent-statefulsets",
+                self.apps.list_namespaced_stateful_set,
+                {"namespace": self.options.namespace, "label_selector": AGENT_STATEFULSET_SELECTOR},
+                self._statefulsets_listed,
+                self._statefulset_event,
             ),
             (
                 "watch-standing-agents",
@@ -310,16 +337,40 @@ class ClusterDriver:
             self._deployment_ready = {
                 d["metadata"]["name"]: int((d.get("status") or {}).get("readyReplicas") or 0) for d in items
             }
+            self._queue_limits = {
+                d["metadata"]["name"]: limit for d in items if (limit := queue_limit(d)) is not None
+            }
+        self._apply_queue_limit()
         self.book.ready_replicas = self.ready_replicas()
 
     def _deployment_event(self, kind: str, deployment: dict[str, Any]) -> None:
         name = deployment["metadata"]["name"]
         with self._lock:
+            self._queue_limits.pop(name, None)
             if kind == "DELETED":
                 self._deployment_ready.pop(name, None)
             else:
                 self._deployment_ready[name] = int((deployment.get("status") or {}).get("readyReplicas") or 0)
+                if (limit := queue_limit(deployment)) is not None:
+                    self._queue_limits[name] = limit
+        self._apply_queue_limit()
         self.book.ready_replicas = self.ready_replicas()
+
+    def _apply_queue_limit(self) -> None:
+        with self._lock:
+            limits = list(self._queue_limits.values())
+        self.book.set_capacity(min(limits) if limits else self._default_capacity)
+
+    def _statefulsets_listed(self, items: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self._templates = {_agent_name(s): agent_template(s) for s in items}
+
+    def _statefulset_event(self, kind: str, statefulset: dict[str, Any]) -> None:
+        with self._lock:
+            if kind == "DELETED":
+                self._templates.pop(_agent_name(statefulset), None)
+            else:
+                self._templates[_agent_name(statefulset)] = agent_template(statefulset)
 
     def _controller_pods_listed(self, items: list[dict[str, Any]]) -> None:
         with self._lock:
@@ -389,6 +440,8 @@ class ClusterDriver:
                 self._delete_finished_pod(*args)
             elif action == "overdue":
                 self._delete_overdue_pod(*args)
+            elif action == "peak":
+                self._oom_at_peak(*args)
 
     # ------------------------------------------------------------------ dispatch
     def _dispatch(self, elapsed_s: float) -> None:
@@ -417,6 +470,8 @@ class ClusterDriver:
         ):
             return
         stage = workflow.stages[stage_index]
+        with self._lock:
+            template = self._templates.get(stage.agent)
         body = agent_pod(
             workflow_id=workflow_id,
             agent=stage.agent,
@@ -428,6 +483,7 @@ class ClusterDriver:
             namespace=self.options.namespace,
             rng=self._rng,
             with_priority_class=self._with_priority,
+            template=template,
         )
         name = body["metadata"]["name"]
         try:
@@ -471,6 +527,11 @@ class ClusterDriver:
                     pod=pod,
                 )
                 self._usage_order.append(name)
+                workflow = self.book.workflow(workflow_id)
+                peak = memory_peak(PROFILES[agent_class], workflow.size) if workflow is not None else None
+                limit = container_limit(pod, "memory")
+                if peak is not None and limit is not None and peak >= limit:
+                    self._schedule(max(1.0, PEAK_AT * stage_s), "peak", name, 0)
             elif name in self._running_agents:
                 self._running_agents[name].pod = pod
             self.book.pod_running(workflow_id, name)
@@ -524,8 +585,31 @@ class ClusterDriver:
                 self._on_error(f"deleting finished pod {name}: HTTP {error.status} {error.reason}")
 
     # ------------------------------------------------------------------ simulated usage
+    def _oom_at_peak(self, name: str, tries: int) -> None:
+        """The stage's peak crosses its memory limit: the kubelet's OOM killer ends the container
+        (kwok's OOM stage). The stage keeps its end (`complete-at`); a write computed from a stale
+        pod (409) is made again a second later."""
+        agent = self._running_agents.get(name)
+        if agent is None or tries >= 5:
+            return
+        meta = agent.pod.get("metadata") or {}
+        annotations = {OOM_KILL: "memory-peak", COMPLETE_AT: rfc3339(agent.ends_at_epoch)}
+        body = {"metadata": {"resourceVersion": meta.get("resourceVersion"), "annotations": annotations}}
+        try:
+            self.core.patch_namespaced_pod(name, meta.get("namespace", self.options.namespace), body)
+        except ApiException as error:
+            if error.status == 409:
+                self._schedule(1.0, "peak", name, tries + 1)
+            elif error.status != 404:
+                self._on_error(f"memory peak of pod {name}: HTTP {error.status} {error.reason}")
+
     def _patch_usage(
-        self, pod: dict[str, Any], cpu: str, memory: str, complete_at: float | None = None
+        self,
+        pod: dict[str, Any],
+        cpu: str,
+        memory: str,
+        complete_at: float | None = None,
+        extra: dict[str, str] | None = None,
     ) -> bool | None:
         """Set a running pod's usage (its CPU counter kept continuous). None when out of write
         budget; else whether the pod now has that CPU (not when the pod changed since it was
@@ -537,6 +621,7 @@ class ClusterDriver:
         annotations = {**usage_patch(pod, cpu, now=time.time())["metadata"]["annotations"], MEMORY: memory}
         if complete_at is not None:
             annotations[COMPLETE_AT] = rfc3339(complete_at)
+        annotations.update(extra or {})
         body = {"metadata": {"resourceVersion": meta.get("resourceVersion"), "annotations": annotations}}
         try:
             self.core.patch_namespaced_pod(name, namespace, body)
@@ -552,14 +637,24 @@ class ClusterDriver:
         with self._lock:
             pods = list(self._controller_pods.items())
         for name, pod in pods:
-            capped = _cap_memory(pod, memory)
+            # the need, whatever the limit: one that reaches it OOM-kills the replica (showing the
+            # limit as its working set), again at every interval while the need stays there
+            limit = container_limit(pod, "memory")
+            killed = limit is not None and parse_quantity(memory) >= limit
+            shown = memory_quantity(limit) if killed and limit is not None else memory
             written = self._controller_written.get(name)
-            if written and not differs_enough(written[0], cpu) and not differs_enough(written[1], capped):
+            if (
+                not killed
+                and written
+                and not differs_enough(written[0], cpu)
+                and not differs_enough(written[1], shown)
+            ):
                 continue
-            if self._patch_usage(pod, cpu, capped):  # else written again at the next interval
+            extra = {OOM_KILL: "memory-limit"} if killed else None
+            if self._patch_usage(pod, cpu, shown, extra=extra):  # else written again at the next interval
                 with self._lock:
                     if name in self._controller_pods:
-                        self._controller_written[name] = (cpu, capped)
+                        self._controller_written[name] = (cpu, shown)
 
     def _write_agent_usage(self) -> None:
         budget = int(self.options.max_writes_per_s * self.options.usage_interval_s)
@@ -568,8 +663,13 @@ class ClusterDriver:
             agent = self._running_agents[name]
             remaining = agent.ends_at - now
             if remaining >= max(3.0, 2 * self.options.usage_interval_s):  # else its last stretch:
-                cpu, memory = sample_usage(PROFILES[agent.agent_class], self._rng)  # leave it alone
-                if self._patch_usage(agent.pod, cpu, memory, agent.ends_at_epoch) is None:
+                profile = PROFILES[agent.agent_class]  # leave it alone
+                cpu, memory = sample_usage(profile, self._rng, container_limit(agent.pod, "cpu"))
+                limit = container_limit(agent.pod, "memory")
+                extra = None
+                if limit is not None and parse_quantity(memory) >= limit:  # its need: OOM-killed
+                    memory, extra = memory_quantity(limit), {OOM_KILL: "memory-limit"}
+                if self._patch_usage(agent.pod, cpu, memory, agent.ends_at_epoch, extra) is None:
                     break  # out of write budget
             self._usage_order.remove(name)  # round robin: visited pods go to the back
             self._usage_order.append(name)
@@ -635,13 +735,18 @@ class ClusterDriver:
         return True
 
 
-def _cap_memory(pod: dict[str, Any], memory: str) -> str:
-    """Keep a controller's simulated memory under its limit: the stand-in never OOM-kills it."""
-    limits = [
-        parse_quantity(str(lim))
-        for c in (pod.get("spec") or {}).get("containers") or []
-        if (lim := ((c.get("resources") or {}).get("limits") or {}).get("memory")) is not None
-    ]
-    if not limits or parse_quantity(memory) < MEMORY_HEADROOM * min(limits):
-        return memory
-    return f"{int(MEMORY_HEADROOM * min(limits) / 2**20)}Mi"
+def _agent_name(statefulset: dict[str, Any]) -> str:
+    meta = statefulset.get("metadata") or {}
+    return str((meta.get("labels") or {}).get(AGENT_NAME_LABEL) or meta.get("name", ""))
+
+
+def queue_limit(deployment: dict[str, Any]) -> int | None:
+    """A controller Deployment's `--max-queued-workflows=N` (its first container that sets it)."""
+    spec = ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
+    for container in spec.get("containers") or []:
+        for arg in container.get("args") or []:
+            if isinstance(arg, str) and arg.startswith(QUEUE_LIMIT_ARG):
+                value = arg.removeprefix(QUEUE_LIMIT_ARG)
+                if value.isdigit() and int(value) > 0:
+                    return int(value)
+    return None

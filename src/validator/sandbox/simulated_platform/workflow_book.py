@@ -176,6 +176,13 @@ class WorkflowBook:
             self.submitted += 1
             return wf
 
+    def set_capacity(self, capacity: int) -> None:
+        """The queue's limit from now on (the controller's configuration); queued work stays."""
+        if capacity <= 0:
+            raise ValueError(f"queue capacity must be > 0, got {capacity}")
+        with self._lock:
+            self.capacity = capacity
+
     def reject(self, reason: str) -> None:
         with self._lock:
             self.rejected[reason] = self.rejected.get(reason, 0) + 1
