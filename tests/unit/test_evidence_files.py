@@ -183,6 +183,26 @@ def test_truncated_locust_row(tmp_path: Path) -> None:
     assert len(ev.load.samples) == 61
 
 
+def test_locusts_failures_table_is_read_beside_the_history(tmp_path: Path) -> None:
+    """Locust's own failure messages (whole-second UTC First/Last Seen) feed advice; a row that
+    cannot be read is skipped and never makes the load evidence partial."""
+    run_dir = write_run_directory(tmp_path / "run")
+    (run_dir / "load" / "locust_failures.csv").write_text(
+        "Method,Name,Error,Occurrences,First Seen,Last Seen\n"
+        '"POST","submit workflow","queue full or unavailable: HTTP 429",12,'
+        "2026-12-05T22:18:43Z,2026-12-05T22:19:03Z\n"
+        '"GET","workflow result","status HTTP 500",not-a-number,,\n',
+        encoding="utf-8",
+    )
+    ev = load_run_directory(run_dir)
+    assert ev.load is not None and not ev.load.partial
+    [failure] = ev.load.failures
+    assert (failure.method, failure.name, failure.occurrences) == ("POST", "submit workflow", 12)
+    assert failure.first_seen == 1796509123.0 and failure.last_seen == 1796509143.0
+    assert ev.load.failures_during(1796509140.0, 1796509200.0) == (failure,)
+    assert ev.load.failures_during(1796509200.0, 1796509300.0) == ()
+
+
 def test_faults_without_end_and_journal_statuses(tmp_path: Path) -> None:
     run_dir = write_run_directory(tmp_path / "run")
     with (run_dir / "chaos" / "faults.jsonl").open("a") as handle:

@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,6 +37,7 @@ from validator.model import (
     K8sEvidence,
     LabelSelector,
     LoadEvidence,
+    LoadFailure,
     LoadSample,
     MetricsEvidence,
     NodeState,
@@ -653,7 +655,40 @@ def load_load(path: Path) -> LoadEvidence:
                 problems.append(f"{LOCUST_HISTORY}: last row is truncated")
             else:
                 problems.append(f"{LOCUST_HISTORY}:{number}: unreadable row skipped")
-    return LoadEvidence(samples=tuple(samples), partial="; ".join(problems[:3]))
+    failures = _load_failures(path.parent / "locust_failures.csv")
+    return LoadEvidence(samples=tuple(samples), failures=failures, partial="; ".join(problems[:3]))
+
+
+def _load_failures(path: Path) -> tuple[LoadFailure, ...]:
+    """Locust's failures table beside the history (Method, Name, Error, Occurrences, First Seen,
+    Last Seen); absent: none known. It only names causes in advice (no verdict reads it), so an
+    unreadable row is skipped without making the load evidence partial."""
+    if not path.is_file():
+        return ()
+    found: list[LoadFailure] = []
+    reader = csv.DictReader(path.read_text(encoding="utf-8").splitlines())
+    for row in reader:
+        try:
+            found.append(
+                LoadFailure(
+                    method=row.get("Method") or "",
+                    name=row.get("Name") or "",
+                    error=row.get("Error") or "",
+                    occurrences=int(float(row.get("Occurrences") or 0)),
+                    first_seen=_utc(row.get("First Seen")),
+                    last_seen=_utc(row.get("Last Seen")),
+                )
+            )
+        except (TypeError, ValueError):
+            continue
+    return tuple(found)
+
+
+def _utc(text: str | None) -> float | None:
+    """Locust's `2026-12-05T22:18:43Z` as epoch seconds; empty: None."""
+    if not text or not text.strip():
+        return None
+    return datetime.fromisoformat(text.strip().replace("Z", "+00:00")).timestamp()
 
 
 def _num(text: str | None) -> float | None:

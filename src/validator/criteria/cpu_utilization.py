@@ -12,7 +12,7 @@ minReplicas idles below the agents' band by design.
 
 from __future__ import annotations
 
-from validator.criteria import promql
+from validator.criteria import promql, workloads
 from validator.criteria.evidence_checks import (
     at_least,
     at_most,
@@ -100,13 +100,15 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         if value < low:
             detail = f"below target: over-provisioned ({pct(value)} of requests over {len(ratios)} samples)"
             advice: tuple[str, ...] = (
-                f"agent `{agent}` uses {pct(value)} of its CPU requests: lower resources.requests.cpu "
+                f"{workloads.configured_in(evidence, agent)}agent `{agent}` uses {pct(value)} of its CPU "
+                "requests: lower resources.requests.cpu "
                 f"to about {value / ((low + high) / 2):.2f}x the current value",
             )
         elif value > high:
             detail = f"above target: under-provisioned ({pct(value)} of requests over {len(ratios)} samples)"
             advice = (
-                f"agent `{agent}` uses {pct(value)} of its CPU requests: raise resources.requests.cpu "
+                f"{workloads.configured_in(evidence, agent)}agent `{agent}` uses {pct(value)} of its CPU "
+                "requests: raise resources.requests.cpu "
                 f"to about {value / ((low + high) / 2):.2f}x, or lower the HPA's CPU target",
             )
         else:

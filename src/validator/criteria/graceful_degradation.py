@@ -73,9 +73,9 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                     unit="ratio",
                     threshold=ratio_band,
                     advice=(
-                        f"under `{fault.fault}` {failures} of {requests} submissions failed: add "
-                        f"retries with "
-                        "backoff in the submitter and spare replicas so load can shift",
+                        f"under `{fault.fault}` {failures} of {requests} submissions failed"
+                        f"{_causes(evidence, window)}: add retries with backoff in the submitter, "
+                        "queue room and spare replicas so load can shift",
                     ),
                 )
             )
@@ -126,3 +126,16 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                 )
             )
     return results
+
+
+def _causes(evidence: Evidence, window: TimeWindow) -> str:
+    """`; errors then: ...`: the load's own failure messages seen in the window (Locust's failures
+    table), most frequent first, so the advice names what refused the work."""
+    if evidence.load is None:
+        return ""
+    seen = evidence.load.failures_during(window.start, window.end)[:3]
+    if not seen:
+        return ""
+    return "; errors then: " + "; ".join(
+        f"{f.method} {f.name}: {f.error} ({f.occurrences}x in the run)" for f in seen
+    )

@@ -8,7 +8,7 @@ limit) at `min_coverage` of the steps it ran (seen by either series), or a pass 
 
 from __future__ import annotations
 
-from validator.criteria import fault_windows, promql
+from validator.criteria import fault_windows, promql, workloads
 from validator.criteria.evidence_checks import inconclusive, judged, queries, query_coverage_problem
 from validator.criteria.series_math import MIN_COVERAGE, max_by, ratio_points
 from validator.criteria.wording import at, pct
@@ -176,8 +176,8 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                 unit="ratio",
                 threshold=band,
                 advice=(
-                    f"pod `{pod}` (agent `{agent}`) reached {pct(value)} of its memory limit: raise "
-                    "resources.limits.memory or find the leak",
+                    f"{workloads.configured_in(evidence, agent)}pod `{pod}` (agent `{agent}`) reached "
+                    f"{pct(value)} of its memory limit: raise resources.limits.memory or find the leak",
                 ),
             )
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from validator.criteria import fault_windows
+from validator.criteria import fault_windows, workloads
 from validator.criteria.evidence_checks import inconclusive, judged, queries
 from validator.criteria.series_math import counter_increases, max_by, value_at
 from validator.criteria.watch_timeline import blind_spans, total
@@ -49,6 +49,7 @@ class OomKill:
     container: str
     time: float
     node: str = ""
+    agent: str = ""  # the pod's agent label, when the watch saw it
 
 
 def _excused(kill: OomKill, faults: list[tuple[FaultWindow, TimeWindow]]) -> bool:
@@ -106,8 +107,8 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     if ok and blind:
         return [inconclusive(spec, f"partial data: {blind}; {detail}", unit="count", threshold=band)]
     advice = tuple(
-        f"container `{k.container}` of pod `{k.pod}` was OOM-killed at {at(k.time)}: raise its "
-        "resources.limits.memory or lower its memory use"
+        f"{workloads.configured_in(evidence, k.agent)}container `{k.container}` of pod `{k.pod}` was "
+        f"OOM-killed at {at(k.time)}: raise its resources.limits.memory or lower its memory use"
         for k in counted[:5]
     )
     return [judged(spec, ok, value, detail, unit="count", threshold=band, advice=advice)]
@@ -131,7 +132,11 @@ def _from_watch(evidence: Evidence) -> list[OomKill]:
             )
             if ident not in seen:
                 seen[ident] = OomKill(
-                    pod=record.key, container=term.container, time=when, node=state.node_name
+                    pod=record.key,
+                    container=term.container,
+                    time=when,
+                    node=state.node_name,
+                    agent=state.labels.get(evidence.manifest.agent_label, ""),
                 )
     window = evidence.window
     return sorted((k for k in seen.values() if window.start <= k.time <= window.end), key=lambda k: k.time)

@@ -15,7 +15,7 @@ relist still lists and times it (repeats of one Event inside the gap count once)
 
 from __future__ import annotations
 
-from validator.criteria import promql
+from validator.criteria import promql, workloads
 from validator.criteria.evidence_checks import at_most, inconclusive, judged, queries, query_coverage_problem
 from validator.criteria.series_math import MIN_COVERAGE, paired_share, sum_by
 from validator.criteria.watch_timeline import state_at, timelines
@@ -107,7 +107,8 @@ def _throttling(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                 unit="ratio",
                 threshold=band,
                 advice=(
-                    f"agent `{agent}` is CPU-throttled {pct(value)} of the time: raise resources.limits.cpu "
+                    f"{workloads.configured_in(evidence, agent)}agent `{agent}` is CPU-throttled "
+                    f"{pct(value)} of the time: raise resources.limits.cpu "
                     "or drop the CPU limit and rely on requests",
                 ),
             )

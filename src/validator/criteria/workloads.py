@@ -4,7 +4,7 @@ which workload a pod belongs to (a Deployment's pod through its ReplicaSet)."""
 from __future__ import annotations
 
 from validator.criteria.watch_timeline import Timeline, timelines
-from validator.model import WORKLOAD_KINDS, K8sEvidence, PodState, ReplicaSetState, WorkloadState
+from validator.model import WORKLOAD_KINDS, Evidence, K8sEvidence, PodState, ReplicaSetState, WorkloadState
 
 
 def key(kind: str, object_key: str) -> str:
@@ -57,3 +57,24 @@ class Owners:
         if pod.owner_kind == "ReplicaSet":
             return self._replicasets.get(f"{namespace}/{pod.owner_name}", "")
         return ""
+
+
+def of_agent(evidence: Evidence, agent: str) -> list[str]:
+    """The workloads whose pod template carries the agent label `agent` (the manifest's
+    agent_label), described for advice: where that type's requests and limits are configured."""
+    if evidence.k8s is None or not agent:
+        return []
+    label = evidence.manifest.agent_label
+    found = []
+    for workload_key, line in workload_timelines(evidence.k8s).items():
+        last = next((s for _, s in reversed(line) if s is not None), None)
+        if last is not None and last.pod_labels.get(label) == agent:
+            found.append(describe(workload_key))
+    return sorted(found)
+
+
+def configured_in(evidence: Evidence, agent: str) -> str:
+    """`StatefulSet `agents/cleo`: ` (the workloads configuring agent type `agent`), or "" when the
+    watch saw none: the prefix of advice that names where to make the change."""
+    names = of_agent(evidence, agent)
+    return f"{', '.join(names)}: " if names else ""

@@ -31,7 +31,7 @@ from validator.model.k8s import (
     WorkloadState,
 )
 from validator.model.label_selector import LabelSelector
-from validator.model.load import LoadEvidence, LoadSample
+from validator.model.load import LoadEvidence, LoadFailure, LoadSample
 from validator.model.metrics import MetricsEvidence, QueryResult, QueryStatus, Series
 from validator.model.verdict import (
     Compressed,
@@ -67,6 +67,7 @@ __all__ = [
     "K8sEvidence",
     "LabelSelector",
     "LoadEvidence",
+    "LoadFailure",
     "LoadSample",
     "MetricsEvidence",
     "NodeState",
