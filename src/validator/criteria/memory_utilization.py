@@ -28,17 +28,32 @@ QUERIES: dict[str, str] = {
         "max by (namespace, pod, {agent_label}) (kube_pod_labels{{namespace_matcher}}))"
     ),
     # limits of Running pods only: a finished pod keeps its limit in kube-state-metrics but uses nothing
+    # (the steps a type ran at)
     "memory_limits_by_pod": promql.running_pod_resource("kube_pod_container_resource_limits", "memory"),
+    # every pod's limit, whatever its phase: the divisor of a working set. A stage pod of a second or
+    # two can be Pending at one kube-state-metrics scrape and Succeeded at the next, never seen
+    # Running there, while the kubelet reported its working set: it still has its limit.
+    "memory_limits_any_phase_by_pod": (
+        'sum by (namespace, pod) (kube_pod_container_resource_limits{resource="memory",{namespace_matcher}})'
+    ),
 }
+REQUIRED = ("memory_working_set_by_pod", "memory_limits_by_pod")
 DEFAULTS: dict[str, float] = {"max": 0.9, "fault_grace_seconds": 60, "min_coverage": MIN_COVERAGE}
 
 
 def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     band = spec.band("max")
-    found, problem = queries(evidence, tuple(QUERIES))
+    found, problem = queries(evidence, REQUIRED)
     if problem:
         return [inconclusive(spec, problem, unit="ratio", threshold=band)]
     usage, limits = found["memory_working_set_by_pod"], found["memory_limits_by_pod"]
+    # optional: evidence collected before this query existed divides by the Running pods' limits
+    optional = evidence.metrics.get("memory_limits_any_phase_by_pod") if evidence.metrics else None
+    any_phase = (
+        max_by(optional, "namespace", "pod", window=evidence.window)
+        if optional is not None and optional.ok
+        else {}
+    )
     problem = query_coverage_problem(evidence, usage)
     if problem:
         return [inconclusive(spec, problem, unit="ratio", threshold=band)]
@@ -88,7 +103,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             continue
         key = f"{namespace}/{pod}"
         per_agent.setdefault(agent, [])
-        lim = limit.get((namespace, pod))
+        lim = any_phase.get((namespace, pod)) or limit.get((namespace, pod))
         if not lim:
             unlimited.setdefault(agent, set()).add(key)
         for t, _ in points:

@@ -96,7 +96,16 @@ def running_pod_resource(metric: str, resource: str) -> str:
 
 
 CPU_USAGE_BY_AGENT = per_agent_sum(container_rate("container_cpu_usage_seconds_total"))
-CPU_REQUESTS_BY_AGENT = per_agent_sum(running_pod_resource("kube_pod_container_resource_requests", "cpu"))
+# The usage is a rate over the trailing {rate_window}; the requests it is held against are averaged
+# over the same trailing window, so a pod that ran in it counts in both. Sampled at the step alone,
+# the requests missed the pods that ended within the window's span before a step while the rate
+# still carried their use: at a run's edges (the pods an earlier run left, the last ones) a short
+# compressed run read Cleo's 70% as 81%.
+CPU_REQUESTS_BY_AGENT = (
+    "avg_over_time(("
+    + per_agent_sum(running_pod_resource("kube_pod_container_resource_requests", "cpu"))
+    + ")[{rate_window}:])"
+)
 MEMORY_WORKING_SET_BY_AGENT = per_agent_sum(container_gauge("container_memory_working_set_bytes"))
 MEMORY_REQUESTS_BY_AGENT = per_agent_sum(
     running_pod_resource("kube_pod_container_resource_requests", "memory")

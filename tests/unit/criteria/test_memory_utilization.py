@@ -200,3 +200,20 @@ def test_a_finished_pod_reporting_no_working_set_is_not_a_pod_without_a_limit() 
     )
     result = only(crit.evaluate(spec(crit), ev))
     assert (result.verdict, result.value) == (Verdict.PASS, 0.5), result.detail
+
+
+def test_a_pod_never_seen_running_by_kube_state_metrics_is_divided_by_its_own_limit() -> None:
+    """A stage pod of two seconds can be Pending at one kube-state-metrics scrape and Succeeded at
+    the next: no Running limit, though the kubelet reported its working set. Its limit (any phase)
+    still divides it; without that series it would be a pod "without a memory limit"."""
+    found = [
+        ok("memory_working_set_by_pod", ws("rex-1", "rex", 50),
+           ws("rex-stage", "rex", 95, start=195, end=195)),
+        ok("memory_limits_by_pod", lim("rex-1", 100)),
+    ]
+    result = only(crit.evaluate(spec(crit), evidence(metrics=metrics(
+        *found, ok("memory_limits_any_phase_by_pod", lim("rex-1", 100), lim("rex-stage", 100))))))
+    assert (result.verdict, result.value) == (Verdict.FAIL, 0.95), result.detail
+    # evidence from before the any-phase query: the pod is unmeasured, so no pass
+    older = only(crit.evaluate(spec(crit), evidence(metrics=metrics(*found))))
+    assert older.verdict is Verdict.INCONCLUSIVE and "without a memory limit" in older.detail
