@@ -190,13 +190,34 @@ def test_vpa_auto_component_switches_every_vpa_to_automatic_updates(tmp_path: Pa
 def test_deploy_readiness_counts_the_hpa_minimum() -> None:
     controller = Workload(kind="Deployment", namespace="workflow-system", name="workflow-controller")
     obj = {"metadata": {"generation": 2}, "spec": {"replicas": 1},
-           "status": {"observedGeneration": 2, "availableReplicas": 1}}
+           "status": {"observedGeneration": 2, "availableReplicas": 1, "updatedReplicas": 1, "replicas": 1}}
     minimum = {("Deployment/workflow-system", "workflow-controller"): 2}
     assert not_ready_reason(controller, obj, minimum) == "1/2 replicas available"
     obj["status"]["availableReplicas"] = 2
     assert not_ready_reason(controller, obj, minimum) is None
     obj["status"]["observedGeneration"] = 1
     assert not_ready_reason(controller, obj, minimum) == "not yet observed by its controller"
+
+
+def test_deploy_waits_for_a_changed_template_to_roll_out() -> None:
+    """The old pods stay ready while a changed template rolls out: healthy only once the pods
+    that are ready are the template's (an overlay's change must be in place before a run)."""
+    cleo = Workload(kind="StatefulSet", namespace="agents", name="cleo")
+    rolling = {"metadata": {"generation": 3}, "spec": {"replicas": 1},
+               "status": {"observedGeneration": 3, "readyReplicas": 1, "updatedReplicas": 0,
+                          "currentRevision": "cleo-a", "updateRevision": "cleo-b"}}
+    assert not_ready_reason(cleo, rolling, {}) == "rolling out: 0/1 replicas updated"
+    rolling["status"].update(updatedReplicas=1, readyReplicas=0)
+    assert not_ready_reason(cleo, rolling, {}) == "rolling out: 1/1 replicas updated"  # revision not current
+    rolling["status"].update(currentRevision="cleo-b")
+    assert not_ready_reason(cleo, rolling, {}) == "0/1 replicas ready"
+    rolling["status"].update(readyReplicas=1)
+    assert not_ready_reason(cleo, rolling, {}) is None
+    controller = Workload(kind="Deployment", namespace="workflow-system", name="workflow-controller")
+    surging = {"metadata": {"generation": 2}, "spec": {"replicas": 2},
+               "status": {"observedGeneration": 2, "availableReplicas": 3, "updatedReplicas": 2,
+                          "replicas": 3}}
+    assert not_ready_reason(controller, surging, {}) == "rolling out: 2/2 replicas updated"
 
 
 def test_deploy_resolves_overlay_names_and_refuses_unknown_ones() -> None:

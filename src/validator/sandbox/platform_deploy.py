@@ -340,17 +340,24 @@ def not_ready_reason(
         return "not yet observed by its controller"
     if item.kind == "PodDisruptionBudget":
         return None
+    # rolled out first: the pods that are ready must be the ones the template now asks for (a
+    # changed template leaves the old pods ready for a while)
+    replicas = int(spec.get("replicas", 1))
+    updated = int(status.get("updatedReplicas", 0))
     if item.kind == "Deployment":
+        if updated < replicas or int(status.get("replicas", 0)) > updated:
+            return f"rolling out: {updated}/{replicas} replicas updated"
         floor = hpa_minimum.get((f"Deployment/{item.namespace}", item.name), 0)
-        wanted = max(int(spec.get("replicas", 1)), floor)
+        wanted = max(replicas, floor)
         available = int(status.get("availableReplicas", 0))
         if available < wanted:
             return f"{available}/{wanted} replicas available"
         return None
-    wanted = int(spec.get("replicas", 1))
+    if updated < replicas or status.get("currentRevision") != status.get("updateRevision"):
+        return f"rolling out: {updated}/{replicas} replicas updated"
     ready = int(status.get("readyReplicas", 0))
-    if ready < wanted:
-        return f"{ready}/{wanted} replicas ready"
+    if ready < replicas:
+        return f"{ready}/{replicas} replicas ready"
     return None
 
 
