@@ -4,8 +4,9 @@ advice in summary.json and report.html must name the objects to fix.
 
 - PodDisruptionBudgets rex and blaze with maxUnavailable 0: the node drain cannot complete
   -> maintenance_disruption, advice naming the budgets;
-- cleo with its memory limit at its request, below its working set: OOM kills under load
-  -> oom_kills and memory_utilization, advice naming cleo's pod / agent;
+- cleo with its memory limit at its request, below its working set: OOM kills under load (its
+  replica and the review stage pods built from its template) -> oom_kills and memory_utilization,
+  advice naming cleo's StatefulSet;
 - the controller's HPA pinned at maxReplicas 2 with a 10% CPU target it can never reach
   -> scaling_latency, advice naming the HPA.
 
@@ -48,8 +49,8 @@ def test_a_broken_platform_fails_exactly_the_criteria_it_breaks(sandbox: Any, tm
         drain = " ".join(_advice(doc, "maintenance_disruption"))
         budgets = ("PodDisruptionBudget `agents/rex`", "PodDisruptionBudget `agents/blaze`")
         assert any(b in drain for b in budgets) and "maxUnavailable 0" in drain, drain
-        oom = _advice(doc, "oom_kills")
-        assert any("of pod `agents/cleo-0`" in a for a in oom), oom
+        oom = _advice(doc, "oom_kills")  # cleo's replica and its stage pods: all from its template
+        assert oom and all(a.startswith("StatefulSet `agents/cleo`: ") for a in oom), oom
         memory = [r for r in results(doc, "memory_utilization") if r["verdict"] == "fail"]
         assert [r["scope"] for r in memory] == [{"agent": "cleo"}], memory
         scaling = _advice(doc, "scaling_latency")
@@ -57,7 +58,7 @@ def test_a_broken_platform_fails_exactly_the_criteria_it_breaks(sandbox: Any, tm
         assert any(pinned in a for a in scaling), scaling
 
         report = (run_dir / "report.html").read_text()
-        for text in ("agents/cleo-0", "workflow-system/workflow-controller", "maxUnavailable 0"):
+        for text in ("agents/cleo", "workflow-system/workflow-controller", "maxUnavailable 0"):
             assert text in report, f"{text!r} not in report.html"
     finally:
         deploy_platform(sandbox, "testing")

@@ -15,6 +15,8 @@ number computed again from the validator's evidence.
 
 from __future__ import annotations
 
+import html
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,11 +31,13 @@ from tests.e2e.run_support import (
     no_validator_marks,
     results,
     run_env,
+    sandbox_name,
     summary,
     validator_run,
     verdicts,
     write_allowlist,
 )
+from validator.sandbox import cluster
 
 MATRIX = Path(__file__).resolve().parent / "failure_matrix"
 SUITES = MATRIX / "suites"
@@ -118,6 +122,30 @@ def doc_time_factor(result: dict[str, Any]) -> float:
     return float((result.get("compressed") or {}).get("time_factor", 1.0))
 
 
+def _platform_metric(sandbox: Any, line_start: str) -> float:
+    """A sample of the simulated platform's own /metrics (its record, not the validator's)."""
+    info = cluster.load_info(sandbox_name(sandbox))
+    assert info is not None and info.workflow_api_url
+    with urllib.request.urlopen(f"{info.workflow_api_url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(line_start)]
+    assert values, f"{line_start} not in the platform's /metrics"
+    return values[0]
+
+
+def _the_platform_refused_submissions(sandbox: Any, run_dir: Path, doc: dict[str, Any]) -> None:
+    """The platform read the controller's queue limit and answered 429s: its own counters."""
+    assert _platform_metric(sandbox, "workflow_queue_capacity ") == 6
+    assert _platform_metric(sandbox, 'workflow_rejected_total{reason="queue_full"}') > 0
+
+
+def _the_claim_has_the_volumes_capacity(sandbox: Any, run_dir: Path, doc: dict[str, Any]) -> None:
+    claim = sandbox.core.read_namespaced_persistent_volume_claim("workspace-cleo-1", "agents")
+    assert claim.status.capacity["storage"] == "20Gi" and claim.spec.resources.requests["storage"] == "10Gi"
+    [failed] = [r for r in results(doc, "pvc_utilization") if r["verdict"] == "fail"]
+    assert failed["scope"]["pvc"] == "agents/workspace-cleo-1" and 0.25 < failed["value"] < 0.4
+
+
 SCENARIOS = [
     Scenario(
         "maintenance_disruption",
@@ -153,6 +181,38 @@ SCENARIOS = [
         "alert_accuracy",
         "load-only.yaml",
         advice=("alert WorkflowControllerBusy fired",),
+    ),
+    Scenario(
+        "cpu_utilization",
+        "load-only.yaml",
+        advice=("StatefulSet `agents/cleo`", "raise resources.requests.cpu"),
+    ),
+    Scenario(
+        "memory_utilization",
+        "load-only.yaml",
+        advice=("StatefulSet `agents/cleo`", "of its memory limit"),
+    ),
+    Scenario(
+        "oom_kills",
+        "load-only.yaml",
+        advice=("StatefulSet `agents/rex`", "OOM-killed"),
+    ),
+    Scenario(
+        "pvc_utilization",
+        "load-only.yaml",
+        advice=("PVC `agents/workspace-cleo-1`", "request a smaller volume"),
+        truth=_the_claim_has_the_volumes_capacity,
+    ),
+    Scenario(
+        "resource_isolation",
+        "load-only.yaml",
+        advice=("StatefulSet `agents/rex`", "CPU-throttled"),
+    ),
+    Scenario(
+        "graceful_degradation",
+        "eviction.yaml",
+        advice=("under `pod-eviction`", "HTTP 429"),
+        truth=_the_platform_refused_submissions,
     ),
 ]
 
@@ -192,8 +252,10 @@ def test_a_misconfiguration_fails_exactly_its_criterion(
     advice = " ".join(
         a for r in results(doc, scenario.criterion) if r["verdict"] == "fail" for a in r.get("advice") or []
     )
+    report = html.unescape((run_dir / "report.html").read_text())
     for needle in scenario.advice:
         assert needle in advice, f"{needle!r} not in the advice: {advice}"
+        assert needle.strip("`") in report.replace("`", ""), f"{needle!r} not in report.html"
     assert not no_validator_marks(sandbox), "everything the run changed was reverted"
     if scenario.truth is not None:
         scenario.truth(sandbox, run_dir, doc)
