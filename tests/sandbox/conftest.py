@@ -50,9 +50,17 @@ class Sandbox:
 SANDBOX_NAME = os.environ.get("VALIDATOR_TEST_SANDBOX", cluster.DEFAULT_NAME)
 
 
+def sandbox_name_for(worker: str) -> str:
+    """The sandbox of a pytest-xdist worker: the first (gw0, or no xdist) uses SANDBOX_NAME, each
+    other worker a sandbox of its own (`<name>-gw1`), so whole runs that redeploy the platform in
+    its fixed namespaces never meet."""
+    return SANDBOX_NAME if worker in ("", "master", "gw0") else f"{SANDBOX_NAME}-{worker}"
+
+
 @pytest.fixture(scope="session")
-def sandbox() -> Iterator[Sandbox]:
-    current = cluster.status(SANDBOX_NAME)
+def sandbox(worker_id: str) -> Iterator[Sandbox]:
+    name = sandbox_name_for(worker_id)
+    current = cluster.status(name)
     started_here = False
     # Reuse a sandbox whose apiserver and Prometheus answer, even with a node NotReady: another
     # session's node-failure test may be holding one down for a moment, and tearing the shared
@@ -61,9 +69,9 @@ def sandbox() -> Iterator[Sandbox]:
         info = current.info
     else:
         if current is not None:
-            cluster.down(SANDBOX_NAME)
+            cluster.down(name)
         info = cluster.up(
-            cluster.SandboxOptions(name=SANDBOX_NAME), progress=lambda m: print(f"[sandbox] {m}", flush=True)
+            cluster.SandboxOptions(name=name), progress=lambda m: print(f"[sandbox {name}] {m}", flush=True)
         )
         started_here = True
     api = cluster.api_client(info)
@@ -72,7 +80,7 @@ def sandbox() -> Iterator[Sandbox]:
     finally:
         api.close()
         if started_here:
-            cluster.down(SANDBOX_NAME)
+            cluster.down(name)
 
 
 @pytest.fixture
