@@ -87,6 +87,7 @@ bench: venv debian toolchain
 	$(VALIDATOR) sandbox up
 	$(PY) benchmarks/recorder_timing.py
 	$(PY) benchmarks/sandbox_lifecycle.py
+	$(PY) benchmarks/cpu_instrument.py --label after --runs 3
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
