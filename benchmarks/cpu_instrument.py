@@ -143,7 +143,9 @@ def pod_histories(lines: Iterable[dict[str, Any]], namespaces: set[str]) -> dict
             continue
         obj = record.get("object") or {}
         meta = obj.get("metadata") or {}
-        uid = record.get("uid") or meta.get("uid")
+        uid = str(record.get("uid") or meta.get("uid") or "")
+        if not uid:
+            continue
         t = record["received_ms"] / 1000
         pod = pods.get(uid)
         if pod is None:
