@@ -228,6 +228,28 @@ def test_a_deleted_agent_pod_is_recreated(sandbox: Any, namespace: str) -> None:
         assert platform.workflow(workflow_id)["state"] == "running"
 
 
+def test_a_new_platform_deletes_the_stage_pods_an_earlier_one_left(sandbox: Any, namespace: str) -> None:
+    """`sandbox deploy` starts a new stand-in: the workflows of the run before must not work on."""
+    core = client.CoreV1Api(sandbox.api)
+    client.AppsV1Api(sandbox.api).create_namespaced_deployment(namespace, _controller(namespace, 1))
+    wait_until("one ready controller", lambda: _ready_replicas(sandbox, namespace) == 1)
+    with running_platform(sandbox, namespace, "--dispatch-rate-per-replica", "1") as first:
+        workflow_id = first.submit([("rex", 3000), ("cleo", 60), ("tess", 60)])
+        left = wait_until("the rex pod", lambda: first.workflow(workflow_id)["pod"])
+    assert core.read_namespaced_pod(left, namespace).metadata.deletion_timestamp is None, (
+        "stopping a stand-in deletes nothing")
+    with running_platform(sandbox, namespace, "--dispatch-rate-per-replica", "1") as second:
+        def gone() -> bool:
+            try:
+                core.read_namespaced_pod(left, namespace)
+            except client.ApiException as error:
+                return error.status == 404
+            return False
+
+        wait_until("the earlier stand-in's pod deleted", gone)
+        assert second.metrics()["workflow_submitted_total"] == 0
+
+
 def test_agent_usage_moves_and_the_stage_still_ends_on_time(sandbox: Any, namespace: str) -> None:
     """kwok restarts complete-after on every change of the pod: the platform's usage patches must
     not postpone the end of a stage."""

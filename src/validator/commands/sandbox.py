@@ -174,6 +174,6 @@ def _deploy(args: argparse.Namespace) -> int:
     )
     cluster.reload_prometheus(info)
     _progress(f"platform ({args.overlay}) deployed; Prometheus reloaded its rules from {info.rules_dir}")
-    info = cluster.start_simulated_platform(info, progress=_progress)
+    info = cluster.start_simulated_platform(info, progress=_progress, restart=True)
     _progress(f"workflow submissions go to {info.workflow_api_url} (VALIDATOR_WORKFLOW_API_URL)")
     return 0

@@ -584,18 +584,24 @@ def start_simulated_platform(
     *,
     namespace: str = "agents",
     controller_namespace: str = "workflow-system",
+    restart: bool = False,
 ) -> SandboxInfo:
     """Start the stand-in platform (workflow API, queue, agent pods) as a sandbox process.
 
-    Idempotent: a running one is kept. Its /metrics is registered with the sandbox's Prometheus, and
-    `down` stops it with the rest. Returns the updated info (also saved to sandbox.json).
+    A running one is kept, unless `restart`: then it is stopped and a new one started, which drops
+    the earlier one's queue and deletes its stage pods. Its /metrics is registered with the
+    sandbox's Prometheus, and `down` stops it with the rest. Returns the updated info (also saved
+    to sandbox.json).
     """
     import sys
 
     current = info.processes.get(SIMULATED_PLATFORM)
-    if current is not None and pid_alive(current) and info.workflow_api_url:
-        progress(f"simulated platform already serving at {info.workflow_api_url}")
-        return info
+    if current is not None and pid_alive(current):
+        if info.workflow_api_url and not restart:
+            progress(f"simulated platform already serving at {info.workflow_api_url}")
+            return info
+        progress("restarting the simulated platform: earlier runs' queued and running workflows are dropped")
+        stop_process(current)
     port = free_port()
     time_factor = f"{SIMULATED_WORK_FACTOR:g}" if info.timing == "compressed" else "1"
     record = start_process(

@@ -34,6 +34,9 @@ from validator.sandbox.usage import (
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "validator-simulated-platform"
+# Which stand-in process created a stage pod: a new process (each `sandbox deploy` starts one)
+# deletes the pods of earlier ones, so no workflow of an earlier run works on in the next.
+INSTANCE_LABEL = "sim.validator.io/platform-instance"
 WORKFLOW_LABEL = "workflow-id"
 STAGE_LABEL = "workflow-stage"
 AGENT_NAME_LABEL = "app.kubernetes.io/name"
@@ -224,6 +227,7 @@ def agent_pod(
     rng: random.Random,
     with_priority_class: bool,
     template: AgentTemplate | None = None,
+    instance: str = "",
 ) -> dict[str, Any]:
     """The pod of one workflow stage: its agent's StatefulSet template's resources and priority
     class when known (as the platform's controller builds it), else the brief's profile."""
@@ -277,6 +281,7 @@ def agent_pod(
                 WORKFLOW_LABEL: workflow_id,
                 STAGE_LABEL: str(stage_index),
                 MANAGED_BY_LABEL: MANAGED_BY,
+                INSTANCE_LABEL: instance,
                 "agent-platform.io/agent-class": agent_class,
             },
             "annotations": annotations,

@@ -7,7 +7,9 @@
   pod at a time, so this bounds the platform's agent pods as its quota expects), and
   creates each stage's agent pod when the previous stage's pod has Succeeded (watching its own
   pods, label app.kubernetes.io/managed-by=validator-simulated-platform); a pod that fails, is
-  evicted or deleted is recreated, up to workflow_book.MAX_STAGE_ATTEMPTS times;
+  evicted or deleted is recreated, up to workflow_book.MAX_STAGE_ATTEMPTS times; its pods carry
+  its instance label, and it deletes the stage pods an earlier stand-in left (their workflows died
+  with that process), so one run's workflows never work on in the next;
 - writes simulated usage: the controller pods' from the queue depth (so the HPA reacts), the
   running agent pods' from their profile with noise; at most `max_writes_per_s` usage patches per
   second, and a controller pod only when its value moved by more than 5%; a controller whose need
@@ -42,8 +44,9 @@ import queue
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kubernetes import client, watch
@@ -51,6 +54,7 @@ from kubernetes.client.exceptions import ApiException
 
 from validator.sandbox.simulated_platform.agent_pods import (
     AGENT_NAME_LABEL,
+    INSTANCE_LABEL,
     MANAGED_BY,
     MANAGED_BY_LABEL,
     PROFILES,
@@ -119,6 +123,7 @@ class DriverOptions:
     keep_finished_s: float = 120.0  # finished agent pods are deleted this long after they Succeeded
     agent_usage_updates: bool = True
     seed: int | None = None
+    instance: str = field(default_factory=lambda: uuid.uuid4().hex[:12])  # labels this process's pods
 
 
 class _Bucket:
@@ -185,6 +190,7 @@ class ClusterDriver:
         self._controller_pods: dict[str, dict[str, Any]] = {}
         self._controller_written: dict[str, tuple[str, str]] = {}
         self._running_agents: dict[str, _RunningAgent] = {}
+        self.orphans_deleted = 0  # earlier stand-ins' pods this one deleted
         self._usage_order: list[str] = []
         self._standing: dict[str, dict[str, Any]] = {}  # standing agent pods, as last watched
         self._claim_capacity: dict[str, str] = {}
@@ -484,6 +490,7 @@ class ClusterDriver:
             rng=self._rng,
             with_priority_class=self._with_priority,
             template=template,
+            instance=self.options.instance,
         )
         name = body["metadata"]["name"]
         try:
@@ -514,6 +521,12 @@ class ClusterDriver:
     def _agent_pod_event(self, kind: str, pod: dict[str, Any]) -> None:
         meta = pod.get("metadata") or {}
         name = meta.get("name", "")
+        if (meta.get("labels") or {}).get(INSTANCE_LABEL) != self.options.instance:
+            # an earlier stand-in's pod: its workflow is gone with that process
+            if kind != "DELETED" and not meta.get("deletionTimestamp"):
+                self.orphans_deleted += 1
+                self._delete_finished_pod(name)
+            return
         workflow_id = (meta.get("labels") or {}).get(WORKFLOW_LABEL, "")
         phase = (pod.get("status") or {}).get("phase", "")
         if _ready(pod) and kind != "DELETED":
