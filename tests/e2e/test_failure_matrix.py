@@ -255,7 +255,7 @@ def test_a_misconfiguration_fails_exactly_its_criterion(
     report = html.unescape((run_dir / "report.html").read_text())
     for needle in scenario.advice:
         assert needle in advice, f"{needle!r} not in the advice: {advice}"
-        assert needle.strip("`") in report.replace("`", ""), f"{needle!r} not in report.html"
+        assert needle in report, f"{needle!r} not in report.html"
     assert not no_validator_marks(sandbox), "everything the run changed was reverted"
     if scenario.truth is not None:
         scenario.truth(sandbox, run_dir, doc)
