@@ -65,7 +65,12 @@ def sandbox(worker_id: str) -> Iterator[Sandbox]:
     # Reuse a sandbox whose apiserver and Prometheus answer, even with a node NotReady: another
     # session's node-failure test may be holding one down for a moment, and tearing the shared
     # sandbox down under it would break that session.
-    if current is not None and current.apiserver_ready and current.prometheus_ready:
+    # A sandbox one of whose components died (the stand-in aside: every deploy restarts it) is
+    # started again.
+    components_alive = current is not None and all(
+        alive for process, alive in current.processes_alive.items() if process != cluster.SIMULATED_PLATFORM
+    )
+    if current is not None and current.apiserver_ready and current.prometheus_ready and components_alive:
         info = current.info
     else:
         if current is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
 from pathlib import Path
 
@@ -126,3 +127,39 @@ def test_too_few_nodes_is_refused_before_anything_starts(capsys: pytest.CaptureF
     err = capsys.readouterr().err
     assert "--nodes 3 is too few" in err and "--nodes 8" in err
     assert not cluster.state_dir(name).exists()
+
+
+def test_two_sandboxes_started_at_once_both_run_every_component() -> None:
+    """kwokctl picks its components' ports by looking for free ones: two starts at once (two test
+    workers, two users) once picked the same port and a controller-manager died on it unnoticed."""
+    names = [f"pair-{uuid.uuid4().hex[:6]}" for _ in range(2)]
+    errors: list[BaseException] = []
+
+    def start(name: str) -> None:
+        try:
+            cluster.up(cluster.SandboxOptions(name=name, nodes=8))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=start, args=(name,)) for name in names]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=600)
+        assert errors == []
+        statuses = [cluster.status(name) for name in names]
+        for status in statuses:
+            assert status is not None and status.healthy, status
+            assert {"kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"} <= set(
+                status.processes_alive
+            )
+        ports = [
+            {p for p in (*s.info.ports.values(), *_kwok_ports(s.info)) if p > 1024}  # not flags like 1
+            for s in statuses
+            if s is not None
+        ]
+        assert ports[0].isdisjoint(ports[1])
+    finally:
+        for name in names:
+            cluster.down(name)

@@ -11,12 +11,13 @@ other code may rely on are in docs/sandbox-contract.md.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,11 @@ from validator.sandbox import toolchain
 from validator.sandbox.kwokctl_driver import (
     KWOK_DIR,
     Timing,
+    kwok_component_pids,
     kwok_components,
     kwok_module_dir,
     kwokctl_config,
+    process_running,
     run_kwokctl,
 )
 from validator.sandbox.local_processes import (
@@ -296,6 +299,9 @@ def status(name: str = DEFAULT_NAME) -> SandboxStatus | None:
     if info is None:
         return None
     alive = {proc: pid_alive(rec) for proc, rec in info.processes.items()}
+    with contextlib.suppress(OSError):
+        for component, pid in kwok_component_pids(Path(info.state_dir), info.name).items():
+            alive[component] = process_running(pid)
     apiserver = False
     nodes: dict[str, tuple[int, int]] = {}
     with contextlib.suppress(Exception):
@@ -356,12 +362,47 @@ def up(options: SandboxOptions | None = None, progress: Progress = _quiet) -> Sa
     state = state_dir(options.name)
     state.mkdir(parents=True, exist_ok=True)
     try:
-        return _start(options, state, bins, progress)
+        # One start at a time on this machine: kwokctl picks its components' ports by looking for
+        # free ones, so two clusters starting together can pick the same port and one of their
+        # components dies on it.
+        with _machine_lock(progress):
+            info = _start(options, state, bins, progress)
+        _require_components(info)
+        return info
     except BaseException:
         progress("start failed: stopping what was started")
         with contextlib.suppress(Exception):
             down(options.name, progress=progress)
         raise
+
+
+@contextlib.contextmanager
+def _machine_lock(progress: Progress) -> Iterator[None]:
+    state_root().mkdir(parents=True, exist_ok=True)
+    with (state_root() / ".start.lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress("another sandbox is starting on this machine: waiting for it")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _require_components(info: SandboxInfo) -> None:
+    """Every component kwokctl started is still running (one that lost its port exits at once)."""
+    state = Path(info.state_dir)
+    dead = [c for c, pid in kwok_component_pids(state, info.name).items() if not process_running(pid)]
+    if dead:
+        logs = state / "kwok" / "clusters" / info.name / "logs"
+        raise SandboxError(
+            f"sandbox component(s) exited after start: {', '.join(dead)}",
+            where=str(logs),
+            fix=f"see {', '.join(str(logs / f'{c}.log') for c in dead)}; then `validator sandbox down` "
+            "and `up` again",
+        )
 
 
 def _start(options: SandboxOptions, state: Path, bins: dict[str, Path], progress: Progress) -> SandboxInfo:

@@ -126,3 +126,22 @@ def kwok_components(state: Path, name: str) -> list[dict[str, Any]]:
     raise SandboxError(
         "kwokctl saved no component list", where=str(saved), fix="`validator sandbox down` then `up` again"
     )
+
+
+def kwok_component_pids(state: Path, name: str) -> dict[str, int]:
+    """The pids kwokctl recorded for the cluster's components (etcd, kube-apiserver, ...)."""
+    pids: dict[str, int] = {}
+    for pid_file in sorted((state / "kwok" / "clusters" / name / "pids").glob("*.pid")):
+        text = pid_file.read_text().strip()
+        if text.isdigit():
+            pids[pid_file.stem] = int(text)
+    return pids
+
+
+def process_running(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
