@@ -90,8 +90,10 @@ def http_ok(url: str, timeout: float = 2.0) -> bool:
 
 
 def processes_under(state: Path) -> Iterator[ProcessRecord]:
-    """Any process still running a command that names the state directory (a safety net for `down`)."""
-    marker = str(state).encode()
+    """Any process still running a command that names the state directory or a path inside it (a
+    safety net for `down`). Names are matched as paths: `<root>/validator-sandbox` does not name
+    `<root>/validator-sandbox-gw1`, another sandbox's directory."""
+    directory = str(state).rstrip("/").encode()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
@@ -99,6 +101,6 @@ def processes_under(state: Path) -> Iterator[ProcessRecord]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if marker in cmdline:
+        if directory + b"/" in cmdline or any(arg.endswith(directory) for arg in cmdline.split(b"\0")):
             binary = cmdline.split(b"\0", 1)[0].decode(errors="replace")
             yield ProcessRecord(pid=int(entry.name), binary=binary, log="")
