@@ -34,6 +34,8 @@ def test_workflows_become_objects_counted_by_locust(sandbox: Any, namespace: str
         max_duration_s=30, time_factor=1000, profile_duration_s=4,
         extra_env={"VALIDATOR_LOAD_TARGET": "kubernetes", "VALIDATOR_LOAD_K8S_TEMPLATE": str(template),
                    "VALIDATOR_LOAD_K8S_NAMESPACE": namespace, "VALIDATOR_LOAD_K8S_CONTEXT": sandbox.context,
+                   # this worker's sandbox may not be the default one the profile allows by itself
+                   "VALIDATOR_LOAD_ALLOWED_CONTEXTS": sandbox.context,
                    "KUBECONFIG": str(sandbox.kubeconfig)})
     outcome = run_locust(spec, tmp_path)
     assert outcome.stopped == "finished" and outcome.returncode == 0, outcome.detail
