@@ -14,7 +14,6 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -64,6 +63,7 @@ MANIFEST = "manifest.json"
 K8S = "evidence/k8s.jsonl"
 METRICS = "evidence/metrics.json"
 LOCUST_HISTORY = "load/locust_stats_history.csv"
+LOCUST_FAILURES = "load/locust_failures.csv"
 FAULTS = "chaos/faults.jsonl"
 
 T = TypeVar("T")
@@ -655,7 +655,7 @@ def load_load(path: Path) -> LoadEvidence:
                 problems.append(f"{LOCUST_HISTORY}: last row is truncated")
             else:
                 problems.append(f"{LOCUST_HISTORY}:{number}: unreadable row skipped")
-    failures = _load_failures(path.parent / "locust_failures.csv")
+    failures = _load_failures(path.parent / Path(LOCUST_FAILURES).name)
     return LoadEvidence(samples=tuple(samples), failures=failures, partial="; ".join(problems[:3]))
 
 
@@ -686,9 +686,7 @@ def _load_failures(path: Path) -> tuple[LoadFailure, ...]:
 
 def _utc(text: str | None) -> float | None:
     """Locust's `2026-12-05T22:18:43Z` as epoch seconds; empty: None."""
-    if not text or not text.strip():
-        return None
-    return datetime.fromisoformat(text.strip().replace("Z", "+00:00")).timestamp()
+    return parse_rfc3339(text) if text and text.strip() else None
 
 
 def _num(text: str | None) -> float | None:
