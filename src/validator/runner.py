@@ -33,7 +33,6 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from validator.collect.evidence_files import load_run_directory
 from validator.collect.prometheus import PrometheusCollector, collect_metrics
 from validator.config.experiment_file import load_experiment_file
 from validator.config.suite_file import ExperimentSpec, Mode, Suite
@@ -47,6 +46,7 @@ from validator.report.console_table import COLOUR, overall_verdict_line, verdict
 from validator.report.html import write_report_html
 from validator.report.junit import write_junit_xml
 from validator.report.summary import write_summary_json
+from validator.run_directory import load_run_directory
 
 ROOT = Path(__file__).resolve().parents[2]
 LOADPROFILES = ROOT / "loadprofiles"

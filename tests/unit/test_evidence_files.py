@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from tests.unit.run_directory_builder import T0, healthy_k8s, hpa, line, manifest, pod, write_run_directory
-from validator.collect.evidence_files import load_k8s, load_run_directory, parse_object, parse_quantity
 from validator.errors import ConfigError
 from validator.model import (
     HpaState,
@@ -19,6 +18,9 @@ from validator.model import (
     SourceName,
     StatefulSetState,
 )
+from validator.model.quantity import parse_quantity
+from validator.run_directory import load_run_directory
+from validator.run_directory.k8s_watch import load_k8s, parse_object
 
 
 def test_healthy_run_directory(tmp_path: Path) -> None:

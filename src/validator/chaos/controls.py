@@ -16,19 +16,15 @@ The run directory is `VALIDATOR_RUN_DIR`, else configuration `validator_run_dir`
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import os
 import re
-import time
-from pathlib import Path
 from typing import Any
 
+from validator.run_directory.chaos_records import append_fault_line
 from validator.safety.session import mutator_for, settings_from
 from validator.safety.signals import RollbackSignals
 
 logger = logging.getLogger("validator.chaos")
-FAULTS_FILE = Path("chaos") / "faults.jsonl"
 
 
 class _State:
@@ -58,15 +54,7 @@ def _names(experiment: dict[str, Any]) -> tuple[str, str]:
 
 def write_fault_line(configuration: dict[str, Any] | None, record: dict[str, Any]) -> None:
     settings = settings_from(configuration)
-    path = settings.run_dir / FAULTS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = {"ts_ms": int(time.time() * 1000), "run_id": settings.run_id, **record}
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, (json.dumps(line) + "\n").encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    append_fault_line(settings.run_dir, {"run_id": settings.run_id, **record})
 
 
 def _declared_targets(activity: dict[str, Any], configuration: dict[str, Any] | None = None) -> list[str]:

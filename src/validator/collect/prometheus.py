@@ -40,8 +40,8 @@ from validator.criteria.promql import REAL_CLUSTER_RANGES, QueryRanges
 from validator.errors import EvidenceUnavailable
 from validator.model.evidence import kube_state_label
 from validator.report.redaction import redact_text, redact_url, strip_url_credentials
+from validator.run_directory.metrics import METRICS_SCHEMA, write_metrics_json
 
-METRICS_SCHEMA = "validator.metrics/v1"
 DEFAULT_TOKEN_ENV = "VALIDATOR_PROMETHEUS_TOKEN"
 DEFAULT_AGENT_LABEL = "app.kubernetes.io/name"
 # Prometheus refuses range queries of more than 11,000 points per series; stay below it.
@@ -335,16 +335,6 @@ class PrometheusCollector:
             "step_seconds": step_seconds,
             "queries": outcomes,
         }
-
-
-def write_metrics_json(run_dir: Path, document: Mapping[str, Any]) -> Path:
-    """Write evidence/metrics.json atomically (a crash leaves the old file or none, never half of one)."""
-    path = run_dir / "evidence" / "metrics.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(document, indent=1, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 def collect_metrics(run_dir: Path, url: str, queries: Mapping[str, str], start: datetime, end: datetime,

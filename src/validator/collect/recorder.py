@@ -73,6 +73,7 @@ from kubernetes.config.config_exception import ConfigException
 from validator.errors import ConfigError, EvidenceUnavailable
 from validator.model.k8s import KINDS  # the kinds the evidence model reads, each watched here
 from validator.report.redaction import redact_text
+from validator.run_directory.k8s_watch import watch_line
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +258,7 @@ class JsonlWriter:
         self.dropped = 0
 
     def write(self, record: dict[str, Any]) -> bool:
-        line = json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
+        line = watch_line(record)
         with self._lock:
             if self._file is None:
                 self.dropped += 1

@@ -24,7 +24,6 @@ from typing import Any
 
 from rich.console import Console
 
-from validator.collect.evidence_files import load_manifest, load_metrics
 from validator.collect.prometheus import DEFAULT_AGENT_LABEL, DEFAULT_TOKEN_ENV, RetryPolicy, collect_metrics
 from validator.config.criteria_file import load_criteria_file
 from validator.criteria.registry import (
@@ -51,6 +50,8 @@ from validator.report.console_table import overall_verdict_line, verdict_table
 from validator.report.html import write_report_html
 from validator.report.junit import write_junit_xml
 from validator.report.summary import write_summary_json
+from validator.run_directory.manifest import load_manifest
+from validator.run_directory.metrics import load_metrics
 
 # What each criterion `check` cannot judge would need (shown as the not-evaluated reason).
 NEEDS: dict[str, str] = {

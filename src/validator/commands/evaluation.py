@@ -12,13 +12,13 @@ import argparse
 import json
 from pathlib import Path
 
-from validator.collect.evidence_files import load_run_directory
 from validator.config.criteria_file import load_criteria_file
 from validator.criteria.registry import build_specs, evaluate_all
 from validator.errors import ConfigError, EvidenceUnavailable, ExitCode
 from validator.model import CriterionOverride, Evidence, SourceName, Summary, Verdict
 from validator.report.junit import write_junit_xml
 from validator.report.summary import summary_from_document, write_summary_json
+from validator.run_directory import load_run_directory
 
 EXIT_FOR_VERDICT = {
     Verdict.PASS: ExitCode.PASS,

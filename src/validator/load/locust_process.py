@@ -32,8 +32,9 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from validator.errors import ConfigError, UnsafeOperation
+from validator.run_directory.layout import LOAD_DIR
+from validator.run_directory.locust_results import history_sample
 
-LOAD_DIR = "load"
 CSV_PREFIX = "locust"
 REFUSED_EXIT_CODE = 4  # loadprofiles/workflow_users.py: refused before anything was sent
 DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -160,14 +161,14 @@ def parse_history_row(row: list[str], header: list[str]) -> LoadProgress | None:
     if values.get("Name") != "Aggregated":
         return None
     try:
-        return LoadProgress(
-            timestamp=float(values["Timestamp"]), user_count=int(values["User Count"]),
-            requests_per_s=float(values["Requests/s"]), failures_per_s=float(values["Failures/s"]),
-            total_requests=int(values["Total Request Count"]),
-            total_failures=int(values["Total Failure Count"]),
-        )
-    except (KeyError, ValueError):
+        sample = history_sample(values)
+    except (TypeError, ValueError):
         return None
+    return LoadProgress(
+        timestamp=sample.timestamp, user_count=sample.user_count, requests_per_s=sample.requests_per_s,
+        failures_per_s=sample.failures_per_s, total_requests=sample.total_requests,
+        total_failures=sample.total_failures,
+    )
 
 
 class LocustProcess:

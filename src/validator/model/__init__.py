@@ -1,6 +1,6 @@
 """Frozen evidence records and verdict types: what a run saw, and what the criteria concluded.
 
-Everything here is immutable and free of IO. Loaders (`validator.collect.evidence_files`) build
+Everything here is immutable and free of IO. Loaders (`validator.run_directory`) build
 these records from a run directory; criteria read them; reports render them.
 """
 
