@@ -21,7 +21,7 @@ from tests.e2e.run_support import (
     run_env,
     write_allowlist,
 )
-from validator.runner import QUIET_TIMEOUT_S
+from validator.run.preflight import QUIET_TIMEOUT_S
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

@@ -8,7 +8,7 @@ import io
 
 from rich.console import Console
 
-from validator.runner import queued_workflows, wait_for_quiet_platform
+from validator.run.preflight import queued_workflows, wait_for_quiet_platform
 from validator.sandbox.simulated_platform.offline_drain import OfflineDrain
 from validator.sandbox.simulated_platform.submission_api import SubmissionApi
 from validator.sandbox.simulated_platform.workflow_book import WorkflowBook, parse_submission

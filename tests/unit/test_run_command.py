@@ -10,7 +10,7 @@ import pytest
 from validator.cli import main
 from validator.commands.run import _apply_options
 from validator.config.suite_file import load_suite_file
-from validator.runner import RehearsalTarget
+from validator.run import RehearsalTarget
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITES = ROOT / "suites"

@@ -11,20 +11,20 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from validator.chaos.plan import plan_experiment
 from validator.config.experiment_file import load_experiment_file
 from validator.config.suite_file import Mode, load_suite_file
-from validator.errors import ConfigError, UnsafeOperation, ValidatorError
+from validator.errors import ConfigError, UnsafeOperation
 from validator.safety.allowlist import ContextEntry, Limits, default_path, read_identity, save_entry
 from validator.safety.audit import AuditLog
 from validator.safety.guard import open_guard
-from validator.safety.mutator import Mutator, error_text
+from validator.safety.mutator import Mutator
 from validator.safety.rbac import missing_verbs, run_needs
 from validator.safety.recover import recover
 from validator.safety.session import exact_namespaces, planning
@@ -85,65 +85,6 @@ def _experiments_of(target: Path, context: str) -> list[tuple[Path, dict[str, st
         raise ConfigError("suite lists no experiments", where=f"{target}: experiments")
     mode: Mode = "sandbox" if running_sandbox_for(context) is not None else "real"
     return [(e.path, {**suite.timing(mode).env, **e.env}) for e in suite.experiments]
-
-
-def plan_experiment(path: Path, mutator: Mutator, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Every step of one experiment with the writes it would make (plan-mode mutator: nothing written),
-    its configuration read with `env` over the process's environment."""
-    from chaoslib.configuration import load_configuration
-    from kubernetes.client.exceptions import ApiException
-
-    from validator.chaos.runner import environment
-
-    experiment = dict(load_experiment_file(path).document)
-    with environment(env or {}):
-        configuration = load_configuration(experiment.get("configuration", {}))
-    steps = []
-    for phase in ("method", "rollbacks"):
-        for activity in experiment.get(phase) or []:
-            if "ref" in activity:
-                continue
-            provider = activity.get("provider") or {}
-            step: dict[str, Any] = {"phase": phase, "name": activity.get("name"),
-                                    "type": activity.get("type"),
-                                    "function": f"{provider.get('module')}.{provider.get('func')}"}
-            if activity.get("type") != "action":
-                step["writes"] = []
-                step["note"] = "read-only probe"
-                steps.append(step)
-                continue
-            module = str(provider.get("module") or "")
-            if not module.startswith("validator.chaos."):
-                step["writes"] = []
-                step["note"] = "not a validator action: its effect cannot be planned (it is not guarded)"
-                steps.append(step)
-                continue
-            before = len(mutator.planned)
-            func = getattr(importlib.import_module(module), str(provider.get("func")))
-            args = _substitute(provider.get("arguments") or {}, configuration)
-            try:
-                func(**args, configuration=configuration)
-                step["result"] = "ok"
-            except UnsafeOperation as exc:
-                step["result"] = "refused"
-                step["reason"] = exc.what
-            except ValidatorError as exc:
-                step["result"] = "error"
-                step["reason"] = exc.what
-            except ApiException as exc:
-                step["result"] = "error"
-                step["reason"] = f"the apiserver answered {error_text(exc)}"
-            step["writes"] = [{"verb": p.verb, "object": p.object, "change": p.change, "note": p.note}
-                              for p in mutator.planned[before:]]
-            steps.append(step)
-    return {"experiment": str(path), "title": experiment.get("title"), "steps": steps}
-
-
-def _substitute(args: dict[str, Any], configuration: dict[str, Any]) -> dict[str, Any]:
-    from chaoslib import substitute
-
-    result: dict[str, Any] = substitute(args, configuration, {})
-    return result
 
 
 def _plan(args: argparse.Namespace) -> int:

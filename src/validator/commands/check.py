@@ -13,14 +13,11 @@ evidence/metrics.json, so `validator evaluate DIR` / `validator report DIR` can 
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
@@ -29,28 +26,25 @@ from validator.config.criteria_file import load_criteria_file
 from validator.criteria.registry import (
     CRITERIA,
     build_specs,
-    evaluate_all,
     prometheus_measures,
     prometheus_only_ids,
 )
-from validator.errors import ConfigError, ExitCode
+from validator.errors import ConfigError
 from validator.model import (
     CriterionOverride,
     CriterionSpec,
     Evidence,
     MetricsEvidence,
     NotEvaluated,
+    RunManifest,
     SourceName,
     Summary,
     TimeWindow,
-    Verdict,
     parse_rfc3339,
 )
 from validator.report.console_table import overall_verdict_line, verdict_table
-from validator.report.html import write_report_html
-from validator.report.junit import write_junit_xml
-from validator.report.summary import write_summary_json
-from validator.run_directory.manifest import load_manifest
+from validator.report.publish import evaluate_and_report, exit_code_for
+from validator.run_directory.manifest import load_manifest, write_manifest
 from validator.run_directory.metrics import load_metrics
 
 # What each criterion `check` cannot judge would need (shown as the not-evaluated reason).
@@ -174,25 +168,6 @@ def check_queries(specs: Mapping[str, CriterionSpec], ids: Sequence[str]) -> dic
     return out
 
 
-def _overrides_json(overrides: Mapping[str, CriterionOverride]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for cid, o in overrides.items():
-        body: dict[str, Any] = dict(o.thresholds)
-        if o.queries:
-            body["queries"] = dict(o.queries)
-        if o.info is not None:
-            body["info"] = o.info
-        out[cid] = body
-    return out
-
-
-def _write_json(path: Path, document: Mapping[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _not_evaluated(summary: Summary) -> Summary:
     notes = tuple(
         NotEvaluated(
@@ -232,20 +207,16 @@ def run_check(args: argparse.Namespace) -> int:
     run_id = f"check-{stamp}"
     out_dir: Path = args.output if args.output is not None else Path("reports") / run_id
     namespaces = tuple(dict.fromkeys(args.namespaces))
-    manifest = {
-        "schema": "validator.manifest/v1",
-        "run_id": run_id,
-        "suite": "",
-        "window": window.render(),
-        "context": "",
-        "namespaces": list(namespaces),
-        "sandbox": False,
-        "agent_label": args.agent_label,
-        "controller_selector": "app.kubernetes.io/component=controller",
-        "expected_alerts": {},
-        "criteria": _overrides_json(overrides),
-    }
-    _write_json(out_dir / "manifest.json", manifest)
+    write_manifest(
+        out_dir,
+        RunManifest(
+            run_id=run_id,
+            window=window,
+            namespaces=namespaces,
+            agent_label=args.agent_label,
+            criteria=overrides,
+        ),
+    )
     metrics_path = collect_metrics(
         out_dir,
         args.prometheus_url,
@@ -271,16 +242,9 @@ def run_check(args: argparse.Namespace) -> int:
             SourceName.CHAOS: "validator check reads Prometheus only",
         },
     )
-    summary = _not_evaluated(evaluate_all(specs, evidence, only=ids))
-    _write_reports(out_dir, summary, evidence)
+    summary = evaluate_and_report(out_dir, specs, evidence, only=ids, revise=_not_evaluated)
     _print_table(Console(), summary, out_dir)
-    return int(
-        {
-            Verdict.PASS: ExitCode.PASS,
-            Verdict.FAIL: ExitCode.FAIL,
-            Verdict.INCONCLUSIVE: ExitCode.INCONCLUSIVE,
-        }[summary.verdict]
-    )
+    return exit_code_for(summary.verdict)
 
 
 def _reject_bad_override_queries(
@@ -304,9 +268,3 @@ def _reject_bad_override_queries(
             where=str(source),
             fix="correct the query (try it in Prometheus's expression browser first), or remove the override",
         )
-
-
-def _write_reports(out_dir: Path, summary: Summary, evidence: Evidence) -> None:
-    write_summary_json(out_dir, summary)
-    write_junit_xml(out_dir, summary)
-    write_report_html(out_dir, summary, evidence)

@@ -13,18 +13,12 @@ import json
 from pathlib import Path
 
 from validator.config.criteria_file import load_criteria_file
-from validator.criteria.registry import build_specs, evaluate_all
+from validator.criteria.registry import build_specs
 from validator.errors import ConfigError, EvidenceUnavailable, ExitCode
 from validator.model import CriterionOverride, Evidence, SourceName, Summary, Verdict
-from validator.report.junit import write_junit_xml
-from validator.report.summary import summary_from_document, write_summary_json
+from validator.report.publish import evaluate_and_report, exit_code_for, write_reports
+from validator.report.summary import summary_from_document
 from validator.run_directory import load_run_directory
-
-EXIT_FOR_VERDICT = {
-    Verdict.PASS: ExitCode.PASS,
-    Verdict.FAIL: ExitCode.FAIL,
-    Verdict.INCONCLUSIVE: ExitCode.INCONCLUSIVE,
-}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,11 +57,7 @@ def evaluate_run(run_dir: Path, criteria_file: Path | None = None) -> tuple[Summ
             "(`validator run` / `check`); `evaluate` reads evidence/metrics.json as it was collected"
         )
     evidence = load_run_directory(run_dir)
-    specs = build_specs(evidence.manifest.criteria, file_overrides)
-    summary = evaluate_all(specs, evidence)
-    write_summary_json(run_dir, summary)
-    write_junit_xml(run_dir, summary)
-    _write_html(run_dir, summary, evidence)
+    summary = evaluate_and_report(run_dir, build_specs(evidence.manifest.criteria, file_overrides), evidence)
     return summary, evidence
 
 
@@ -81,7 +71,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             where=", ".join(f"{s.value}: {evidence.missing[s]}" for s in SourceName),
             fix="run `validator run` to completion, or copy the run's evidence/, load/ and chaos/ folders",
         )
-    return int(EXIT_FOR_VERDICT[summary.verdict])
+    return exit_code_for(summary.verdict)
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -101,19 +91,9 @@ def run_report(args: argparse.Namespace) -> int:
                 where=str(summary_path),
                 fix="run `validator evaluate RUN_DIR` to rewrite it",
             ) from None
-        write_junit_xml(run_dir, summary)
-        _write_html(run_dir, summary, evidence)
+        write_reports(run_dir, summary, evidence, summary_json=False)
     print(f"reports written to {run_dir} (verdict {summary.verdict.value})")
     return int(ExitCode.PASS)
-
-
-def _write_html(run_dir: Path, summary: Summary, evidence: Evidence) -> None:
-    try:
-        from validator.report.html import write_report_html
-    except ImportError as exc:
-        print(f"validator: report.html not written ({exc}); summary.json and junit.xml are")
-        return
-    write_report_html(run_dir, summary, evidence)
 
 
 def _print_summary(summary: Summary, run_dir: Path) -> None:

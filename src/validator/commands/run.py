@@ -1,5 +1,5 @@
 """`validator run SUITE --context CTX`: a whole run (preflight, recorder, load, experiments, metrics,
-evaluation, reports), see validator.runner.
+evaluation, reports), see validator.run.
 
 Suite-specific options:
 
@@ -21,7 +21,7 @@ from typing import Any
 
 from validator.config.suite_file import PROFILES, ExperimentSpec, Suite, load_suite_file, parse_duration
 from validator.errors import ConfigError
-from validator.runner import RehearsalTarget, RunRequest, run_suite
+from validator.run import RehearsalTarget, RunRequest, run_suite
 
 REHEARSAL = "maintenance-rehearsal"
 ON_DEMAND = "on-demand"

@@ -25,7 +25,56 @@ class SourceName(StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ManifestLoad:
+    """The load a run drove (manifest.json `load`)."""
+
+    profile: str = ""
+    target: str = ""
+    max_users: int = 0
+    max_spawn_rate: float = 0.0
+    duration_s: float = 0.0
+    started: float | None = None  # epoch seconds the load started; None before it did
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedFault:
+    """An experiment of the suite and when it was due (seconds after the load's start)."""
+
+    name: str
+    experiment: str
+    offset_s: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExperimentRecord:
+    """How one experiment went, as the run saw it (its journal has the detail)."""
+
+    name: str
+    experiment: str
+    journal: str
+    started: float
+    ended: float | None = None
+    status: str = ""  # Chaos Toolkit's status, or "rollback_failed"
+    steady_state_before: bool | None = None
+    steady_state_after: bool | None = None
+    failed_actions: tuple[str, ...] = ()
+    failed_rollbacks: tuple[str, ...] = ()
+    error: str = ""  # why the rollback failed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RehearsalScope:
+    """What a maintenance rehearsal drains: one node, or every node of a pool."""
+
+    node: str = ""
+    pool: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunManifest:
+    """manifest.json: what the run was. The criteria read the first block; the rest records how the
+    run went (written while it runs, `window_final` once the window has closed)."""
+
     run_id: str
     window: TimeWindow
     suite: str = ""
@@ -41,6 +90,17 @@ class RunManifest:
     )
     expected_alerts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     criteria: Mapping[str, CriterionOverride] = field(default_factory=dict)
+    # how the run went
+    suite_file: str = ""
+    window_final: bool = True
+    timing: str = ""  # "sandbox" or "real": which of the suite's timings ran
+    dry_run: bool = False
+    load: ManifestLoad | None = None
+    faults_planned: tuple[PlannedFault, ...] = ()
+    rehearsal_target: RehearsalScope | None = None
+    judge: tuple[str, ...] = ()
+    experiments: tuple[ExperimentRecord, ...] = ()
+    interrupted: tuple[str, ...] = ()  # the signals received
 
     @property
     def agent_metric_label(self) -> str:

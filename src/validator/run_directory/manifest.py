@@ -5,17 +5,29 @@ run). The manifest is the model's `RunManifest` in both directions: `manifest_do
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from validator.config.criteria_file import parse_criteria_overrides
 from validator.errors import ConfigError
 from validator.model import (
     DEFAULT_CONTROLLER_SELECTOR,
+    CriterionOverride,
+    ExperimentRecord,
     LabelSelector,
+    ManifestLoad,
+    PlannedFault,
+    RehearsalScope,
     RunManifest,
     TimeWindow,
+    format_rfc3339,
     parse_rfc3339,
 )
+from validator.run_directory.json_values import as_list, timestamp
+from validator.run_directory.layout import MANIFEST, write_json_atomically
+
+MANIFEST_SCHEMA = "validator.manifest/v1"
 
 
 def load_manifest(path: Path) -> RunManifest:
@@ -113,7 +125,163 @@ def load_manifest(path: Path) -> RunManifest:
         controller_selector=selector,
         expected_alerts=expected,
         criteria=overrides,
+        suite_file=str(raw.get("suite_file", "") or ""),
+        window_final=bool(raw.get("window_final", True)),
+        timing=str(raw.get("timing", "") or ""),
+        dry_run=bool(raw.get("dry_run", False)),
+        load=_load(load_raw) if isinstance(load_raw, dict) and load_raw else None,
+        faults_planned=tuple(
+            PlannedFault(
+                name=str(f.get("name", "")),
+                experiment=str(f.get("experiment", "")),
+                offset_s=_float(f.get("offset_s")),
+            )
+            for f in as_list(raw.get("faults_planned"))
+            if isinstance(f, dict)
+        ),
+        rehearsal_target=_rehearsal(raw.get("rehearsal_target")),
+        judge=tuple(str(c) for c in as_list(raw.get("judge"))),
+        experiments=tuple(_experiment(e) for e in as_list(raw.get("experiments")) if isinstance(e, dict)),
+        interrupted=tuple(str(s) for s in as_list(raw.get("interrupted"))),
     )
+
+
+# The fields that record how the run went are read leniently: no criterion depends on them, and an
+# older manifest (or a `validator check`'s) simply lacks them.
+
+
+def _float(value: object) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
+def _time_or_none(value: object) -> float | None:
+    return timestamp(value)
+
+
+def _load(raw: Mapping[str, Any]) -> ManifestLoad:
+    return ManifestLoad(
+        profile=str(raw.get("profile", "") or ""),
+        target=str(raw.get("target", "") or ""),
+        max_users=int(_float(raw.get("max_users"))),
+        max_spawn_rate=_float(raw.get("max_spawn_rate")),
+        duration_s=_float(raw.get("duration_s")),
+        started=_time_or_none(raw.get("started")),
+    )
+
+
+def _rehearsal(raw: object) -> RehearsalScope | None:
+    if not isinstance(raw, dict):
+        return None
+    return RehearsalScope(node=str(raw.get("node", "") or ""), pool=str(raw.get("pool", "") or ""))
+
+
+def _experiment(raw: Mapping[str, Any]) -> ExperimentRecord:
+    def flag(value: object) -> bool | None:
+        return value if isinstance(value, bool) else None
+
+    return ExperimentRecord(
+        name=str(raw.get("name", "")),
+        experiment=str(raw.get("experiment", "")),
+        journal=str(raw.get("journal", "")),
+        started=timestamp(raw.get("started")) or 0.0,
+        ended=timestamp(raw.get("ended")),
+        status=str(raw.get("status", "") or ""),
+        steady_state_before=flag(raw.get("steady_state_before")),
+        steady_state_after=flag(raw.get("steady_state_after")),
+        failed_actions=tuple(str(a) for a in as_list(raw.get("failed_actions"))),
+        failed_rollbacks=tuple(str(a) for a in as_list(raw.get("failed_rollbacks"))),
+        error=str(raw.get("error", "") or ""),
+    )
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+
+def overrides_document(overrides: Mapping[str, CriterionOverride]) -> dict[str, Any]:
+    """Criteria overrides as a criteria file (or the manifest's `criteria`) writes them."""
+    out: dict[str, Any] = {}
+    for cid, o in overrides.items():
+        body: dict[str, Any] = dict(o.thresholds)
+        if o.queries:
+            body["queries"] = dict(o.queries)
+        if o.info is not None:
+            body["info"] = o.info
+        out[cid] = body
+    return out
+
+
+def _experiment_document(record: ExperimentRecord) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "name": record.name,
+        "experiment": record.experiment,
+        "started": format_rfc3339(record.started),
+        "journal": record.journal,
+        "status": record.status,
+    }
+    if record.error:
+        doc["error"] = record.error
+    else:
+        doc.update(
+            steady_state_before=record.steady_state_before,
+            steady_state_after=record.steady_state_after,
+            failed_actions=list(record.failed_actions),
+            failed_rollbacks=list(record.failed_rollbacks),
+        )
+    if record.ended is not None:
+        doc["ended"] = format_rfc3339(record.ended)
+    return doc
+
+
+def manifest_document(manifest: RunManifest) -> dict[str, Any]:
+    """The manifest as written: everything `load_manifest` reads back into the same RunManifest."""
+    doc: dict[str, Any] = {
+        "schema": MANIFEST_SCHEMA,
+        "run_id": manifest.run_id,
+        "suite": manifest.suite,
+        "suite_file": manifest.suite_file,
+        "window": manifest.window.render(),
+        "window_final": manifest.window_final,
+        "context": manifest.context,
+        "namespaces": list(manifest.namespaces),
+        "sandbox": manifest.sandbox,
+        "timing": manifest.timing,
+        "dry_run": manifest.dry_run,
+        "agent_label": manifest.agent_label,
+        "controller_selector": manifest.controller_selector.render(),
+    }
+    if manifest.load is not None or manifest.time_factor != 1.0:
+        load = manifest.load or ManifestLoad()
+        doc["load"] = {
+            "profile": load.profile,
+            "target": load.target,
+            "max_users": load.max_users,
+            "max_spawn_rate": load.max_spawn_rate,
+            "duration_s": load.duration_s,
+            "time_factor": manifest.time_factor,
+            "started": format_rfc3339(load.started) if load.started is not None else None,
+        }
+    doc.update(
+        faults_planned=[
+            {"name": f.name, "experiment": f.experiment, "offset_s": f.offset_s}
+            for f in manifest.faults_planned
+        ],
+        rehearsal_target=(
+            {"node": manifest.rehearsal_target.node, "pool": manifest.rehearsal_target.pool}
+            if manifest.rehearsal_target is not None
+            else None
+        ),
+        expected_alerts={fault: list(names) for fault, names in manifest.expected_alerts.items()},
+        criteria=overrides_document(manifest.criteria),
+        judge=list(manifest.judge),
+        experiments=[_experiment_document(e) for e in manifest.experiments],
+        interrupted=list(manifest.interrupted),
+    )
+    return doc
+
+
+def write_manifest(run_dir: Path, manifest: RunManifest) -> Path:
+    """manifest.json, written atomically (rewritten as the run goes on)."""
+    return write_json_atomically(run_dir / MANIFEST, manifest_document(manifest))
 
 
 def _parse_selector(text: object, where: str, errors: list[str]) -> LabelSelector:
