@@ -724,11 +724,11 @@ def generate(run_dir: Path, pods: int) -> dict[str, Any]:
 
 def measure(run_dir: Path, out_dir: Path, profile: bool) -> dict[str, Any]:
     """evaluate + report in this (fresh) process; returns the timings and peak RSS."""
-    from validator.run_directory import load_run_directory
     from validator.criteria.registry import build_specs, evaluate_all
     from validator.report.html import write_report_html
     from validator.report.junit import write_junit_xml
     from validator.report.summary import write_summary_json
+    from validator.run_directory import load_run_directory
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     profiler = cProfile.Profile() if profile else None

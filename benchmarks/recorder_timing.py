@@ -40,7 +40,8 @@ from typing import Any
 
 from kubernetes import client
 
-from validator.collect.recorder import KubernetesRecorder, api_client_from_kubeconfig, now_ms
+from validator.collect.recorder import KubernetesRecorder, now_ms
+from validator.kube import api_client
 
 RESULTS = Path(__file__).parent / "results" / "recorder_timing.json"
 TOKEN = "bench.validator.io/token"
@@ -215,7 +216,7 @@ def pod_manifest(name: str) -> dict[str, Any]:
 
 def run(kubeconfig: str, context: str, pods: int, timeout: float) -> dict[str, Any]:
     load_before = round(os.getloadavg()[0], 2)
-    api = api_client_from_kubeconfig(kubeconfig, context)
+    api = api_client(kubeconfig, context)
     core = client.CoreV1Api(api)
     namespace = f"bench-recorder-{int(time.time())}"
     core.create_namespace({"metadata": {"name": namespace}})

@@ -17,7 +17,8 @@ import pytest
 from kubernetes import client
 
 from tests.sandbox.watch_recording import TEST_TUNING, Follow, pod_manifest, pod_ready, recording
-from validator.collect.recorder import KINDS, WatchedResource, api_client_from_kubeconfig, watched_resources
+from validator.collect.recorder import KINDS, WatchedResource, watched_resources
+from validator.kube import api_client
 from validator.sandbox.kwokctl_driver import kwok_components
 
 pytestmark = pytest.mark.sandbox
@@ -185,7 +186,7 @@ def test_a_real_410_is_survived_with_a_gap_and_a_relist(sandbox: Any, namespace:
     core.create_namespaced_event(namespace, event_manifest("before-gap", namespace))
     compact_etcd(sandbox)
     assert version_one_expired(core, namespace), "an Event watch from resourceVersion 1 was not refused"
-    api = api_client_from_kubeconfig(sandbox.kubeconfig, sandbox.context)
+    api = api_client(sandbox.kubeconfig, sandbox.context)
     (events,) = watched_resources(api, [namespace], kinds=("Event",))
     expiring = ExpireFirstWatch(events.list_call)
     resources = [WatchedResource(kind="Event", namespace=namespace, list_call=expiring)]
@@ -317,7 +318,7 @@ def test_a_real_connection_drop_is_a_gap_and_the_watch_resumes_without_loss(
     core.create_namespaced_pod(namespace, pod_manifest("steady"))
     server = urlsplit(sandbox.info.apiserver_url)
     proxy = DroppingProxy((server.hostname or "127.0.0.1", server.port or 443))
-    api = api_client_from_kubeconfig(sandbox.kubeconfig, sandbox.context)
+    api = api_client(sandbox.kubeconfig, sandbox.context)
     api.configuration.host = f"https://127.0.0.1:{proxy.port}"  # same IP: the server certificate still fits
     resources = watched_resources(api, [namespace], kinds=("Pod",))
     out = tmp_path / "k8s.jsonl"

@@ -386,27 +386,27 @@ current-context: right
 
 
 def test_kubeconfig_errors_name_the_file_and_context_but_never_its_contents(tmp_path: Path) -> None:
-    from validator.collect.recorder import api_client_from_kubeconfig
     from validator.errors import ConfigError
+    from validator.kube import api_client
 
     path = tmp_path / "kubeconfig.yaml"
     path.write_text(KUBECONFIG)
     with pytest.raises(ConfigError) as missing:
-        api_client_from_kubeconfig(tmp_path / "absent.yaml", "right")
+        api_client(tmp_path / "absent.yaml", "right")
     assert "absent.yaml" in str(missing.value)
     with pytest.raises(ConfigError) as wrong:
-        api_client_from_kubeconfig(path, "wrong")
+        api_client(path, "wrong")
     assert "wrong" in str(wrong.value) and str(path) in str(wrong.value)
     with pytest.raises(ConfigError, match="no kubeconfig context"):
-        api_client_from_kubeconfig(path, "")
+        api_client(path, "")
     path.write_text(KUBECONFIG.replace("kind: Config", "kind: [Config"))
     with pytest.raises(ConfigError) as broken:
-        api_client_from_kubeconfig(path, "right")
+        api_client(path, "right")
     for error in (missing, wrong, broken):
         assert "s3cr3t" not in str(error.value)
 
     path.write_text(KUBECONFIG)
-    api = api_client_from_kubeconfig(path, "right", connections=50)
+    api = api_client(path, "right", connections=50)
     try:
         assert api.configuration.host == "https://127.0.0.1:6443"
         assert api.configuration.connection_pool_maxsize == 50  # one connection per open watch

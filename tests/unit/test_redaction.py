@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from validator.report.redaction import (
+from validator.redaction import (
     REDACTED,
     is_secret_key,
     redact_text,

@@ -11,7 +11,7 @@ The only code that talks to Prometheus. It
   `status: "error"` with the reason (Prometheus's own error text where it gave one);
 - never writes, logs or raises URL credentials, Authorization headers or the bearer token:
   credentials are split off the URL into an auth tuple, the token is read from an environment
-  variable, and every outgoing string goes through `validator.report.redaction`.
+  variable, and every outgoing string goes through `validator.redaction`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from validator.criteria import promql as promql_text
 from validator.criteria.promql import REAL_CLUSTER_RANGES, QueryRanges
 from validator.errors import EvidenceUnavailable
 from validator.model.evidence import kube_state_label
-from validator.report.redaction import redact_text, redact_url, strip_url_credentials
+from validator.redaction import redact_text, redact_url, strip_url_credentials
 from validator.run_directory.metrics import METRICS_SCHEMA, write_metrics_json
 
 DEFAULT_TOKEN_ENV = "VALIDATOR_PROMETHEUS_TOKEN"

@@ -36,7 +36,7 @@ of the process loses nothing already received. Objects are streamed to disk, nev
 stays bounded by one list page (`list_page_size` objects) per thread.
 
 The client configuration is explicit: a kubeconfig path and a context (see
-`api_client_from_kubeconfig`); the default `~/.kube/config` and the process-wide default
+`validator.kube.api_client`); the default `~/.kube/config` and the process-wide default
 configuration are never used.
 
 Use::
@@ -66,13 +66,12 @@ from typing import IO, Any, Self
 
 import urllib3
 from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 
 from validator.errors import ConfigError, EvidenceUnavailable
+from validator.kube import api_client
 from validator.model.k8s import KINDS  # the kinds the evidence model reads, each watched here
-from validator.report.redaction import redact_text
+from validator.redaction import redact_text
 from validator.run_directory.k8s_watch import watch_line
 
 log = logging.getLogger(__name__)
@@ -148,53 +147,6 @@ class WatchedResource:
         return (
             f"{self.kind} in namespace {self.namespace}" if self.namespace else f"{self.kind} (cluster-wide)"
         )
-
-
-def api_client_from_kubeconfig(
-    kubeconfig: Path | str, context: str, *, connections: int | None = None
-) -> k8s_client.ApiClient:
-    """An ApiClient for exactly this kubeconfig file and context; nothing process-wide is touched.
-
-    `connections` sizes its connection pool: each open watch holds one connection, so a recorder
-    asks for one per stream (plus a spare), else urllib3 discards and re-opens connections.
-
-    Raises ConfigError naming the file and context when either cannot be used. The file's contents
-    never appear in the message.
-    """
-    path = Path(kubeconfig).expanduser()
-    if not path.is_file():
-        raise ConfigError(
-            f"kubeconfig {path} does not exist or is not a file",
-            where=str(path),
-            fix="pass the kubeconfig of the target cluster (for the sandbox: `validator sandbox env`)",
-        )
-    if not context:
-        raise ConfigError(
-            "no kubeconfig context given",
-            where=str(path),
-            fix="name the context explicitly (e.g. kwok-validator-sandbox); "
-            "the current context is never assumed",
-        )
-    try:
-        configuration = k8s_client.Configuration()
-        k8s_config.load_kube_config(  # type: ignore[no-untyped-call,unused-ignore]
-            config_file=str(path), context=context, client_configuration=configuration, persist_config=False
-        )
-    except ConfigException as exc:
-        raise ConfigError(
-            f"kubeconfig {path} cannot be used with context {context!r}: {redact_text(str(exc))[:300]}",
-            where=f"{path} (context {context})",
-            fix="check the context name with `kubectl config get-contexts --kubeconfig <file>`",
-        ) from None
-    except Exception as exc:  # YAML errors and the like: their text may quote the file, so omit it
-        raise ConfigError(
-            f"kubeconfig {path} could not be read ({type(exc).__name__})",
-            where=str(path),
-            fix="check that the file is a valid kubeconfig (YAML)",
-        ) from None
-    if connections is not None:
-        configuration.connection_pool_maxsize = max(connections, configuration.connection_pool_maxsize or 0)
-    return k8s_client.ApiClient(configuration=configuration)
 
 
 def watched_resources(
@@ -665,9 +617,9 @@ class KubernetesRecorder:
         tuning: RecorderTuning | None = None,
     ) -> KubernetesRecorder:
         streams = sum(1 if k in CLUSTER_SCOPED_KINDS else len(set(namespaces)) for k in kinds)
-        api_client = api_client_from_kubeconfig(kubeconfig, context, connections=streams + 2)
+        api = api_client(kubeconfig, context, connections=streams + 2)
         return cls(
-            output, watched_resources(api_client, namespaces, kinds), tuning=tuning, api_client=api_client
+            output, watched_resources(api, namespaces, kinds), tuning=tuning, api_client=api
         )
 
     def start(self) -> None:

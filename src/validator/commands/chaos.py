@@ -21,6 +21,7 @@ from validator.chaos.plan import plan_experiment
 from validator.config.experiment_file import load_experiment_file
 from validator.config.suite_file import Mode, load_suite_file
 from validator.errors import ConfigError, UnsafeOperation
+from validator.kube import api_client
 from validator.safety.allowlist import ContextEntry, Limits, default_path, read_identity, save_entry
 from validator.safety.audit import AuditLog
 from validator.safety.guard import open_guard
@@ -156,12 +157,12 @@ def _recover(args: argparse.Namespace) -> int:
 
 
 def _allow(args: argparse.Namespace) -> int:
-    from kubernetes import client, config
+    from kubernetes import client
 
     if not args.context:
         raise UnsafeOperation("no context named", where="--context", fix="name the context to allow")
     identity, path = read_identity(args.context, args.kubeconfig)
-    api = config.new_client_from_config(config_file=str(path), context=args.context)  # type: ignore[no-untyped-call,unused-ignore]
+    api = api_client(path, args.context)
     try:
         meta = client.CoreV1Api(api).read_namespace("kube-system").metadata
         uid = str(meta.uid) if meta and meta.uid else ""

@@ -9,8 +9,6 @@ YAML files, and `-` reads kustomize (or any multi-document YAML) output from std
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +18,9 @@ from typing import Any
 import yaml
 
 from validator.errors import ConfigError
+from validator.kube import KubectlNotFound, KustomizeFailed, find_kubectl, kustomize
 from validator.lint import Manifest
+from validator.sandbox.toolchain import binary_paths
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
@@ -35,24 +35,14 @@ class ManifestSet:
 
 def kubectl_path(explicit: str | None) -> str:
     """--kubectl, else the sandbox's own kubectl when built, else kubectl on PATH."""
-    if explicit:
-        return explicit
     try:
-        from validator.sandbox.toolchain import binary_paths
-
-        built = binary_paths().get("kubectl")
-        if built is not None:
-            return str(built)
-    except ImportError:  # pragma: no cover - the sandbox package is part of the project
-        pass
-    found = shutil.which("kubectl")
-    if found is None:
+        return str(find_kubectl(explicit, built=binary_paths().get("kubectl")))
+    except KubectlNotFound:
         raise ConfigError(
             "kubectl is needed to build kustomizations and is not on PATH",
             where="validator lint",
             fix="install kubectl, pass --kubectl PATH, or pipe `kustomize build DIR | validator lint -`",
-        )
-    return found
+        ) from None
 
 
 def _kustomization_file(directory: Path) -> Path | None:
@@ -117,20 +107,15 @@ def _origin_path(origin: Any) -> str | None:
 
 def _kustomize(directory: Path, kubectl: str) -> str:
     try:
-        proc = subprocess.run(
-            [kubectl, "kustomize", str(directory)], capture_output=True, text=True, check=False, timeout=120
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        return kustomize(kubectl, directory)
+    except KustomizeFailed as exc:
+        if str(exc).startswith("cannot run "):
+            raise ConfigError(str(exc), where=str(directory), fix="check --kubectl") from None
         raise ConfigError(
-            f"cannot run {kubectl} kustomize: {exc}", where=str(directory), fix="check --kubectl"
-        ) from exc
-    if proc.returncode != 0:
-        raise ConfigError(
-            f"kustomize build of {directory} failed: {proc.stderr.strip()}",
+            f"kustomize build of {directory} failed: {exc}",
             where=str(_kustomization_file(directory) or directory),
             fix="fix the kustomization (run `kubectl kustomize DIR` to see the full error)",
-        )
-    return proc.stdout
+        ) from None
 
 
 def _referenced_dirs(directory: Path, kustomization: Path) -> set[Path]:

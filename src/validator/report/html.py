@@ -12,7 +12,7 @@ Rendering only: no IO but writing the file. The page holds, top to bottom,
 
 Charts are plotly figures; plotly.js is inlined once, so opening the file fetches nothing.
 Series are downsampled to a bounded number of points per chart, so a big run stays quick to open.
-Every string that reaches the page goes through `validator.report.redaction` first.
+Every string that reaches the page goes through `validator.redaction` first.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from validator.model import (
     Verdict,
     format_rfc3339,
 )
-from validator.report.redaction import redact_text, redact_value
+from validator.redaction import redact_text, redact_value
 
 # Upper bound on points drawn per chart (over all its traces) and on traces per chart.
 MAX_POINTS_PER_CHART = 4000

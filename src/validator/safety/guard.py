@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from validator.errors import ConfigError, UnsafeOperation
+from validator.kube import api_client
 from validator.safety import marks
 from validator.safety.allowlist import ContextEntry, default_path, load_allowlist, read_identity
 
@@ -236,9 +237,9 @@ def open_guard(context: str | None, kubeconfig: str | None = None,
             where=f"{path} vs {allowlist}",
             fix="the context now names another cluster; re-record it with validator allow if intended",
         )
-    from kubernetes import client, config
+    from kubernetes import client
 
-    api = config.new_client_from_config(config_file=str(path), context=context)  # type: ignore[no-untyped-call,unused-ignore]
+    api = api_client(path, context)
     if entry.kube_system_uid:
         from kubernetes.client.exceptions import ApiException
 

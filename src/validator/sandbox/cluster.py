@@ -20,11 +20,12 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import yaml
+from kubernetes.client import ApiClient
 
 from validator.errors import SandboxError
+from validator.kube import api_client as kube_api_client
 from validator.sandbox import toolchain
 from validator.sandbox.kwokctl_driver import (
     KWOK_DIR,
@@ -205,12 +206,9 @@ def reload_prometheus(info: SandboxInfo) -> None:
 # --------------------------------------------------------------------------- Kubernetes
 
 
-def api_client(info: SandboxInfo) -> Any:
-    from kubernetes import config
-
-    return config.new_client_from_config(
-        config_file=info.kubeconfig, context=info.context, persist_config=False
-    )
+def api_client(info: SandboxInfo) -> ApiClient:
+    """An API client for the sandbox's own context."""
+    return kube_api_client(info.kubeconfig, info.context)
 
 
 def _node_readiness(info: SandboxInfo) -> dict[str, tuple[int, int]]:

@@ -25,6 +25,8 @@ from typing import Any
 import yaml
 
 from validator.errors import SandboxError
+from validator.kube import KubectlNotFound, KustomizeFailed, find_kubectl, kustomize
+from validator.sandbox.toolchain import binary_paths
 
 VPA_MODULE = "k8s.io/autoscaler/vertical-pod-autoscaler"
 VPA_VERSION = "v1.8.1"
@@ -106,19 +108,14 @@ def rule_file_for(overlay_dir: Path) -> Path:
 
 def default_kubectl() -> Path:
     """The sandbox's own kubectl (same minor as its apiserver) when built, else kubectl on PATH."""
-    from validator.sandbox.toolchain import binary_paths
-
-    built = binary_paths().get("kubectl")
-    if built is not None:
-        return built
-    found = shutil.which("kubectl")
-    if found is None:
+    try:
+        return find_kubectl(built=binary_paths().get("kubectl"))
+    except KubectlNotFound:
         raise SandboxError(
             "kubectl not found",
             where="sandbox deploy",
             fix="run `validator sandbox build` (it builds kubectl) or put kubectl on PATH",
-        )
-    return Path(found)
+        ) from None
 
 
 # --- CRDs from Go modules -------------------------------------------------------------------
@@ -226,20 +223,14 @@ class Kubectl:
 
 
 def build_overlay(kubectl: Path, overlay_dir: Path) -> str:
-    proc = subprocess.run(
-        [str(kubectl), "kustomize", str(overlay_dir)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    if proc.returncode != 0:
+    try:
+        return kustomize(kubectl, overlay_dir)
+    except KustomizeFailed as exc:
         raise SandboxError(
-            f"kustomize build failed: {proc.stderr.strip()}",
+            f"kustomize build failed: {exc}",
             where=str(overlay_dir / "kustomization.yaml"),
             fix="run `kubectl kustomize` on the overlay to see the error, then fix the kustomization",
-        )
-    return proc.stdout
+        ) from None
 
 
 def apply_crds(client: Kubectl, progress: Progress) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -15,6 +16,7 @@ from pathlib import Path
 from types import FrameType
 
 from validator.errors import UnsafeOperation, ValidatorError
+from validator.kube import api_client as kube_api_client
 from validator.sandbox.simulated_platform.cluster_driver import (
     CONTROLLER_SELECTOR,
     ClusterDriver,
@@ -148,12 +150,9 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         check_context(args.context, args.allow_context)
-        from kubernetes import config
-
-        api_client = config.new_client_from_config(
-            config_file=args.kubeconfig,  # type: ignore[no-untyped-call, unused-ignore]
-            context=args.context,
-        )
+        # --kubeconfig, else the first file of $KUBECONFIG, else ~/.kube/config (kubectl's order)
+        kubeconfig = args.kubeconfig or (os.environ.get("KUBECONFIG") or "").split(os.pathsep)[0]
+        api_client = kube_api_client(kubeconfig or "~/.kube/config", args.context)
         stopper = ClusterDriver(
             book,
             api_client,
