@@ -635,7 +635,7 @@ def make_run(name: str, out: Path) -> Path:
     from kubernetes import client
 
     from validator.safety.allowlist import ContextEntry, Limits, read_identity, save_entry
-    from validator.sandbox import cluster
+    from validator.sandbox import lifecycle
 
     bin_dir = Path(sys.executable).parent
     deploy = subprocess.run(
@@ -647,9 +647,9 @@ def make_run(name: str, out: Path) -> Path:
     )
     if deploy.returncode != 0:
         raise SystemExit(f"deploy failed:\n{deploy.stdout}{deploy.stderr}")
-    info = cluster.load_info(name)
+    info = lifecycle.load_info(name)
     assert info is not None
-    api = cluster.api_client(info)
+    api = lifecycle.api_client(info)
     try:
         identity, _ = read_identity(info.context, info.kubeconfig)
         uid = client.CoreV1Api(api).read_namespace("kube-system").metadata.uid
@@ -823,9 +823,9 @@ def main() -> int:
     # a TERM (e.g. from a CI timeout) unwinds like Ctrl-C: the run is stopped and the sandbox removed
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    from validator.sandbox import cluster
+    from validator.sandbox import lifecycle
 
-    current = cluster.status(args.name)
+    current = lifecycle.status(args.name)
     if args.run_dir:
         info = current.info if current is not None and current.prometheus_ready else None
         url = info.prometheus_url if info else None
@@ -843,18 +843,18 @@ def main() -> int:
                 for index in range(args.runs):
                     # a fresh sandbox per run: a platform left running by the previous run would
                     # still be draining its queue into this one's window
-                    cluster.down(args.name)
-                    cluster.up(
-                        cluster.SandboxOptions(name=args.name),
+                    lifecycle.down(args.name)
+                    lifecycle.up(
+                        lifecycle.SandboxOptions(name=args.name),
                         progress=lambda m: print(f"[sandbox] {m}", flush=True),
                     )
                     run_dir = make_run(args.name, parent / f"{args.label}-{index + 1}")
-                    info = cluster.load_info(args.name)
+                    info = lifecycle.load_info(args.name)
                     assert info is not None
                     runs.append(analyse(run_dir, info.prometheus_url, args.counter_delay))
         finally:
             if not args.keep:
-                cluster.down(args.name)
+                lifecycle.down(args.name)
     save(args.label, runs, args.note)
     print_table(args.label, runs)
     print(f"\nwritten to {RESULTS.relative_to(ROOT)}")

@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     kubeconfig, context = args.kubeconfig, args.context
     if not (kubeconfig and context):
-        from validator.sandbox.cluster import load_info
+        from validator.sandbox.lifecycle import load_info
 
         info = load_info(args.sandbox_name)
         if info is None:

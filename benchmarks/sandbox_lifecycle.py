@@ -23,7 +23,7 @@ from typing import Any
 
 from kubernetes import client
 
-from validator.sandbox import cluster, toolchain
+from validator.sandbox import lifecycle, toolchain
 from validator.sandbox.node_pools import node_manifests
 
 RESULTS = Path(__file__).parent / "results" / "sandbox_lifecycle.json"
@@ -52,10 +52,10 @@ def warm_up_down(runs: int) -> dict[str, Any]:
     for _ in range(runs):
         name = f"bench-{uuid.uuid4().hex[:6]}"
         started = time.monotonic()
-        cluster.up(cluster.SandboxOptions(name=name, nodes=8))
+        lifecycle.up(lifecycle.SandboxOptions(name=name, nodes=8))
         ups.append(time.monotonic() - started)
         started = time.monotonic()
-        cluster.down(name)
+        lifecycle.down(name)
         downs.append(time.monotonic() - started)
     return {
         "runs": runs,
@@ -68,7 +68,7 @@ def node_scaling(counts: list[int]) -> list[dict[str, Any]]:
     results = []
     for count in counts:
         name = f"bench-nodes-{count}"
-        info = cluster.up(cluster.SandboxOptions(name=name, nodes=8))
+        info = lifecycle.up(lifecycle.SandboxOptions(name=name, nodes=8))
         state = Path(info.state_dir)
         try:
             base_api, base_etcd = _rss_mib("kube-apiserver", state), _rss_mib("etcd", state)
@@ -81,7 +81,7 @@ def node_scaling(counts: list[int]) -> list[dict[str, Any]]:
                 manifest["metadata"]["annotations"]["metrics.k8s.io/resource-metrics-path"] = (
                     f"/metrics/nodes/{node_name}/metrics/resource"
                 )
-            with cluster.api_client(info) as api:
+            with lifecycle.api_client(info) as api:
                 core = client.CoreV1Api(api)
                 started = time.monotonic()
                 for manifest in manifests:
@@ -112,7 +112,7 @@ def node_scaling(counts: list[int]) -> list[dict[str, Any]]:
                 }
             )
         finally:
-            cluster.down(name)
+            lifecycle.down(name)
     return results
 
 

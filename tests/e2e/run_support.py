@@ -13,7 +13,7 @@ from typing import Any
 from kubernetes import client
 
 from validator.safety.allowlist import ContextEntry, Limits, read_identity, save_entry
-from validator.sandbox import cluster
+from validator.sandbox import lifecycle
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -24,7 +24,7 @@ def sandbox_name(sandbox: Any) -> str:
     return str(sandbox.info.name)
 
 
-def deploy_platform(sandbox: Any, overlay: str = "testing") -> cluster.SandboxInfo:
+def deploy_platform(sandbox: Any, overlay: str = "testing") -> lifecycle.SandboxInfo:
     """`validator sandbox deploy OVERLAY` (idempotent); returns the refreshed sandbox info."""
     proc = subprocess.run(
         [str(BIN / "validator"), "sandbox", "deploy", overlay, "--name", sandbox_name(sandbox)],
@@ -34,7 +34,7 @@ def deploy_platform(sandbox: Any, overlay: str = "testing") -> cluster.SandboxIn
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    info = cluster.load_info(sandbox_name(sandbox))
+    info = lifecycle.load_info(sandbox_name(sandbox))
     assert info is not None
     return info
 
@@ -57,7 +57,7 @@ def write_allowlist(sandbox: Any, path: Path, namespaces: list[str], *, workload
     return path
 
 
-def run_env(info: cluster.SandboxInfo, allowlist: Path) -> dict[str, str]:
+def run_env(info: lifecycle.SandboxInfo, allowlist: Path) -> dict[str, str]:
     # the run sees only what the test sets, except where the sandboxes live (a developer or CI may
     # keep them outside ~/.local/state: without it the run would not recognise the sandbox)
     env = {
@@ -126,7 +126,7 @@ def no_validator_marks(sandbox: Any) -> list[str]:
 
 def run_nightly(
     sandbox: Any, tmp_path: Path, overlay: str = "testing", name: str = "nightly"
-) -> tuple[subprocess.CompletedProcess[str], float, Path, dict[str, Any], cluster.SandboxInfo]:
+) -> tuple[subprocess.CompletedProcess[str], float, Path, dict[str, Any], lifecycle.SandboxInfo]:
     """Deploy OVERLAY, allow the sandbox's context, run suites/nightly.yaml into tmp_path/NAME.
     Returns the process, its wall time, the run directory, its summary.json and the sandbox info."""
     info = deploy_platform(sandbox, overlay)

@@ -37,7 +37,7 @@ from tests.e2e.run_support import (
     verdicts,
     write_allowlist,
 )
-from validator.sandbox import cluster
+from validator.sandbox import lifecycle
 
 MATRIX = Path(__file__).resolve().parent / "failure_matrix"
 SUITES = MATRIX / "suites"
@@ -124,7 +124,7 @@ def doc_time_factor(result: dict[str, Any]) -> float:
 
 def _platform_metric(sandbox: Any, line_start: str) -> float:
     """A sample of the simulated platform's own /metrics (its record, not the validator's)."""
-    info = cluster.load_info(sandbox_name(sandbox))
+    info = lifecycle.load_info(sandbox_name(sandbox))
     assert info is not None and info.workflow_api_url
     with urllib.request.urlopen(f"{info.workflow_api_url}/metrics", timeout=10) as response:
         text = response.read().decode()

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from validator.sandbox import cluster
+from validator.sandbox import lifecycle
 
 
 @dataclass
 class Sandbox:
-    info: cluster.SandboxInfo
+    info: lifecycle.SandboxInfo
     api: Any
 
     @property
@@ -47,7 +47,7 @@ class Sandbox:
 
 
 # A developer can point the tests at another sandbox by name (default: the one `validator sandbox up` makes).
-SANDBOX_NAME = os.environ.get("VALIDATOR_TEST_SANDBOX", cluster.DEFAULT_NAME)
+SANDBOX_NAME = os.environ.get("VALIDATOR_TEST_SANDBOX", lifecycle.DEFAULT_NAME)
 
 
 def sandbox_name_for(worker: str) -> str:
@@ -60,7 +60,7 @@ def sandbox_name_for(worker: str) -> str:
 @pytest.fixture(scope="session")
 def sandbox(worker_id: str) -> Iterator[Sandbox]:
     name = sandbox_name_for(worker_id)
-    current = cluster.status(name)
+    current = lifecycle.status(name)
     started_here = False
     # Reuse a sandbox whose apiserver and Prometheus answer, even with a node NotReady: another
     # session's node-failure test may be holding one down for a moment, and tearing the shared
@@ -68,24 +68,24 @@ def sandbox(worker_id: str) -> Iterator[Sandbox]:
     # A sandbox one of whose components died (the stand-in aside: every deploy restarts it) is
     # started again.
     components_alive = current is not None and all(
-        alive for process, alive in current.processes_alive.items() if process != cluster.SIMULATED_PLATFORM
+        alive for process, alive in current.processes_alive.items() if process != lifecycle.SIMULATED_PLATFORM
     )
     if current is not None and current.apiserver_ready and current.prometheus_ready and components_alive:
         info = current.info
     else:
         if current is not None:
-            cluster.down(name)
-        info = cluster.up(
-            cluster.SandboxOptions(name=name), progress=lambda m: print(f"[sandbox {name}] {m}", flush=True)
+            lifecycle.down(name)
+        info = lifecycle.up(
+            lifecycle.SandboxOptions(name=name), progress=lambda m: print(f"[sandbox {name}] {m}", flush=True)
         )
         started_here = True
-    api = cluster.api_client(info)
+    api = lifecycle.api_client(info)
     try:
         yield Sandbox(info=info, api=api)
     finally:
         api.close()
         if started_here:
-            cluster.down(name)
+            lifecycle.down(name)
 
 
 @pytest.fixture

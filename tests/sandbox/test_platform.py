@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from tests.sandbox.conftest import Sandbox, wait_until
-from validator.sandbox import cluster, platform_deploy
+from validator.sandbox import lifecycle, platform_deploy
 from validator.sandbox.simulated_platform.platform_process import PlatformSettings, SimulatedPlatformProcess
 
 pytestmark = pytest.mark.sandbox
@@ -51,7 +51,7 @@ def deployed(sandbox: Sandbox) -> Sandbox:
         sandbox.kubeconfig, sandbox.context, "testing", sandbox.info.rules_dir,
         progress=messages.append, timeout=300,
     )
-    cluster.reload_prometheus(sandbox.info)
+    lifecycle.reload_prometheus(sandbox.info)
     assert any(m.startswith("healthy:") for m in messages), messages
     return sandbox
 

@@ -606,11 +606,11 @@ class _QueueDepthExporter:
 def test_an_hpa_on_the_external_queue_depth_metric_scales_through_prometheus_adapter(
     sandbox: Sandbox, namespace: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from validator.sandbox import cluster
+    from validator.sandbox import lifecycle
 
     exporter = _QueueDepthExporter()
     job = f"queue-{namespace}"
-    cluster.register_scrape_target(sandbox.info, job, exporter.address)
+    lifecycle.register_scrape_target(sandbox.info, job, exporter.address)
     try:
         sandbox.apps.create_namespaced_deployment(
             namespace, _deployment("workflow-controller", 2, pool="system")
@@ -667,7 +667,7 @@ def test_an_hpa_on_the_external_queue_depth_metric_scales_through_prometheus_ada
                 f"{time.monotonic() - raised:.1f}s after it rose"
             )
     finally:
-        cluster.unregister_scrape_target(sandbox.info, job)
+        lifecycle.unregister_scrape_target(sandbox.info, job)
         exporter.close()
 
 

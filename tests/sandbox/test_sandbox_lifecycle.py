@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from validator.cli import main
-from validator.sandbox import cluster
+from validator.sandbox import lifecycle
 from validator.sandbox.local_processes import pid_alive
 
 pytestmark = pytest.mark.sandbox
@@ -61,7 +61,7 @@ def _live_processes_naming(path: Path) -> list[str]:
     return found
 
 
-def _kwok_ports(info: cluster.SandboxInfo) -> list[int]:
+def _kwok_ports(info: lifecycle.SandboxInfo) -> list[int]:
     saved = Path(info.state_dir) / "kwok" / "clusters" / info.name / "kwok.yaml"
     doc = next(
         d for d in yaml.safe_load_all(saved.read_text()) if d and d.get("kind") == "KwokctlConfiguration"
@@ -75,12 +75,12 @@ def test_up_is_idempotent_and_down_leaves_no_process_port_or_file(capsys: pytest
     before = user_kubeconfig.read_bytes() if user_kubeconfig.exists() else None
     try:
         assert main(["sandbox", "up", "--name", name, "--nodes", "8"]) == 0
-        info = cluster.load_info(name)
+        info = lifecycle.load_info(name)
         assert info is not None
         state = Path(info.state_dir)
         ports = [*info.ports.values(), *_kwok_ports(info)]
         assert all(_listening(p) for p in info.ports.values())
-        status = cluster.status(name)
+        status = lifecycle.status(name)
         assert status is not None and status.healthy
         assert status.nodes_ready == {
             "implementation": (2, 2),
@@ -94,7 +94,7 @@ def test_up_is_idempotent_and_down_leaves_no_process_port_or_file(capsys: pytest
 
         # up again: nothing changes
         assert main(["sandbox", "up", "--name", name, "--nodes", "8"]) == 0
-        again = cluster.load_info(name)
+        again = lifecycle.load_info(name)
         assert again == info
         assert all(pid_alive(rec) for rec in info.processes.values())
 
@@ -126,7 +126,7 @@ def test_too_few_nodes_is_refused_before_anything_starts(capsys: pytest.CaptureF
     assert main(["sandbox", "up", "--name", name, "--nodes", "3"]) == 2
     err = capsys.readouterr().err
     assert "--nodes 3 is too few" in err and "--nodes 8" in err
-    assert not cluster.state_dir(name).exists()
+    assert not lifecycle.state_dir(name).exists()
 
 
 def test_two_sandboxes_started_at_once_both_run_every_component() -> None:
@@ -137,7 +137,7 @@ def test_two_sandboxes_started_at_once_both_run_every_component() -> None:
 
     def start(name: str) -> None:
         try:
-            cluster.up(cluster.SandboxOptions(name=name, nodes=8))
+            lifecycle.up(lifecycle.SandboxOptions(name=name, nodes=8))
         except BaseException as error:
             errors.append(error)
 
@@ -148,7 +148,7 @@ def test_two_sandboxes_started_at_once_both_run_every_component() -> None:
         for thread in threads:
             thread.join(timeout=600)
         assert errors == []
-        statuses = [cluster.status(name) for name in names]
+        statuses = [lifecycle.status(name) for name in names]
         for status in statuses:
             assert status is not None and status.healthy, status
             assert {"kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"} <= set(
@@ -162,4 +162,4 @@ def test_two_sandboxes_started_at_once_both_run_every_component() -> None:
         assert ports[0].isdisjoint(ports[1])
     finally:
         for name in names:
-            cluster.down(name)
+            lifecycle.down(name)

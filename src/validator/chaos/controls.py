@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 from validator.run_directory.chaos_records import append_fault_line
+from validator.safety.recover import recover
 from validator.safety.session import mutator_for, settings_from
 from validator.safety.signals import RollbackSignals
 
@@ -149,8 +150,6 @@ def after_experiment_control(context: Any = None, state: Any = None,
     """Safety net: revert anything this run still has marked (after the rollbacks ran, or were cut)."""
     if _state.signals is not None:
         _state.signals.rolling_back()
-    from validator.safety.recover import recover
-
     try:
         mutator = mutator_for(configuration)
     except Exception:  # no allowed context: nothing could have been changed

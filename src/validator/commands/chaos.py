@@ -17,7 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from validator.chaos.mechanisms import refuse_off_sandbox
 from validator.chaos.plan import plan_experiment
+from validator.commands import Subcommands
 from validator.config.experiment_file import load_experiment_file
 from validator.config.suite_file import Mode, load_suite_file
 from validator.errors import ConfigError, UnsafeOperation
@@ -29,9 +31,10 @@ from validator.safety.mutator import Mutator
 from validator.safety.rbac import missing_verbs, run_needs
 from validator.safety.recover import recover
 from validator.safety.session import exact_namespaces, planning
+from validator.sandbox.lifecycle import running_sandbox_for
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     plan = sub.add_parser("plan", help="list every object an experiment or suite would touch; writes nothing")
     plan.add_argument("target", metavar="EXPERIMENT|SUITE", help="experiment .json or suite .yaml")
     _context_args(plan)
@@ -72,8 +75,6 @@ def _experiments_of(target: Path, context: str) -> list[tuple[Path, dict[str, st
     """The experiment files a plan covers, each with the environment it would run with: a suite is
     read exactly as `run` reads it (every problem is exit 2, naming its key), with the timings of
     the cluster the context names (sandbox or real)."""
-    from validator.sandbox.cluster import running_sandbox_for
-
     if not target.exists():
         raise ConfigError(
             f"{target} does not exist", where=str(target), fix="give an experiment or suite file"
@@ -89,9 +90,6 @@ def _experiments_of(target: Path, context: str) -> list[tuple[Path, dict[str, st
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from validator.chaos.mechanisms import refuse_off_sandbox
-    from validator.sandbox.cluster import running_sandbox_for
-
     experiments = _experiments_of(Path(args.target), args.context or "")
     if running_sandbox_for(args.context or "") is None:
         refuse_off_sandbox(

@@ -22,6 +22,7 @@ from pathlib import Path
 from rich.console import Console
 
 from validator.collect.prometheus import DEFAULT_AGENT_LABEL, DEFAULT_TOKEN_ENV, RetryPolicy, collect_metrics
+from validator.commands import Subcommands
 from validator.config.criteria_file import load_criteria_file
 from validator.criteria.registry import (
     CRITERIA,
@@ -59,7 +60,7 @@ NEEDS: dict[str, str] = {
 NOT_EVALUATED_NOTE = "needs {needs}; `validator check` reads Prometheus only, `validator run` judges it"
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser(
         "check",
         help="judge a past window of any Prometheus (no cluster needed)",

@@ -12,6 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
+from validator.commands import Subcommands
 from validator.config.criteria_file import load_criteria_file
 from validator.criteria.registry import build_specs
 from validator.errors import ConfigError, EvidenceUnavailable, ExitCode
@@ -21,7 +22,7 @@ from validator.report.summary import summary_from_document
 from validator.run_directory import load_run_directory
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subcommands) -> None:
     evaluate = sub.add_parser(
         "evaluate",
         help="recompute the verdicts of a run directory, offline",

@@ -9,8 +9,8 @@ import argparse
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
 
+from validator.commands import Subcommands
 from validator.commands.lint_inputs import find_peaks_file, load_sets, read_peaks_file
 from validator.errors import ConfigError, ExitCode
 from validator.lint import CHECKS, Finding, LintOptions, Severity, lint, parse_expected_peaks
@@ -28,7 +28,7 @@ def _ratio(text: str) -> Decimal:
     return value
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser(
         "lint",
         help="check manifests against the platform brief (requests/limits, quotas, PDBs, HPAs, ...)",

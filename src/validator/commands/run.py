@@ -17,8 +17,8 @@ import argparse
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
+from validator.commands import Subcommands
 from validator.config.suite_file import PROFILES, ExperimentSpec, Suite, load_suite_file, parse_duration
 from validator.errors import ConfigError
 from validator.run import RehearsalTarget, RunRequest, run_suite
@@ -27,7 +27,7 @@ REHEARSAL = "maintenance-rehearsal"
 ON_DEMAND = "on-demand"
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser(
         "run",
         help="run a suite: load + experiments on a cluster, then evaluate and report",

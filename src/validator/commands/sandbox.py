@@ -6,13 +6,13 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from validator.commands import Subcommands
 from validator.errors import ExitCode, SandboxError
-from validator.sandbox import cluster, toolchain
+from validator.sandbox import lifecycle, platform_deploy, toolchain
 
 _err = Console(stderr=True, highlight=False)
 
@@ -21,19 +21,19 @@ def _progress(message: str) -> None:
     _err.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {message}")
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser(
         "sandbox",
         help="a real local Kubernetes control plane with simulated (kwok) nodes, on 127.0.0.1",
         description="The embedded sandbox: kube-apiserver, controller-manager, scheduler and etcd "
         "built from their Go modules, kwok nodes in the brief's pools, metrics-server, "
         "kube-state-metrics and Prometheus. State lives under ~/.local/state/validator/sandbox/<name> "
-        f"(or ${cluster.STATE_DIR_ENV}); binaries are cached under ~/.cache/validator.",
+        f"(or ${lifecycle.STATE_DIR_ENV}); binaries are cached under ~/.cache/validator.",
     )
     actions = parser.add_subparsers(dest="sandbox_command", metavar="ACTION")
 
     up = actions.add_parser("up", help="start the sandbox (does nothing if it is already up)")
-    up.add_argument("--name", default=cluster.DEFAULT_NAME, help="cluster name (default: %(default)s)")
+    up.add_argument("--name", default=lifecycle.DEFAULT_NAME, help="cluster name (default: %(default)s)")
     up.add_argument(
         "--nodes",
         type=int,
@@ -50,15 +50,15 @@ def register(sub: Any) -> None:
     up.set_defaults(handler=_up)
 
     down = actions.add_parser("down", help="stop every sandbox process and remove its files")
-    down.add_argument("--name", default=cluster.DEFAULT_NAME)
+    down.add_argument("--name", default=lifecycle.DEFAULT_NAME)
     down.set_defaults(handler=_down)
 
     status = actions.add_parser("status", help="what runs where, and whether every node is Ready")
-    status.add_argument("--name", default=cluster.DEFAULT_NAME)
+    status.add_argument("--name", default=lifecycle.DEFAULT_NAME)
     status.set_defaults(handler=_status)
 
     env = actions.add_parser("env", help='print the exports a shell needs: eval "$(validator sandbox env)"')
-    env.add_argument("--name", default=cluster.DEFAULT_NAME)
+    env.add_argument("--name", default=lifecycle.DEFAULT_NAME)
     env.set_defaults(handler=_env)
 
     build = actions.add_parser("build", help="build and cache the sandbox's binaries (resumable)")
@@ -68,18 +68,22 @@ def register(sub: Any) -> None:
     deploy.add_argument(
         "overlay", nargs="?", default="testing", help="overlay under platform/overlays (default: %(default)s)"
     )
-    deploy.add_argument("--name", default=cluster.DEFAULT_NAME)
+    deploy.add_argument("--name", default=lifecycle.DEFAULT_NAME)
     deploy.set_defaults(handler=_deploy)
 
-    parser.set_defaults(handler=lambda _args: (parser.print_help(sys.stderr), int(ExitCode.INVALID_INPUT))[1])
+    def usage(_args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return int(ExitCode.INVALID_INPUT)
+
+    parser.set_defaults(handler=usage)
 
 
-def _require(name: str) -> cluster.SandboxInfo:
-    info = cluster.load_info(name)
+def _require(name: str) -> lifecycle.SandboxInfo:
+    info = lifecycle.load_info(name)
     if info is None:
         raise SandboxError(
             f"no sandbox named {name!r} is up",
-            where=str(cluster.state_dir(name)),
+            where=str(lifecycle.state_dir(name)),
             fix="run `validator sandbox up` first",
         )
     return info
@@ -87,8 +91,8 @@ def _require(name: str) -> cluster.SandboxInfo:
 
 def _up(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    info = cluster.up(
-        cluster.SandboxOptions(name=args.name, nodes=args.nodes, timing=args.timing), progress=_progress
+    info = lifecycle.up(
+        lifecycle.SandboxOptions(name=args.name, nodes=args.nodes, timing=args.timing), progress=_progress
     )
     _progress(f"ready in {time.monotonic() - started:.1f}s")
     _print_info(info)
@@ -96,15 +100,15 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _down(args: argparse.Namespace) -> int:
-    if not cluster.down(args.name, progress=_progress):
+    if not lifecycle.down(args.name, progress=_progress):
         _progress(f"no sandbox named {args.name!r}: nothing to do")
     return 0
 
 
 def _status(args: argparse.Namespace) -> int:
-    current = cluster.status(args.name)
+    current = lifecycle.status(args.name)
     if current is None:
-        _err.print(f"no sandbox named {args.name!r} (state directory {cluster.state_dir(args.name)})")
+        _err.print(f"no sandbox named {args.name!r} (state directory {lifecycle.state_dir(args.name)})")
         return int(ExitCode.INCONCLUSIVE)
     _print_info(current.info)
     table = Table(title="health", show_header=True)
@@ -124,7 +128,7 @@ def _yes(flag: bool) -> str:
     return "[green]running[/green]" if flag else "[red]down[/red]"
 
 
-def _print_info(info: cluster.SandboxInfo) -> None:
+def _print_info(info: lifecycle.SandboxInfo) -> None:
     table = Table(title=f"sandbox {info.name}", show_header=False)
     table.add_column("what")
     table.add_column("where")
@@ -143,7 +147,7 @@ def _print_info(info: cluster.SandboxInfo) -> None:
 
 def _env(args: argparse.Namespace) -> int:
     info = _require(args.name)
-    print("\n".join(cluster.env_exports(info)))
+    print("\n".join(lifecycle.env_exports(info)))
     return 0
 
 
@@ -157,8 +161,6 @@ def _build(_args: argparse.Namespace) -> int:
 
 def _deploy(args: argparse.Namespace) -> int:
     info = _require(args.name)
-    from validator.sandbox import platform_deploy
-
     platform_dir = Path.cwd() / "platform"
     if not (platform_dir / "overlays" / args.overlay).is_dir():
         raise SandboxError(
@@ -172,8 +174,8 @@ def _deploy(args: argparse.Namespace) -> int:
     platform_deploy.deploy(
         Path(info.kubeconfig), info.context, args.overlay, info.rules_dir, progress=_progress
     )
-    cluster.reload_prometheus(info)
+    lifecycle.reload_prometheus(info)
     _progress(f"platform ({args.overlay}) deployed; Prometheus reloaded its rules from {info.rules_dir}")
-    info = cluster.start_simulated_platform(info, progress=_progress, restart=True)
+    info = lifecycle.start_simulated_platform(info, progress=_progress, restart=True)
     _progress(f"workflow submissions go to {info.workflow_api_url} (VALIDATOR_WORKFLOW_API_URL)")
     return 0

@@ -3,3 +3,5 @@
 Each module defines `ID`, `INFO`, `PROMETHEUS_ONLY`, `QUERIES`, `DEFAULTS` and
 `evaluate(spec, evidence) -> list[Result]`. No module fetches anything.
 """
+
+__all__ = ["registry"]

@@ -7,7 +7,8 @@ import re
 
 from validator.lint.findings import Finding, Manifest, Severity, finding
 from validator.lint.options import LintOptions
-from validator.lint.workloads import SCALABLE_KINDS, pod_templates, selector_matches
+from validator.lint.workloads import SCALABLE_KINDS, pod_templates
+from validator.model.label_selector import selects
 
 PDB_CHECK = "pdb-drainable"
 _PERCENT = re.compile(r"^(\d+)%$")
@@ -70,7 +71,7 @@ def check_pdb_drainable(manifests: list[Manifest], options: LintOptions) -> list
             continue
         workloads = [
             t.manifest for t in pod_templates(manifests)
-            if t.manifest.namespace == pdb.namespace and selector_matches(selector, t.labels)
+            if t.manifest.namespace == pdb.namespace and selects(selector, t.labels)
         ]
         if not workloads:
             findings.append(finding(

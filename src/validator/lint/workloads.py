@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from validator.lint.findings import Manifest
-from validator.model.label_selector import selects
 
 # kind -> path of its pod template (spec.template, or deeper for CronJob)
 TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
@@ -92,12 +91,6 @@ def containers(template: PodTemplate) -> Iterator[tuple[str, dict[str, Any]]]:
         for index, container in enumerate(items):
             if isinstance(container, dict):
                 yield template.field(f"spec.{key}[{index}]"), container
-
-
-def selector_matches(selector: Any, labels: Mapping[str, str]) -> bool:
-    """A metav1.LabelSelector against a label set, with Kubernetes' meaning (an empty selector
-    matches everything, a missing or malformed one nothing)."""
-    return selects(selector, labels)
 
 
 def declared_replicas(manifest: Manifest) -> int:

@@ -12,7 +12,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from validator.model import Result, Summary
+from validator.model import (
+    Compressed,
+    CriterionOutcome,
+    NotEvaluated,
+    Result,
+    Summary,
+    TimeWindow,
+    Verdict,
+    parse_rfc3339,
+)
 
 SCHEMA = "validator.summary/v1"
 FILENAME = "summary.json"
@@ -82,8 +91,6 @@ def write_summary_json(out_dir: Path, summary: Summary) -> Path:
 
 def summary_from_document(document: object, *, source: str) -> Summary:
     """Rebuild a Summary from a parsed summary.json (for `validator report`). Raises ValueError."""
-    from validator.model import Compressed, CriterionOutcome, NotEvaluated, TimeWindow, Verdict, parse_rfc3339
-
     if not isinstance(document, dict) or document.get("schema") != SCHEMA:
         raise ValueError(f"{source}: not a {SCHEMA} document")
     window = document.get("window") or {}

@@ -11,7 +11,7 @@ from pathlib import Path
 from validator.config.suite_file import ExperimentSpec, Mode, Suite
 from validator.errors import ConfigError
 from validator.model import RehearsalScope
-from validator.sandbox.cluster import running_sandbox_for
+from validator.sandbox.lifecycle import running_sandbox_for
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

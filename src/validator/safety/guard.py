@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kubernetes.client import ApiClient
+
 from validator.errors import ConfigError, UnsafeOperation
 from validator.kube import api_client
 from validator.safety import marks
@@ -167,7 +169,7 @@ class Guard:
     """An allowed context, its entry, and a client for it."""
 
     entry: ContextEntry
-    api: Any  # kubernetes.client.ApiClient
+    api: ApiClient
     kubeconfig: str
 
     @property

@@ -13,10 +13,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubernetes import client
+
 from validator.errors import UnsafeOperation
 from validator.safety import marks
 from validator.safety.audit import AuditLog
 from validator.safety.guard import Guard, Obj, is_schedulable, pod_refusal
+from validator.sandbox import usage
 
 MERGE_PATCH = "application/merge-patch+json"
 STRESSCHAOS = ("chaos-mesh.org", "v1alpha1", "stresschaos")
@@ -98,14 +101,10 @@ class Mutator:
 
     # ------------------------------------------------------------------ clients
 
-    def core(self) -> Any:
-        from kubernetes import client
-
+    def core(self) -> client.CoreV1Api:
         return client.CoreV1Api(self.guard.api)
 
-    def custom(self) -> Any:
-        from kubernetes import client
-
+    def custom(self) -> client.CustomObjectsApi:
         return client.CustomObjectsApi(self.guard.api)
 
     def to_dict(self, obj: Any) -> dict[str, Any]:
@@ -198,8 +197,6 @@ class Mutator:
         return True
 
     def set_node_not_ready(self, name: str, condition: str = "") -> None:
-        from validator.sandbox import usage
-
         nodes = self.list_nodes()
         node = next((n for n in nodes if _meta(n).get("name") == name), None)
         if node is None:
@@ -218,8 +215,6 @@ class Mutator:
                     lambda: self._patch_node(name, patch))
 
     def clear_node_not_ready(self, name: str) -> bool:
-        from validator.sandbox import usage
-
         if self.plan_mode:
             self.planned.append(Planned(verb="patch", object=f"node/{name}", change="clear-not-ready",
                                         note="rollback"))

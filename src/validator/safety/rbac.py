@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+
+from kubernetes.client import ApiClient
 
 from validator.errors import UnsafeOperation
 
@@ -64,7 +65,7 @@ def run_needs(namespaces: Iterable[str], *, chaos_mesh: bool = False) -> list[Ne
     return needs
 
 
-def missing_verbs(api: Any, needs: Iterable[Need]) -> list[Need]:
+def missing_verbs(api: ApiClient, needs: Iterable[Need]) -> list[Need]:
     from kubernetes import client
 
     authz = client.AuthorizationV1Api(api)
@@ -84,7 +85,7 @@ def missing_verbs(api: Any, needs: Iterable[Need]) -> list[Need]:
     return missing
 
 
-def preflight(api: Any, needs: Iterable[Need], *, context: str) -> None:
+def preflight(api: ApiClient, needs: Iterable[Need], *, context: str) -> None:
     """Raise UnsafeOperation listing every verb the current identity lacks."""
     missing = missing_verbs(api, needs)
     if missing:

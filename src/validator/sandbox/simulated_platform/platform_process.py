@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 from validator.errors import SandboxError
 
@@ -81,7 +81,7 @@ class SimulatedPlatformProcess:
         self._process: subprocess.Popen[str] | None = None
         self.ready: dict[str, Any] = {}
         self.stopped: dict[str, Any] = {}
-        self._log: Any = None
+        self._log: IO[str] | None = None
 
     @property
     def url(self) -> str:
@@ -119,7 +119,7 @@ class SimulatedPlatformProcess:
         self._stop_and_collect(interrupt_timeout_s)
         return self.stopped
 
-    def _stdout(self) -> Any:
+    def _stdout(self) -> IO[str]:
         assert self._process is not None and self._process.stdout is not None
         return self._process.stdout
 
