@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from validator.cli import main
-from validator.commands.run import _apply_options
+from validator.commands.run import apply_options
 from validator.config.suite_file import load_suite_file
 from validator.run import RehearsalTarget
 
@@ -29,27 +29,27 @@ class Args:
 def test_rehearsal_needs_a_target_and_sets_the_drain_selector() -> None:
     suite = load_suite_file(SUITES / "maintenance-rehearsal.yaml")
     with pytest.raises(Exception, match=r"--node N or --pool P"):
-        _apply_options(Args("maintenance-rehearsal.yaml"), suite)
-    changed, target = _apply_options(Args("maintenance-rehearsal.yaml", node="implementation-2"), suite)
+        apply_options(Args("maintenance-rehearsal.yaml"), suite)
+    changed, target = apply_options(Args("maintenance-rehearsal.yaml", node="implementation-2"), suite)
     assert target == RehearsalTarget(node="implementation-2")
     assert (
         changed.experiments[0].env["VALIDATOR_DRAIN_NODE_SELECTOR"]
         == "kubernetes.io/hostname=implementation-2"
     )
-    _, pool = _apply_options(Args("maintenance-rehearsal.yaml", pool="quality"), suite)
+    _, pool = apply_options(Args("maintenance-rehearsal.yaml", pool="quality"), suite)
     assert pool is not None and pool.selector == "node-pool=quality"
 
 
 def test_flags_of_another_suite_are_refused() -> None:
     nightly = load_suite_file(SUITES / "nightly.yaml")
     with pytest.raises(Exception) as caught:
-        _apply_options(Args("nightly.yaml", node="x", profile="soak"), nightly)
+        apply_options(Args("nightly.yaml", node="x", profile="soak"), nightly)
     assert "--node/--pool" in str(caught.value) and "--experiment/--profile/--at" in str(caught.value)
 
 
 def test_on_demand_takes_any_experiment_and_profile() -> None:
     suite = load_suite_file(SUITES / "on-demand.yaml")
-    changed, target = _apply_options(
+    changed, target = apply_options(
         Args(
             "on-demand.yaml", experiment=ROOT / "experiments" / "node-failure.json", profile="burst", at="90s"
         ),

@@ -103,7 +103,7 @@ def register(sub: Subcommands) -> None:
     parser.set_defaults(handler=run_command)
 
 
-def _apply_options(args: argparse.Namespace, suite: Suite) -> tuple[Suite, RehearsalTarget | None]:
+def apply_options(args: argparse.Namespace, suite: Suite) -> tuple[Suite, RehearsalTarget | None]:
     problems: list[str] = []
     is_rehearsal = suite.name == REHEARSAL
     is_demand = suite.name == ON_DEMAND
@@ -176,7 +176,7 @@ def _apply_options(args: argparse.Namespace, suite: Suite) -> tuple[Suite, Rehea
 
 def run_command(args: argparse.Namespace) -> int:
     suite = load_suite_file(args.suite)
-    suite, target = _apply_options(args, suite)
+    suite, target = apply_options(args, suite)
     request = RunRequest(
         suite=suite,
         context=args.context or "",

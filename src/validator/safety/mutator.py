@@ -10,6 +10,7 @@ annotations) are idempotent: an object without the mark is left alone.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,7 +129,10 @@ class Mutator:
 
     # ------------------------------------------------------------------ the write protocol
 
-    def _write(self, verb: str, obj: str, change: str, call: Any, *, note: str = "") -> Any:
+    def write(self, verb: str, obj: str, change: str, call: Callable[[], Any], *, note: str = "") -> Any:
+        """The one write protocol: in plan mode only recorded; otherwise the audit line (`pending`)
+        before the call, its result (`ok` or `error: ...`) after. Returns the call's result (the
+        apiserver's answer), None in plan mode."""
         if self.plan_mode:
             self.planned.append(Planned(verb=verb, object=obj, change=change, note=note))
             return None
@@ -179,7 +183,7 @@ class Mutator:
         self.guard.check_node(node, nodes, also or [])
         patch = {"spec": {"unschedulable": True},
                  "metadata": {"annotations": self._mark_patch(node, add=marks.UNCORDON)}}
-        self._write("patch", f"node/{name}", "cordon", lambda: self._patch_node(name, patch))
+        self.write("patch", f"node/{name}", "cordon", lambda: self._patch_node(name, patch))
 
     def uncordon(self, name: str, *, force_owned: bool = False) -> bool:
         """Uncordon a node this suite cordoned; False (and no write) when it owes no uncordon."""
@@ -193,7 +197,7 @@ class Mutator:
             return False
         patch = {"spec": {"unschedulable": False},
                  "metadata": {"annotations": self._mark_patch(node, remove=marks.UNCORDON)}}
-        self._write("patch", f"node/{name}", "uncordon", lambda: self._patch_node(name, patch))
+        self.write("patch", f"node/{name}", "uncordon", lambda: self._patch_node(name, patch))
         return True
 
     def set_node_not_ready(self, name: str, condition: str = "") -> None:
@@ -211,7 +215,7 @@ class Mutator:
         if condition:
             mark[usage.NOT_READY_CONDITION] = condition
         patch = {"metadata": {"labels": {usage.NOT_READY: "true"}, "annotations": mark}}
-        self._write("patch", f"node/{name}", "not-ready" + (f":{condition}" if condition else ""),
+        self.write("patch", f"node/{name}", "not-ready" + (f":{condition}" if condition else ""),
                     lambda: self._patch_node(name, patch))
 
     def clear_node_not_ready(self, name: str) -> bool:
@@ -230,12 +234,12 @@ class Mutator:
         mark = self._mark_patch(node, remove=marks.CLEAR_NOT_READY, revert_data={})
         mark[usage.NOT_READY_CONDITION] = previous.get("annotation")
         patch = {"metadata": {"labels": {usage.NOT_READY: previous.get("label")}, "annotations": mark}}
-        self._write("patch", f"node/{name}", "clear-not-ready", lambda: self._patch_node(name, patch))
+        self.write("patch", f"node/{name}", "clear-not-ready", lambda: self._patch_node(name, patch))
         return True
 
-    def run_hook(self, node: str, change: str, call: Any) -> None:
+    def run_hook(self, node: str, change: str, call: Callable[[], Any]) -> None:
         """Run an external command acting on a node (real-cluster node failure), audited like a write."""
-        self._write("exec", f"node/{node}", change, call, note="external hook")
+        self.write("exec", f"node/{node}", change, call, note="external hook")
 
     # ------------------------------------------------------------------ pods
 
@@ -293,7 +297,7 @@ class Mutator:
         self.guard.refuse(pod_refusal(pod, self.guard.entry))
         meta = _meta(pod)
         name, namespace = str(meta["name"]), str(meta["namespace"])
-        self._write("delete", _ref(pod, "pod"), "delete",
+        self.write("delete", _ref(pod, "pod"), "delete",
                     lambda: self.core().delete_namespaced_pod(name, namespace))
 
     def patch_pod_annotations(self, pod: Obj, annotations: dict[str, str | None], change: str) -> None:
@@ -312,7 +316,7 @@ class Mutator:
                 originals[key] = current.get(key)
         mark = self._mark_patch(pod, add=marks.RESTORE_ANNOTATIONS, revert_data={"annotations": originals})
         patch = {"metadata": {"annotations": {**annotations, **mark}}}
-        self._write("patch", _ref(pod, "pod"), change,
+        self.write("patch", _ref(pod, "pod"), change,
                     lambda: self._patch_pod(name, namespace, patch))
 
     def restore_pod_annotations(self, pod: Obj, *, keep: tuple[str, ...] = ()) -> bool:
@@ -330,7 +334,7 @@ class Mutator:
             originals.pop(key, None)
         mark = self._mark_patch(pod, remove=marks.RESTORE_ANNOTATIONS, revert_data={})
         patch = {"metadata": {"annotations": {**originals, **mark}}}
-        self._write("patch", _ref(pod, "pod"), "restore-annotations",
+        self.write("patch", _ref(pod, "pod"), "restore-annotations",
                     lambda: self._patch_pod(name, namespace, patch))
         return True
 
@@ -343,7 +347,7 @@ class Mutator:
         meta.setdefault("labels", {})[marks.RUN_ID] = self.run_id
         meta.setdefault("annotations", {})[marks.REVERT] = "delete"
         name = meta["name"]
-        self._write("create", f"stresschaos/{namespace}/{name}", "stress-memory",
+        self.write("create", f"stresschaos/{namespace}/{name}", "stress-memory",
                     lambda: self.custom().create_namespaced_custom_object(
                         group, version, namespace, plural, body))
 
@@ -361,7 +365,7 @@ class Mutator:
             if exc.status == 404:
                 return False
             raise
-        self._write("delete", f"stresschaos/{namespace}/{name}", "delete-stressor",
+        self.write("delete", f"stresschaos/{namespace}/{name}", "delete-stressor",
                     lambda: self.custom().delete_namespaced_custom_object(group, version, namespace,
                                                                           plural, name))
         return True

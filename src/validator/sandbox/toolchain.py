@@ -266,7 +266,7 @@ def _count_packages(component: Component, workdir: Path) -> int:
     return max(1, len(out.splitlines()))
 
 
-def _default_binary_name(pkg: str) -> str:
+def default_binary_name(pkg: str) -> str:
     """The name `go build -o DIR/` gives a main package: its last element, skipping a /vN suffix."""
     parts = pkg.rstrip("/").split("/")
     if len(parts) > 1 and re.fullmatch(r"v[0-9]+", parts[-1]):
@@ -306,7 +306,7 @@ def build_component(component: Component, progress: ProgressCallback) -> None:
         )
     # rename binaries whose package name differs from the wanted binary name
     for pkg, name in component.binaries:
-        produced = out_dir / _default_binary_name(pkg)
+        produced = out_dir / default_binary_name(pkg)
         if produced.name != name and produced.exists():
             produced.rename(out_dir / name)
         if not (out_dir / name).exists():

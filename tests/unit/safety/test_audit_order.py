@@ -27,7 +27,7 @@ def test_pending_line_is_written_before_the_call(tmp_path: Path) -> None:
         seen.append(read_audit(tmp_path))
         return "done"
 
-    assert m._write("patch", "node/n1", "cordon", call) == "done"
+    assert m.write("patch", "node/n1", "cordon", call) == "done"
     assert [r["result"] for r in seen[0]] == ["pending"]
     lines = read_audit(tmp_path)
     assert [(r["verb"], r["object"], r["change"], r["result"]) for r in lines] == [
@@ -44,14 +44,14 @@ def test_failure_is_recorded_and_raised(tmp_path: Path) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        m._write("delete", "pod/agents/p", "delete", call)
+        m.write("delete", "pod/agents/p", "delete", call)
     assert [r["result"] for r in read_audit(tmp_path)] == ["pending", "error: KeyboardInterrupt: "]
 
 
 def test_plan_mode_writes_nothing(tmp_path: Path) -> None:
     m = mutator(tmp_path, plan=True)
     called = []
-    m._write("patch", "node/n1", "cordon", lambda: called.append(1))
+    m.write("patch", "node/n1", "cordon", lambda: called.append(1))
     assert called == [] and not (tmp_path / "audit.jsonl").exists()
     assert [(p.verb, p.object) for p in m.planned] == [("patch", "node/n1")]
 

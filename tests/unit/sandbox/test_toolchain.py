@@ -57,7 +57,7 @@ def test_user_binaries_are_used_as_they_are_and_only_the_missing_ones_are_built(
     ("k8s.io/kubernetes/cmd/kube-apiserver", "kube-apiserver"),
 ])
 def test_go_build_output_names(pkg: str, binary: str) -> None:
-    assert toolchain._default_binary_name(pkg) == binary
+    assert toolchain.default_binary_name(pkg) == binary
 
 
 def test_kubernetes_is_stamped_with_its_version() -> None:
