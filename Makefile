@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 DEBIAN_PACKAGES := prometheus chromium
 VENV_STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: all demo test test-unit test-sandbox test-e2e lint venv debian toolchain sandbox-up sandbox-down bench clean
+.PHONY: all demo test test-unit test-cluster test-e2e lint venv debian toolchain sandbox-up sandbox-down bench clean
 
 all: test
 
@@ -45,19 +45,19 @@ lint: venv
 test-unit: venv debian
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
-test-sandbox: venv debian toolchain
-	$(VENV)/bin/pytest tests/sandbox $(PYTEST_ARGS)
+test-cluster: venv debian toolchain
+	$(VENV)/bin/pytest tests/cluster $(PYTEST_ARGS)
 
 test-e2e: venv debian toolchain
 	$(VENV)/bin/pytest tests/e2e $(PYTEST_ARGS)
 
 # The README's test command, and exactly what .ci/run calls. Fast unit tests first, whole runs last
 # (the nightly on the reference platform, the failure matrix: one run per criterion). Two pytest
-# workers, each with a sandbox of its own (tests/sandbox/conftest.py): whole runs mostly wait on
+# workers, each with a sandbox of its own (tests/support/cluster.py): whole runs mostly wait on
 # the compressed clock, so two of them share the 2 cores and the tiers take about half as long.
 TEST_WORKERS ?= 2
 test: venv debian toolchain lint
-	$(VENV)/bin/pytest tests/unit tests/sandbox tests/e2e -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	$(VENV)/bin/pytest tests/unit tests/cluster tests/e2e -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 sandbox-up: venv debian toolchain
 	$(VALIDATOR) sandbox up

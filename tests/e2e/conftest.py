@@ -1,3 +1,3 @@
-"""Whole runs against the sandbox: the sandbox fixtures of tests/sandbox, and helpers to run the CLI."""
+"""Whole runs against the sandbox: the fixtures of the cluster tier (tests/support/cluster.py)."""
 
-from tests.sandbox.conftest import namespace, sandbox  # noqa: F401
+from tests.support.cluster import namespace, sandbox  # noqa: F401

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.run_support import (
+from tests.support.cluster import (
     deploy_platform,
     no_validator_marks,
     results,

@@ -25,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.run_support import (
+from tests.support.cluster import (
+    allow_platform,
     deploy_platform,
     faults,
     no_validator_marks,
@@ -35,7 +36,6 @@ from tests.e2e.run_support import (
     summary,
     validator_run,
     verdicts,
-    write_allowlist,
 )
 from validator.sandbox import lifecycle
 
@@ -232,7 +232,7 @@ def test_a_misconfiguration_fails_exactly_its_criterion(
     info = deploy_platform(sandbox, str(scenario.overlay))
     if scenario.before is not None:
         scenario.before(sandbox)
-    allowlist = write_allowlist(
+    allowlist = allow_platform(
         sandbox,
         tmp_path / "allowlist.yaml",
         ["agents", "workflow-system"],

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.run_support import (
+from tests.support.cluster import (
     BIN,
     ROOT,
+    allow_platform,
     deploy_platform,
     faults,
     no_validator_marks,
     run_env,
-    write_allowlist,
 )
 from validator.run.preflight import QUIET_TIMEOUT_S
 
@@ -27,7 +27,7 @@ from validator.run.preflight import QUIET_TIMEOUT_S
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_during_a_held_fault(sandbox: Any, tmp_path: Path, signum: signal.Signals) -> None:
     info = deploy_platform(sandbox)
-    allowlist = write_allowlist(sandbox, tmp_path / "allowlist.yaml", ["agents", "workflow-system"])
+    allowlist = allow_platform(sandbox, tmp_path / "allowlist.yaml", ["agents", "workflow-system"])
     run_dir = tmp_path / "interrupted"
     proc = subprocess.Popen(
         [

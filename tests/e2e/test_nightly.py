@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.run_support import (
+from tests.support.cluster import (
     faults,
     no_validator_marks,
     results,

@@ -18,7 +18,8 @@ from typing import Any
 
 from kubernetes import client
 
-from tests.e2e.run_support import (
+from tests.support.cluster import (
+    allow_platform,
     deploy_platform,
     no_validator_marks,
     results,
@@ -26,7 +27,6 @@ from tests.e2e.run_support import (
     summary,
     validator_run,
     verdicts,
-    write_allowlist,
 )
 
 TOLERATE_KWOK = [client.V1Toleration(key="kwok.x-k8s.io/node", operator="Exists", effect="NoSchedule")]
@@ -169,7 +169,7 @@ def test_dry_run_changes_nothing_and_lists_the_refusals(sandbox: Any, namespace:
                 ),
             ),
         )
-        allowlist = write_allowlist(
+        allowlist = allow_platform(
             sandbox, tmp_path / "allowlist.yaml", ["agents", "workflow-system", namespace]
         )
         watched = ["agents", "workflow-system", namespace, outsider]
@@ -213,7 +213,7 @@ def test_real_rehearsal_of_a_safe_node_passes_with_zero_failed_submissions(
 ) -> None:
     info = deploy_platform(sandbox)
     node = _agent_node(sandbox, only_platform=True)
-    allowlist = write_allowlist(sandbox, tmp_path / "allowlist.yaml", ["agents", "workflow-system"])
+    allowlist = allow_platform(sandbox, tmp_path / "allowlist.yaml", ["agents", "workflow-system"])
     run_dir = tmp_path / "rehearsal"
 
     proc, wall_s = validator_run(

@@ -4,7 +4,7 @@ a failed submission ratio names the load's own error messages of the fault's win
 
 from __future__ import annotations
 
-from tests.unit.criteria.evidence_factory import (
+from tests.support.evidence import (
     AGENT,
     T0,
     chaos,

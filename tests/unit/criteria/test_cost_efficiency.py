@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.criteria.evidence_factory import AGENT, evidence, metrics, ok, series, spec, steady
+from tests.support.evidence import AGENT, evidence, metrics, ok, series, spec, steady
 from validator.criteria import cost_efficiency as crit
 from validator.model import Verdict
 

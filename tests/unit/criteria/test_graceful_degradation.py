@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.criteria.evidence_factory import chaos, evidence, fault, load, spec
+from tests.support.evidence import chaos, evidence, fault, load, spec
 from validator.criteria import graceful_degradation as crit
 from validator.model import Verdict
 

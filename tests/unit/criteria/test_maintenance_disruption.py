@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from tests.unit.criteria.evidence_factory import T0, chaos, evidence, fault, k8s, load, only, record, spec
+from tests.support.evidence import T0, chaos, evidence, fault, k8s, load, only, record, spec
 from validator.criteria import maintenance_disruption as crit
 from validator.model import EventState, LabelSelector, NodeState, PdbState, PodState, Verdict
 

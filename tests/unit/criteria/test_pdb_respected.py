@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.criteria.evidence_factory import (
+from tests.support.evidence import (
     T0,
     chaos,
     evidence,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tests.unit.criteria.evidence_factory import (
+from tests.support.evidence import (
     AGENT,
     chaos,
     evidence,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.criteria.evidence_factory import evidence, metrics, ok, only, series, spec, steady
+from tests.support.evidence import evidence, metrics, ok, only, series, spec, steady
 from validator.criteria import pvc_utilization as crit
 from validator.model import Verdict
 

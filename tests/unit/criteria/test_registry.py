@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.criteria.evidence_factory import evidence
+from tests.support.evidence import evidence
 from validator.criteria import registry
 from validator.criteria.promql import (
     PLACEHOLDERS,

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from tests.unit.criteria.evidence_factory import (
+from tests.support.evidence import (
     AGENT,
     T0,
     error,
