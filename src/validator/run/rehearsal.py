@@ -96,66 +96,34 @@ def rehearsal_dry_run(guard: Guard, target: RehearsalTarget) -> tuple[list[Evict
             )
             budget = str(pdb["metadata"]["name"]) if pdb else ""
             allowed = (pdb.get("status") or {}).get("disruptionsAllowed") if pdb else None
-            if pod_refusal(pod, guard.entry):
-                rows.append(
-                    EvictionRow(
-                        node=name,
-                        pod=ref,
-                        budget=budget,
-                        disruptions_allowed=allowed,
-                        verdict="refused",
-                        reason=f"allow-list: namespace {ns} is not allowed for this context",
-                    )
+            verdict, reason, refused_by = _dry_run_eviction(mutator, guard, pod, ns)
+            rows.append(
+                EvictionRow(
+                    node=name,
+                    pod=ref,
+                    budget=refused_by or budget,
+                    disruptions_allowed=allowed,
+                    verdict=verdict,
+                    reason=reason,
                 )
-                continue
-            try:
-                outcome = mutator.evict(pod)
-            except UnsafeOperation as exc:
-                rows.append(
-                    EvictionRow(
-                        node=name,
-                        pod=ref,
-                        budget=budget,
-                        disruptions_allowed=allowed,
-                        verdict="refused",
-                        reason=exc.what,
-                    )
-                )
-                continue
-            if outcome.refused_by:
-                rows.append(
-                    EvictionRow(
-                        node=name,
-                        pod=ref,
-                        budget=outcome.refused_by or budget,
-                        disruptions_allowed=allowed,
-                        verdict="refused",
-                        reason=f"HTTP 429: budget {outcome.refused_by} allows no disruption now",
-                    )
-                )
-            elif outcome.message.startswith("dry run: allowed"):
-                rows.append(
-                    EvictionRow(
-                        node=name,
-                        pod=ref,
-                        budget=budget,
-                        disruptions_allowed=allowed,
-                        verdict="allowed",
-                        reason="the apiserver would accept the eviction",
-                    )
-                )
-            else:
-                rows.append(
-                    EvictionRow(
-                        node=name,
-                        pod=ref,
-                        budget=budget,
-                        disruptions_allowed=allowed,
-                        verdict="error",
-                        reason=outcome.message,
-                    )
-                )
+            )
     return rows, node_refusals
+
+
+def _dry_run_eviction(mutator: Mutator, guard: Guard, pod: dict[str, Any], ns: str) -> tuple[str, str, str]:
+    """(verdict, reason, the budget that refused it) of one pod's server-side dry-run eviction."""
+    if pod_refusal(pod, guard.entry):
+        return "refused", f"allow-list: namespace {ns} is not allowed for this context", ""
+    try:
+        outcome = mutator.evict(pod)
+    except UnsafeOperation as exc:
+        return "refused", exc.what, ""
+    if outcome.refused_by:
+        budget = outcome.refused_by
+        return "refused", f"HTTP 429: budget {budget} allows no disruption now", budget
+    if outcome.message.startswith("dry run: allowed"):
+        return "allowed", "the apiserver would accept the eviction", ""
+    return "error", outcome.message, ""
 
 
 def print_rehearsal(

@@ -49,6 +49,7 @@ from validator.sandbox.local_processes import (
 )
 from validator.sandbox.node_pools import POOL_LABEL, node_manifests, plan_pools
 from validator.sandbox.prometheus_setup import WATCHDOG_RULES, prometheus_config
+from validator.sandbox.simulated_platform.platform_process import PlatformSettings
 
 DEFAULT_NAME = "validator-sandbox"
 STATE_DIR_ENV = "VALIDATOR_SANDBOX_DIR"
@@ -632,8 +633,6 @@ def start_simulated_platform(
     sandbox's Prometheus, and `down` stops it with the rest. Returns the updated info (also saved
     to sandbox.json).
     """
-    import sys
-
     current = info.processes.get(SIMULATED_PLATFORM)
     if current is not None and pid_alive(current):
         if info.workflow_api_url and not restart:
@@ -642,24 +641,18 @@ def start_simulated_platform(
         progress("restarting the simulated platform: earlier runs' queued and running workflows are dropped")
         stop_process(current)
     port = free_port()
-    time_factor = f"{SIMULATED_WORK_FACTOR:g}" if info.timing == "compressed" else "1"
-    record = start_process(
-        Path(sys.executable),
-        [
-            "-m",
-            "validator.sandbox.simulated_platform",
-            f"--kubeconfig={info.kubeconfig}",
-            f"--context={info.context}",
-            f"--namespace={namespace}",
-            f"--controller-namespace={controller_namespace}",
-            "--host=127.0.0.1",
-            f"--port={port}",
-            f"--time-factor={time_factor}",
-            f"--max-running-workflows={SIMULATED_MAX_RUNNING_WORKFLOWS}",
-            f"--scrape-targets-dir={info.targets_dir}",
-        ],
-        Path(info.state_dir) / "logs" / "simulated-platform.log",
+    settings = PlatformSettings(
+        kubeconfig=Path(info.kubeconfig),
+        context=info.context,
+        namespace=namespace,
+        controller_namespace=controller_namespace,
+        time_factor=SIMULATED_WORK_FACTOR if info.timing == "compressed" else 1.0,
+        max_running_workflows=SIMULATED_MAX_RUNNING_WORKFLOWS,
+        scrape_targets_dir=Path(info.targets_dir),
+        port=port,
     )
+    executable, *args = settings.argv()
+    record = start_process(Path(executable), args, Path(info.state_dir) / "logs" / "simulated-platform.log")
     url = f"http://127.0.0.1:{port}"
     updated = replace(info, processes={**info.processes, SIMULATED_PLATFORM: record}, workflow_api_url=url)
     _info_path(info.name).write_text(updated.to_json())

@@ -38,16 +38,23 @@ class PlatformSettings:
     controller_interval_s: float = 5.0
     scrape_targets_dir: Path | None = None  # the sandbox's SandboxInfo.targets_dir
     no_kubernetes: bool = False
+    port: int = 0  # 0: a free port, reported on the ready line
+    max_running_workflows: int = 0  # the controller's concurrency limit (0: none)
     log_file: Path | None = None  # the child's stderr; default: a temporary file
     extra_args: tuple[str, ...] = ()  # any other option of `python -m validator.sandbox.simulated_platform`
 
     def argv(self) -> list[str]:
+        """The command line of the stand-in (`python -m validator.sandbox.simulated_platform ...`): the one
+        way it is launched, as a child of this process (SimulatedPlatformProcess) or as a sandbox
+        process that outlives it (`validator sandbox deploy`)."""
         argv = [
             sys.executable,
             "-m",
             "validator.sandbox.simulated_platform",
+            "--host",
+            "127.0.0.1",
             "--port",
-            "0",
+            str(self.port),
             "--namespace",
             self.namespace,
             "--controller-namespace",
@@ -62,6 +69,8 @@ class PlatformSettings:
             f"{self.usage_interval_s:g}",
             "--controller-interval",
             f"{self.controller_interval_s:g}",
+            "--max-running-workflows",
+            str(self.max_running_workflows),
         ]
         if self.kubeconfig is not None:
             argv += ["--kubeconfig", str(self.kubeconfig)]
