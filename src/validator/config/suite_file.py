@@ -47,7 +47,7 @@ from typing import Any, Literal
 
 import yaml
 
-from validator.config.criteria_file import _parse as _parse_criteria
+from validator.config.criteria_file import parse_criteria_overrides
 from validator.config.experiment_file import load_experiment_file
 from validator.criteria.registry import CRITERIA
 from validator.errors import ConfigError
@@ -422,9 +422,11 @@ def parse_suite(raw: object, *, source: str, root: Path | None = None) -> Suite:
     roots = (root or source_dir.parent, source_dir, Path.cwd())
     experiments = _experiments(doc.get("experiments"), errors, roots, timings)
     criteria_errors: list[str] = []
-    criteria = _parse_criteria(
-        doc.get("criteria") or {}, source=source, path="criteria", errors=criteria_errors
-    )
+    try:
+        criteria = parse_criteria_overrides(doc.get("criteria") or {}, source=source)
+    except ConfigError as exc:
+        criteria_errors = [line.strip() for line in exc.what.splitlines()[1:]]
+        criteria = {}
     suite = Suite(
         source=source,
         name=name,
