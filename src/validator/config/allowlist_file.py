@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pydantic import Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from validator.config.document import NonBlank, StrictModel, problem_lines
 from validator.errors import ConfigError
@@ -81,6 +81,8 @@ class ContextBlock(StrictModel):
 
 class AllowlistDocument(StrictModel):
     """The validator's allow-list: the kubeconfig contexts it may write to (`validator allow` records one)."""
+
+    model_config = ConfigDict(title="validator allow-list")
 
     contexts: dict[str, ContextBlock] | None = Field(default=None, description="allowed contexts by name")
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self
 
 import yaml
-from pydantic import AfterValidator, Field, ValidationError, create_model, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, ValidationError, create_model, model_validator
 from pydantic_core import InitErrorDetails
 
 from validator.config.document import StrictModel, problem, problem_lines
@@ -51,8 +51,8 @@ RATIO_THRESHOLDS = frozenset(
 # (lower, upper) threshold names that must not cross.
 BANDS = (("min", "max"),)
 
-Threshold = Annotated[float, Field(ge=0)]
-Ratio = Annotated[float, Field(ge=0, le=1)]
+Threshold = Annotated[float, Field(ge=0, description="a threshold (docs/criteria.md)")]
+Ratio = Annotated[float, Field(ge=0, le=1, description="a threshold, a ratio in 0..1 (docs/criteria.md)")]
 
 
 def _promql(text: str) -> str:
@@ -185,6 +185,8 @@ else:
 
 class CriteriaFile(StrictModel):
     """A criteria override file (`--criteria FILE`): thresholds, info and queries per criterion."""
+
+    model_config = ConfigDict(title="validator criteria overrides")
 
     NOUN = "a mapping with a `criteria` key"
 

@@ -67,7 +67,18 @@ def _env_value(value: object) -> str:
 
 # An environment variable's value: a string, or a number written without quotes (read as its text).
 EnvValue = Annotated[str, PlainValidator(_env_value), WithJsonSchema({"type": ["string", "number"]})]
-EnvMap = dict[EnvName, EnvValue]
+# Environment variables by name. Spelled out for the schema: pydantic's own would list the name
+# pattern under patternProperties, which lets any other name through.
+EnvMap = Annotated[
+    dict[EnvName, EnvValue],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "propertyNames": {"pattern": ENV_PATTERN},
+            "additionalProperties": {"type": ["string", "number"]},
+        }
+    ),
+]
 
 
 class StrictModel(BaseModel):

@@ -56,6 +56,7 @@ from typing import Annotated, Final, Literal, get_args
 import yaml
 from pydantic import (
     AfterValidator,
+    ConfigDict,
     Field,
     PlainValidator,
     ValidationError,
@@ -398,9 +399,11 @@ class ExperimentEntry(StrictModel):
 class SuiteDocument(StrictModel):
     """A validator suite (suites/*.yaml): a load, the faults started under it, the timings of a run."""
 
+    model_config = ConfigDict(title="validator suite")
+
     # `timings` comes before `experiments`: fields are validated in this order, and each experiment's
     # start is checked against its mode's load_duration.
-    schema_: Literal["validator.suite/v1"] = Field(default=SCHEMA, alias="schema")
+    schema_: Literal["validator.suite/v1"] = Field(default=SCHEMA, alias="schema", description="the format")
     name: Name = Field(description="give the suite's name: lower-case letters, digits and dashes")
     description: str | None = None
     namespaces: list[NonBlank] = Field(
