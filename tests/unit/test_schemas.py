@@ -24,6 +24,7 @@ SCHEMAS = ROOT / "schemas"
 SHIPPED = sorted((ROOT / "suites").glob("*.yaml"))
 MATRIX = sorted((ROOT / "tests" / "e2e" / "failure_matrix" / "suites").glob("*.yaml"))
 NIGHTLY = ROOT / "suites" / "nightly.yaml"
+EDITOR_LINE = "# yaml-language-server: $schema=../schemas/suite.schema.json"
 
 
 def _validator(name: str) -> jsonschema.protocols.Validator:
@@ -46,6 +47,13 @@ def test_published_schema_is_what_the_models_generate(name: str) -> None:
 @pytest.mark.parametrize("path", SHIPPED + MATRIX, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
 def test_every_suite_is_valid_against_the_published_schema(path: Path) -> None:
     assert _schema_errors("suite.schema.json", yaml.safe_load(path.read_text(encoding="utf-8"))) == []
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_suites_point_editors_at_the_schema(path: Path) -> None:
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first == EDITOR_LINE
+    assert (path.parent / first.split("$schema=")[1]).resolve() == SCHEMAS / "suite.schema.json"
 
 
 DROP = object()  # as a value: delete the key
