@@ -92,8 +92,11 @@ TARGETS: tuple[str, ...] = get_args(Target)
 NAME_RE = re.compile(NAME_PATTERN)
 ENV_RE = re.compile(ENV_PATTERN)
 # A duration string: hours, minutes, seconds, each optional but not all (the lookahead), in order.
-DURATION_PATTERN = r"^(?=\d)(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$"
-DURATION_RE = re.compile(DURATION_PATTERN)
+DURATION_RE = re.compile(r"^(?=\d)(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
+# The same for the schema, which sees the string before parse_duration strips it; a positive one
+# has a digit other than 0 somewhere.
+DURATION_PATTERN = r"^\s*" + DURATION_RE.pattern[1:-1] + r"\s*$"
+POSITIVE_DURATION_PATTERN = r"^(?=.*[1-9])" + DURATION_PATTERN[1:]
 
 # Hard maxima, the same as the load profiles' own (loadprofiles/load_caps.py).
 MAX_USERS = 500
@@ -189,21 +192,21 @@ def _positive_duration(value: object) -> float:
     return seconds
 
 
-def _duration_schema(minimum: str) -> WithJsonSchema:
-    """A number of seconds, or a string with units (DURATION_PATTERN)."""
+def _duration_schema(*, positive: bool) -> WithJsonSchema:
+    """A number of seconds, or a string with units, as parse_duration reads them."""
     return WithJsonSchema(
         {
             "anyOf": [
-                {"type": "number", minimum: 0},
-                {"type": "string", "pattern": DURATION_PATTERN},
+                {"type": "number", "exclusiveMinimum" if positive else "minimum": 0},
+                {"type": "string", "pattern": POSITIVE_DURATION_PATTERN if positive else DURATION_PATTERN},
             ],
             "description": "seconds, or a number with a unit: 90s, 10m, 1h, 1h30m",
         }
     )
 
 
-Duration = Annotated[float, PlainValidator(_duration), _duration_schema("minimum")]
-PositiveDuration = Annotated[float, PlainValidator(_positive_duration), _duration_schema("exclusiveMinimum")]
+Duration = Annotated[float, PlainValidator(_duration), _duration_schema(positive=False)]
+PositiveDuration = Annotated[float, PlainValidator(_positive_duration), _duration_schema(positive=True)]
 
 
 def _known_criterion(cid: str) -> str:
