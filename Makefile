@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 DEBIAN_PACKAGES := prometheus chromium
 VENV_STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: all demo test test-unit test-cluster test-e2e lint venv debian toolchain sandbox-up sandbox-down bench clean
+.PHONY: all demo test test-unit test-cluster test-e2e lint schemas venv debian toolchain sandbox-up sandbox-down bench clean
 
 all: test
 
@@ -41,6 +41,12 @@ lint: venv
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+
+# The JSON Schemas of the config files (schemas/*.schema.json), regenerated from their models after a
+# change to a suite's, the criteria's or the allow-list's format; tests/unit/test_schemas.py fails
+# while a published one is stale.
+schemas: venv
+	$(PY) -m validator.config.schemas
 
 test-unit: venv debian
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)

@@ -35,6 +35,14 @@ minutes) and `real` (the brief's windows). The context is *never* in a suite: it
 
 Durations are seconds (a number) or a string with a unit: `90s`, `10m`, `1h`, `1h30m`.
 Every problem is reported at once, as `FILE: key.path: what; how to fix`.
+
+The format is declared once, by the models below (`SuiteDocument` and its parts); the loader
+validates with them and schemas/suite.schema.json is generated from them (`make schemas`), so an
+editor pointed at the schema applies the same rules. What a schema cannot say is checked by the
+models' validators with the file's context: experiment files exist and are experiments, fault names
+are unique, each fault starts before its load ends. Once the file is valid, `budget_problems` checks
+that each window can hold the time budgets it judges. The models convert into the frozen types
+below (`Suite`, `LoadSpec`, `ExperimentSpec`, `Timings`), which is what the rest of the suite uses.
 """
 
 from __future__ import annotations
@@ -43,48 +51,57 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Final, Literal, get_args
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
-from validator.config.criteria_file import _parse as _parse_criteria
+from validator.config.criteria_file import CriteriaBlock
+from validator.config.document import (
+    ENV_PATTERN,
+    NAME_PATTERN,
+    EnvMap,
+    JsonFile,
+    Name,
+    NonBlank,
+    StrictModel,
+    problem,
+    problem_lines,
+)
 from validator.config.experiment_file import load_experiment_file
 from validator.criteria.registry import CRITERIA
 from validator.errors import ConfigError
 from validator.model import CriterionOverride
 
-SCHEMA = "validator.suite/v1"
+SCHEMA: Final = "validator.suite/v1"
 Mode = Literal["sandbox", "real"]
 MODES: tuple[Mode, ...] = ("sandbox", "real")
-PROFILES = ("steady", "burst", "diurnal", "soak")
-TARGETS = ("http", "kubernetes")
-NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-ENV_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-DURATION_RE = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
+Profile = Literal["steady", "burst", "diurnal", "soak"]
+Target = Literal["http", "kubernetes"]
+PROFILES: tuple[str, ...] = get_args(Profile)
+TARGETS: tuple[str, ...] = get_args(Target)
+NAME_RE = re.compile(NAME_PATTERN)
+ENV_RE = re.compile(ENV_PATTERN)
+# A duration string: hours, minutes, seconds, each optional but not all (the lookahead), in order.
+DURATION_RE = re.compile(r"^(?=\d)(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
+# The same for the schema, which sees the string before parse_duration strips it; a positive one
+# has a digit other than 0 somewhere.
+DURATION_PATTERN = r"^\s*" + DURATION_RE.pattern[1:-1] + r"\s*$"
+POSITIVE_DURATION_PATTERN = r"^(?=.*[1-9])" + DURATION_PATTERN[1:]
 
 # Hard maxima, the same as the load profiles' own (loadprofiles/load_caps.py).
 MAX_USERS = 500
 MAX_SPAWN_RATE = 50.0
 MAX_TIME_FACTOR = 3600.0
-
-TOP_KEYS = (
-    "schema",
-    "name",
-    "description",
-    "namespaces",
-    "record_namespaces",
-    "agent_label",
-    "controller_selector",
-    "judge",
-    "load",
-    "experiments",
-    "timings",
-    "criteria",
-)
-LOAD_KEYS = ("profile", "target", "caps", "allowed_hosts", "env")
-CAPS_KEYS = ("max_users", "max_spawn_rate")
-EXPERIMENT_KEYS = ("name", "path", "at", "hold", "env", "expected_alerts")
-TIMING_KEYS = ("load_duration", "time_factor", "settle", "cooldown", "step", "env")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,303 +175,298 @@ def parse_duration(value: object) -> float | None:
     return hours * 3600 + minutes * 60 + seconds
 
 
-class _Errors:
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.lines: list[str] = []
-
-    def add(self, path: str, what: str) -> None:
-        self.lines.append(f"{self.source}: {path}: {what}")
+# --------------------------------------------------------------------------- the file's models
 
 
-def _kind(value: object) -> str:
-    if value is None:
-        return "nothing"
-    return {
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "a mapping",
-    }.get(type(value), type(value).__name__)
-
-
-def _mapping(value: object, path: str, errors: _Errors, keys: tuple[str, ...]) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        errors.add(path, f"expected a mapping, got {_kind(value)}")
-        return {}
-    for key in value:
-        if key not in keys:
-            errors.add(f"{path}.{key}" if path else str(key), f"unknown key; known keys: {', '.join(keys)}")
-    return value
-
-
-def _string(value: object, path: str, errors: _Errors, *, required: bool = True) -> str:
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or not value.strip():
-        errors.add(path, f"expected a non-empty string, got {_kind(value)}")
-        return ""
-    return value
-
-
-def _strings(value: object, path: str, errors: _Errors) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        errors.add(path, f"expected a list of strings, got {_kind(value)}")
-        return ()
-    return tuple(value)
-
-
-def _env(value: object, path: str, errors: _Errors) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        errors.add(path, f"expected a mapping of environment variable to value, got {_kind(value)}")
-        return {}
-    out: dict[str, str] = {}
-    for key, item in value.items():
-        if not isinstance(key, str) or not ENV_RE.match(key):
-            errors.add(f"{path}.{key}", "not an environment variable name (A-Z, 0-9, _)")
-        elif isinstance(item, bool) or not isinstance(item, str | int | float):
-            errors.add(f"{path}.{key}", f"expected a string or number, got {_kind(item)}; quote it")
-        else:
-            out[key] = str(item)
-    return out
-
-
-def _positive(
-    value: object, path: str, errors: _Errors, *, integer: bool = False, maximum: float | None = None
-) -> float:
-    ok = isinstance(value, int) if integer else isinstance(value, int | float)
-    if isinstance(value, bool) or not ok or float(value) <= 0:  # type: ignore[arg-type]
-        kind = "a positive whole number" if integer else "a positive number"
-        errors.add(path, f"expected {kind}, got {value!r}")
-        return 1.0
-    number = float(value)  # type: ignore[arg-type]
-    if maximum is not None and number > maximum:
-        errors.add(path, f"{value} is above the hard maximum {maximum:g}")
-    return number
-
-
-def _duration(value: object, path: str, errors: _Errors, *, positive: bool = False) -> float:
+def _duration(value: object) -> float:
     seconds = parse_duration(value)
-    if seconds is None or (positive and seconds <= 0):
-        errors.add(path, f"expected a duration such as 90s, 10m or 1h30m, got {value!r}")
-        return 0.0
+    if seconds is None:
+        raise problem(f"expected a duration such as 90s, 10m or 1h30m, got {value!r}")
     return seconds
 
 
-def _load(raw: object, errors: _Errors) -> LoadSpec:
-    if raw is None:
-        errors.add("load", "missing; a suite runs under load: give load.profile and load.caps")
-        raw = {}
-    block = _mapping(raw, "load", errors, LOAD_KEYS)
-    profile = _string(block.get("profile"), "load.profile", errors)
-    if profile and profile not in PROFILES:
-        errors.add("load.profile", f"unknown profile {profile!r}; one of {', '.join(PROFILES)}")
-    target = block.get("target", "http")
-    if target not in TARGETS:
-        errors.add("load.target", f"unknown target {target!r}; one of {', '.join(TARGETS)}")
-    caps_raw = block.get("caps")
-    if caps_raw is None:
-        errors.add("load.caps", "missing; caps are required: {max_users: N, max_spawn_rate: R}")
-    caps = _mapping(caps_raw, "load.caps", errors, CAPS_KEYS)
-    users = spawn = 1.0
-    if caps_raw is not None:
-        for key in CAPS_KEYS:
-            if key not in caps:
-                errors.add(f"load.caps.{key}", "missing; every cap is required")
-        if "max_users" in caps:
-            users = _positive(
-                caps["max_users"], "load.caps.max_users", errors, integer=True, maximum=MAX_USERS
-            )
-        if "max_spawn_rate" in caps:
-            spawn = _positive(
-                caps["max_spawn_rate"], "load.caps.max_spawn_rate", errors, maximum=MAX_SPAWN_RATE
-            )
-    return LoadSpec(
-        profile=profile,
-        target=str(target),
-        max_users=int(users),
-        max_spawn_rate=spawn,
-        allowed_hosts=_strings(block.get("allowed_hosts"), "load.allowed_hosts", errors),
-        env=_env(block.get("env"), "load.env", errors),
+def _positive_duration(value: object) -> float:
+    seconds = parse_duration(value)
+    if seconds is None or seconds <= 0:
+        raise problem(f"expected a duration above 0 such as 90s, 10m or 1h30m, got {value!r}")
+    return seconds
+
+
+def _duration_schema(*, positive: bool) -> WithJsonSchema:
+    """A number of seconds, or a string with units, as parse_duration reads them."""
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum" if positive else "minimum": 0},
+                {"type": "string", "pattern": POSITIVE_DURATION_PATTERN if positive else DURATION_PATTERN},
+            ],
+            "description": "seconds, or a number with a unit: 90s, 10m, 1h, 1h30m",
+        }
     )
 
 
-def _timings(raw: object, errors: _Errors) -> dict[str, Timings]:
-    block = _mapping(raw, "timings", errors, MODES)
-    out: dict[str, Timings] = {}
-    for mode in MODES:
-        path = f"timings.{mode}"
-        if mode not in block:
-            errors.add(
-                path, f"missing; give the {mode} timings (load_duration, time_factor, settle, cooldown, step)"
-            )
-            continue
-        t = _mapping(block[mode], path, errors, TIMING_KEYS)
-        for key in ("load_duration", "time_factor"):
-            if key not in t:
-                errors.add(f"{path}.{key}", "missing")
-        out[mode] = Timings(
-            load_duration_s=_duration(
-                t.get("load_duration", 1), f"{path}.load_duration", errors, positive=True
-            ),
-            time_factor=_positive(
-                t.get("time_factor", 1), f"{path}.time_factor", errors, maximum=MAX_TIME_FACTOR
-            ),
-            settle_s=_duration(t.get("settle", 0), f"{path}.settle", errors),
-            cooldown_s=_duration(t.get("cooldown", 0), f"{path}.cooldown", errors),
-            step_s=_duration(t.get("step", 15), f"{path}.step", errors, positive=True),
-            env=_env(t.get("env"), f"{path}.env", errors),
+Duration = Annotated[float, PlainValidator(_duration), _duration_schema(positive=False)]
+PositiveDuration = Annotated[float, PlainValidator(_positive_duration), _duration_schema(positive=True)]
+
+
+def _known_criterion(cid: str) -> str:
+    if cid not in CRITERIA:
+        raise problem(f"unknown criterion {cid!r}; known: {', '.join(sorted(CRITERIA))}")
+    return cid
+
+
+CriterionId = Annotated[
+    str, AfterValidator(_known_criterion), WithJsonSchema({"type": "string", "enum": list(CRITERIA)})
+]
+
+
+@dataclass
+class _Reading:
+    """What validating one suite file needs beyond its document (pydantic's validation context):
+    where experiment paths are looked up, and what the fields validated so far said."""
+
+    roots: tuple[Path, ...]
+    names: set[str] = field(default_factory=set)  # the experiments' names so far
+    load_durations: dict[str, float] = field(default_factory=dict)  # mode -> timings' load_duration
+
+    @staticmethod
+    def of(info: ValidationInfo) -> _Reading | None:
+        return info.context if isinstance(info.context, _Reading) else None
+
+    def resolve(self, text: str) -> Path:
+        file = Path(text)
+        if file.is_absolute():
+            return file
+        return next((root / file for root in self.roots if (root / file).is_file()), self.roots[0] / file)
+
+
+class Caps(StrictModel):
+    """Hard caps on the load; the load profiles refuse to run without them."""
+
+    max_users: int = Field(gt=0, le=MAX_USERS, description="every cap is required: the most users at once")
+    max_spawn_rate: float = Field(
+        gt=0, le=MAX_SPAWN_RATE, description="every cap is required: users started per second, at most"
+    )
+
+
+class Load(StrictModel):
+    """The load the faults run under."""
+
+    profile: Profile = Field(description="give the load profile (loadprofiles/<profile>.py)")
+    target: Target = Field(default="http", description="http (the submission API) or kubernetes")
+    caps: Caps = Field(description="caps are required: {max_users: N, max_spawn_rate: R}")
+    allowed_hosts: list[NonBlank] | None = Field(default=None, description="hosts beyond loopback")
+    env: EnvMap | None = Field(default=None, description="environment of the load process")
+
+    def spec(self) -> LoadSpec:
+        return LoadSpec(
+            profile=self.profile,
+            target=self.target,
+            max_users=self.caps.max_users,
+            max_spawn_rate=self.caps.max_spawn_rate,
+            allowed_hosts=tuple(self.allowed_hosts or ()),
+            env=dict(self.env or {}),
         )
-    return out
 
 
-def _experiments(
-    raw: object, errors: _Errors, roots: tuple[Path, ...], timings: Mapping[str, Timings]
-) -> tuple[ExperimentSpec, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        errors.add("experiments", f"expected a list, got {_kind(raw)}")
-        return ()
-    out: list[ExperimentSpec] = []
-    names: set[str] = set()
-    for index, item in enumerate(raw):
-        path = f"experiments[{index}]"
-        block = _mapping(item, path, errors, EXPERIMENT_KEYS)
-        if not isinstance(item, dict):
-            continue
-        name = _string(block.get("name"), f"{path}.name", errors)
-        if name and not NAME_RE.match(name):
-            errors.add(f"{path}.name", f"{name!r} must be lower-case letters, digits and dashes")
-        if name in names:
-            errors.add(f"{path}.name", f"{name!r} is used twice; fault names must be unique")
-        names.add(name)
-        file_text = _string(block.get("path"), f"{path}.path", errors)
-        file = Path(file_text)
-        if file_text and not file.is_absolute():
-            file = next((root / file for root in roots if (root / file).is_file()), roots[0] / file)
-        if file_text and not file_text.endswith(".json"):
-            errors.add(f"{path}.path", "an experiment is a Chaos Toolkit .json file")
-        elif file_text and not file.is_file():
-            errors.add(
-                f"{path}.path",
+class Timing(StrictModel):
+    """The clock of a run in one mode."""
+
+    load_duration: PositiveDuration = Field(description="give how long the load runs, e.g. 40m")
+    time_factor: float = Field(
+        gt=0, le=MAX_TIME_FACTOR, description="give the run's clock: 1 on a real cluster, N when compressed"
+    )
+    settle: Duration = Field(default=0.0, description="recorder synced -> load starts (the baseline)")
+    cooldown: Duration = Field(default=0.0, description="after the load: recovery is watched this long")
+    step: PositiveDuration = Field(default=15.0, description="Prometheus query step")
+    env: EnvMap | None = Field(default=None, description="environment of the experiments in this mode")
+
+    def spec(self) -> Timings:
+        return Timings(
+            load_duration_s=self.load_duration,
+            time_factor=self.time_factor,
+            settle_s=self.settle,
+            cooldown_s=self.cooldown,
+            step_s=self.step,
+            env=dict(self.env or {}),
+        )
+
+
+class TimingModes(StrictModel):
+    """The timings of a run: compressed in the sandbox, the brief's windows on a real cluster."""
+
+    sandbox: Timing = Field(
+        description="give the sandbox timings (load_duration, time_factor, settle, cooldown, step)"
+    )
+    real: Timing = Field(
+        description="give the real timings (load_duration, time_factor, settle, cooldown, step)"
+    )
+
+    @field_validator("sandbox", "real")
+    @classmethod
+    def _remember_the_load(cls, timing: Timing, info: ValidationInfo) -> Timing:
+        reading = _Reading.of(info)
+        if reading is not None and info.field_name:
+            reading.load_durations[info.field_name] = timing.load_duration
+        return timing
+
+
+class StartOffsets(StrictModel):
+    """When the experiment starts, as an offset from the load's start, per mode."""
+
+    NOUN = "{sandbox: 90s, real: 10m}"
+
+    sandbox: Duration = Field(description="give the offset from the load's start")
+    real: Duration = Field(description="give the offset from the load's start")
+
+    @field_validator("sandbox", "real")
+    @classmethod
+    def _before_the_load_ends(cls, offset: float, info: ValidationInfo) -> float:
+        reading = _Reading.of(info)
+        mode = info.field_name or ""
+        end = reading.load_durations.get(mode) if reading is not None else None
+        if end is not None and offset >= end:
+            raise problem(
+                f"{offset:g}s is not before the end of the load (timings.{mode}.load_duration {end:g}s)"
+            )
+        return offset
+
+
+class HoldTimes(StrictModel):
+    """How long the fault stays before its next step, per mode (default: not held)."""
+
+    NOUN = "{sandbox: 20s, real: 2m}"
+
+    sandbox: Duration = 0.0
+    real: Duration = 0.0
+
+    def seconds(self) -> dict[str, float]:
+        given = {"sandbox": self.sandbox, "real": self.real}
+        return {mode: held for mode, held in given.items() if mode in self.model_fields_set}
+
+
+class ExperimentEntry(StrictModel):
+    """One fault: a Chaos Toolkit experiment started at an offset from the load's start."""
+
+    name: Name = Field(description="give the fault's name (reports, expected_alerts); unique in the suite")
+    path: JsonFile = Field(
+        description="give the experiment file, relative to the repository root, the suite's folder "
+        "or the working directory"
+    )
+    at: StartOffsets = Field(description="give the offsets: {sandbox: 90s, real: 10m}")
+    hold: HoldTimes | None = None
+    env: EnvMap | None = Field(default=None, description="environment of this experiment")
+    expected_alerts: list[NonBlank] | None = Field(
+        default=None, description="alerts this fault is expected to raise"
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _unique(cls, name: str, info: ValidationInfo) -> str:
+        reading = _Reading.of(info)
+        if reading is not None:
+            if name in reading.names:
+                raise problem(f"{name!r} is used twice; fault names must be unique")
+            reading.names.add(name)
+        return name
+
+    @field_validator("path")
+    @classmethod
+    def _an_experiment_file(cls, text: str, info: ValidationInfo) -> str:
+        reading = _Reading.of(info)
+        if reading is None:
+            return text
+        file = reading.resolve(text)
+        if not file.is_file():
+            raise problem(
                 f"{file} not found (relative to the repository root, the suite's folder or the "
-                "working directory)",
+                "working directory)"
             )
-        elif file_text:
-            try:
-                load_experiment_file(file)
-            except ConfigError as exc:
-                errors.add(f"{path}.path", exc.what.replace("\n", "\n    "))
-        at: dict[str, float] = {}
-        at_raw = block.get("at")
-        if isinstance(at_raw, dict):
-            _mapping(at_raw, f"{path}.at", errors, MODES)
-            for mode in MODES:
-                if mode not in at_raw:
-                    errors.add(f"{path}.at.{mode}", "missing; give the offset from the load's start")
-                else:
-                    at[mode] = _duration(at_raw[mode], f"{path}.at.{mode}", errors)
-        else:
-            errors.add(f"{path}.at", f"expected {{sandbox: 90s, real: 10m}}, got {_kind(at_raw)}")
-        for at_mode, offset in at.items():
-            timing = timings.get(at_mode)
-            if timing is not None and offset >= timing.load_duration_s:
-                errors.add(
-                    f"{path}.at.{at_mode}",
-                    f"{offset:g}s is not before the end of the load "
-                    f"(timings.{at_mode}.load_duration {timing.load_duration_s:g}s)",
-                )
-        hold: dict[str, float] = {}
-        hold_raw = block.get("hold")
-        if isinstance(hold_raw, dict):
-            _mapping(hold_raw, f"{path}.hold", errors, MODES)
-            for hold_mode in MODES:
-                if hold_mode in hold_raw:
-                    hold[hold_mode] = _duration(hold_raw[hold_mode], f"{path}.hold.{hold_mode}", errors)
-        elif hold_raw is not None:
-            errors.add(f"{path}.hold", f"expected {{sandbox: 20s, real: 2m}}, got {_kind(hold_raw)}")
-        out.append(
-            ExperimentSpec(
-                hold_s=hold,
-                name=name,
-                path=file,
-                at_s=at,
-                env=_env(block.get("env"), f"{path}.env", errors),
-                expected_alerts=_strings(block.get("expected_alerts"), f"{path}.expected_alerts", errors),
-            )
+        try:
+            load_experiment_file(file)
+        except ConfigError as exc:
+            raise problem(exc.what.replace("\n", "\n    ")) from None
+        return text
+
+    def spec(self, reading: _Reading) -> ExperimentSpec:
+        return ExperimentSpec(
+            name=self.name,
+            path=reading.resolve(self.path),
+            at_s={"sandbox": self.at.sandbox, "real": self.at.real},
+            hold_s=self.hold.seconds() if self.hold is not None else {},
+            env=dict(self.env or {}),
+            expected_alerts=tuple(self.expected_alerts or ()),
         )
-    return tuple(out)
+
+
+class SuiteDocument(StrictModel):
+    """A validator suite (suites/*.yaml): a load, the faults started under it, the timings of a run."""
+
+    model_config = ConfigDict(title="validator suite")
+
+    # `timings` comes before `experiments`: fields are validated in this order, and each experiment's
+    # start is checked against its mode's load_duration.
+    schema_: Literal["validator.suite/v1"] = Field(default=SCHEMA, alias="schema", description="the format")
+    name: Name = Field(description="give the suite's name: lower-case letters, digits and dashes")
+    description: str | None = None
+    namespaces: list[NonBlank] = Field(
+        min_length=1, description="name the platform's namespaces, e.g. [agents, workflow-system]"
+    )
+    record_namespaces: list[NonBlank] | None = Field(
+        default=None, description="namespaces whose events are recorded (default: namespaces)"
+    )
+    agent_label: NonBlank = "app.kubernetes.io/name"
+    controller_selector: NonBlank = "app.kubernetes.io/component=controller"
+    judge: list[CriterionId] | None = Field(default=None, description="only these criteria (default: all)")
+    load: Load = Field(description="a suite runs under load: give load.profile and load.caps")
+    timings: TimingModes = Field(description="give the sandbox and real timings")
+    experiments: list[ExperimentEntry] | None = None
+    criteria: CriteriaBlock | None = Field(default=None, description="criteria overrides by criterion id")
+
+    def suite(self, source: str, reading: _Reading) -> Suite:
+        namespaces = tuple(self.namespaces)
+        return Suite(
+            source=source,
+            name=self.name,
+            description=self.description or "",
+            namespaces=namespaces,
+            record_namespaces=tuple(self.record_namespaces or ()) or namespaces,
+            agent_label=self.agent_label,
+            controller_selector=self.controller_selector,
+            judge=tuple(self.judge or ()),
+            load=self.load.spec(),
+            experiments=tuple(e.spec(reading) for e in self.experiments or ()),
+            timings={"sandbox": self.timings.sandbox.spec(), "real": self.timings.real.spec()},
+            criteria=self.criteria.overrides() if self.criteria is not None else {},
+        )
 
 
 def parse_suite(raw: object, *, source: str, root: Path | None = None) -> Suite:
     """Validate an already-parsed suite document; raise ConfigError listing every problem."""
-    errors = _Errors(source)
-    doc = _mapping(raw, "", errors, TOP_KEYS) if raw is not None else {}
     if raw is None:
-        errors.add("(file)", "empty; a suite needs at least name, namespaces, load and timings")
-    schema = doc.get("schema", SCHEMA)
-    if schema != SCHEMA:
-        errors.add("schema", f"unknown schema {schema!r}; expected {SCHEMA}")
-    name = _string(doc.get("name"), "name", errors)
-    if name and not NAME_RE.match(name):
-        errors.add("name", f"{name!r} must be lower-case letters, digits and dashes")
-    namespaces = _strings(doc.get("namespaces"), "namespaces", errors)
-    if "namespaces" in doc and not namespaces:
-        errors.add("namespaces", "empty; name the platform's namespaces, e.g. [agents, workflow-system]")
-    elif "namespaces" not in doc:
-        errors.add("namespaces", "missing; name the platform's namespaces, e.g. [agents, workflow-system]")
-    record = _strings(doc.get("record_namespaces"), "record_namespaces", errors) or namespaces
-    judge = _strings(doc.get("judge"), "judge", errors)
-    for index, cid in enumerate(judge):
-        if cid not in CRITERIA:
-            errors.add(f"judge[{index}]", f"unknown criterion {cid!r}; known: {', '.join(sorted(CRITERIA))}")
-    timings = _timings(doc.get("timings"), errors)
+        empty = "empty; a suite needs at least name, namespaces, load and timings"
+        raise _invalid(source, [f"{source}: (file): {empty}"])
     source_dir = Path(source).resolve().parent
-    roots = (root or source_dir.parent, source_dir, Path.cwd())
-    experiments = _experiments(doc.get("experiments"), errors, roots, timings)
-    criteria_errors: list[str] = []
-    criteria = _parse_criteria(
-        doc.get("criteria") or {}, source=source, path="criteria", errors=criteria_errors
-    )
-    suite = Suite(
-        source=source,
-        name=name,
-        description=_string(doc.get("description"), "description", errors, required=False),
-        namespaces=namespaces,
-        record_namespaces=record,
-        agent_label=_string(doc.get("agent_label", "app.kubernetes.io/name"), "agent_label", errors),
-        controller_selector=_string(
-            doc.get("controller_selector", "app.kubernetes.io/component=controller"),
-            "controller_selector",
-            errors,
-        ),
-        judge=judge,
-        load=_load(doc.get("load"), errors),
-        experiments=experiments,
-        timings=timings,
-        criteria=criteria,
-    )
-    if not errors.lines and not criteria_errors:
-        for line in budget_problems(suite):
-            errors.add(*line)
-    problems = errors.lines + criteria_errors
+    reading = _Reading(roots=(root or source_dir.parent, source_dir, Path.cwd()))
+    try:
+        document = SuiteDocument.model_validate(raw, context=reading)
+    except ValidationError as exc:
+        raise _invalid(source, problem_lines(exc, SuiteDocument, source=source, root="(file)")) from None
+    suite = document.suite(source, reading)
+    problems = budget_problems(suite)
     if problems:
-        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-        raise ConfigError(
-            f"invalid suite ({count}):\n  " + "\n  ".join(problems),
-            where=source,
-            fix="see the suite format in src/validator/config/suite_file.py and suites/",
-        )
+        raise _invalid(source, [f"{source}: {key}: {what}" for key, what in problems])
     return suite
+
+
+def _invalid(source: str, problems: list[str]) -> ConfigError:
+    count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+    return ConfigError(
+        f"invalid suite ({count}):\n  " + "\n  ".join(problems),
+        where=source,
+        fix="see the suite format in schemas/suite.schema.json, src/validator/config/suite_file.py "
+        "and suites/",
+    )
 
 
 # When each load profile last raises its users, as a fraction of the load's length

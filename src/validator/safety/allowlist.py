@@ -12,7 +12,9 @@ A YAML file (`$VALIDATOR_ALLOWLIST`, else `~/.config/validator/allowlist.yaml`):
         pod_labels: []                       # optional: targeted pods must carry one (key or key=value)
         limits: {max_cordoned_nodes: 1, max_workload_share: 0.5}
 
-`validator allow --context CTX --namespace NS ...` records an entry from the live cluster.
+`validator allow --context CTX --namespace NS ...` records an entry from the live cluster. The
+file's shape is declared in `validator.config.allowlist_file` (schemas/allowlist.schema.json is
+generated from it); every problem of a bad file is reported at once, as `FILE: key.path: what`.
 The identity fields are compared with the kubeconfig (no API call) and, once those match, with
 the cluster's kube-system UID (one read).
 """
@@ -22,17 +24,28 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from validator.config.allowlist_file import ContextEntry, Limits, parse_allowlist
 from validator.errors import ConfigError, UnsafeOperation
 
+__all__ = [
+    "ALLOWLIST_ENV",
+    "ClusterIdentity",
+    "ContextEntry",
+    "Limits",
+    "default_path",
+    "kubeconfig_paths",
+    "load_allowlist",
+    "read_identity",
+    "save_entry",
+]
+
 ALLOWLIST_ENV = "VALIDATOR_ALLOWLIST"
-_KEYS = {"server", "ca_sha256", "kube_system_uid", "namespaces", "node_pools", "pod_labels", "limits"}
-_LIMIT_KEYS = {"max_cordoned_nodes", "max_workload_share"}
 
 
 def default_path() -> Path:
@@ -45,24 +58,6 @@ def default_path() -> Path:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Limits:
-    max_cordoned_nodes: int = 1
-    max_workload_share: float = 0.5
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ContextEntry:
-    name: str
-    server: str
-    ca_sha256: str
-    kube_system_uid: str = ""
-    namespaces: tuple[str, ...] = ()
-    node_pools: tuple[str, ...] = ()
-    pod_labels: tuple[str, ...] = ()
-    limits: Limits = field(default_factory=Limits)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class ClusterIdentity:
     """What a kubeconfig context says about the cluster, read without any API call."""
 
@@ -71,61 +66,17 @@ class ClusterIdentity:
     ca_sha256: str
 
 
-def _strlist(value: Any, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where} must be a list of strings", where=where, fix="write e.g. [agents]")
-    return tuple(value)
-
-
 def load_allowlist(path: Path | None = None) -> dict[str, ContextEntry]:
     """Every allowed context in the file; a missing file allows nothing."""
     path = path or default_path()
     if not path.exists():
         return {}
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"allow-list is not valid YAML: {exc}", where=str(path),
                           fix="fix the YAML or record entries with `validator allow`") from exc
-    contexts = raw.get("contexts") or {}
-    if not isinstance(contexts, dict):
-        raise ConfigError("`contexts` must be a mapping of context name to entry", where=f"{path}:contexts")
-    out: dict[str, ContextEntry] = {}
-    errors: list[str] = []
-    for name, entry in contexts.items():
-        where = f"{path}:contexts.{name}"
-        if not isinstance(entry, dict):
-            errors.append(f"{where}: must be a mapping")
-            continue
-        unknown = set(entry) - _KEYS
-        if unknown:
-            errors.append(f"{where}: unknown keys {sorted(unknown)}")
-        if not entry.get("server") or not entry.get("ca_sha256"):
-            errors.append(f"{where}: `server` and `ca_sha256` are required (the cluster's identity)")
-            continue
-        limits_raw = entry.get("limits") or {}
-        if set(limits_raw) - _LIMIT_KEYS:
-            errors.append(f"{where}.limits: unknown keys {sorted(set(limits_raw) - _LIMIT_KEYS)}")
-        limits = Limits(
-            max_cordoned_nodes=int(limits_raw.get("max_cordoned_nodes", 1)),
-            max_workload_share=float(limits_raw.get("max_workload_share", 0.5)),
-        )
-        out[str(name)] = ContextEntry(
-            name=str(name),
-            server=str(entry["server"]).rstrip("/"),
-            ca_sha256=str(entry["ca_sha256"]).lower(),
-            kube_system_uid=str(entry.get("kube_system_uid") or ""),
-            namespaces=_strlist(entry.get("namespaces"), f"{where}.namespaces"),
-            node_pools=_strlist(entry.get("node_pools"), f"{where}.node_pools"),
-            pod_labels=_strlist(entry.get("pod_labels"), f"{where}.pod_labels"),
-            limits=limits,
-        )
-    if errors:
-        raise ConfigError("invalid allow-list:\n  " + "\n  ".join(errors), where=str(path),
-                          fix="correct the entries listed (see validator/safety/allowlist.py)")
-    return out
+    return parse_allowlist(raw, source=str(path))
 
 
 def save_entry(entry: ContextEntry, path: Path | None = None) -> Path:
