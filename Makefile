@@ -43,7 +43,7 @@ lint: venv
 	$(VENV)/bin/lint-imports
 
 # The JSON Schemas of the config files (schemas/*.schema.json), regenerated from their models after a
-# change to a suite's, the criteria's or the allow-list's format; tests/unit/test_schemas.py fails
+# change to a suite's, the criteria's or the allow-list's format; tests/unit/config/test_schemas.py fails
 # while a published one is stale.
 schemas: venv
 	$(PY) -m validator.config.schemas

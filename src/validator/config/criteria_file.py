@@ -23,11 +23,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self
 
-import yaml
 from pydantic import AfterValidator, ConfigDict, Field, ValidationError, create_model, model_validator
 from pydantic_core import InitErrorDetails
 
-from validator.config.document import StrictModel, problem, problem_lines
+from validator.config.document import StrictModel, problem, problem_lines, read_yaml_file
 from validator.criteria.promql import syntax_problems
 from validator.criteria.registry import CRITERIA, CriterionModule
 from validator.errors import ConfigError
@@ -196,25 +195,7 @@ class CriteriaFile(StrictModel):
 def load_criteria_file(path: Path) -> dict[str, CriterionOverride]:
     """Read and validate a criteria override file (YAML, safe_load only)."""
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"criteria file {source} does not exist",
-            where=source,
-            fix="pass the path of an existing YAML file",
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read criteria file {source}: {exc.strerror}", where=source) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
-        problem_text = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(
-            f"{where}: not valid YAML: {problem_text}", where=where, fix="fix the YAML syntax"
-        ) from None
+    raw = read_yaml_file(path, kind="criteria", missing_fix="pass the path of an existing YAML file")
     if raw is None:
         return {}
     try:

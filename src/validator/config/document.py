@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import types
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Union, get_args, get_origin
 
+import yaml
 from pydantic import BaseModel, ConfigDict, PlainValidator, StringConstraints, ValidationError, WithJsonSchema
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import ErrorDetails, PydanticCustomError
+
+from validator.errors import ConfigError
 
 if TYPE_CHECKING:
     from pydantic._internal._core_utils import CoreSchemaOrField
@@ -213,3 +217,29 @@ def json_schema(document: type[BaseModel]) -> JsonSchemaValue:
     """The JSON Schema (draft 2020-12) of a file validated by `document`."""
     body = document.model_json_schema(schema_generator=_SchemaGenerator)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **body}
+
+
+def read_yaml_file(path: Path, *, kind: str, missing_fix: str) -> object:
+    """The document of a YAML config file (safe_load only; None when empty). A file that is absent,
+    unreadable or not YAML is a ConfigError naming the file (and line:column for a syntax error)."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{kind} file {source} does not exist", where=source, fix=missing_fix) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{kind} file {source} cannot be read: {exc.strerror}",
+            where=source,
+            fix="check the path and its permissions",
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        raise ConfigError(
+            f"{source}{at}: not valid YAML: {getattr(exc, 'problem', None) or exc}",
+            where=source,
+            fix="correct the YAML syntax",
+        ) from None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,7 +186,9 @@ def parse_experiment(document: object, path: Path) -> Experiment:
     return Experiment(path=path, title=str(title), document=document, activities=tuple(activities))
 
 
-def _activity(item: object, key: str, phase: str, index: int, add: Any) -> Activity | None:
+def _activity(
+    item: object, key: str, phase: str, index: int, add: Callable[[str, str], None]
+) -> Activity | None:
     if not isinstance(item, dict):
         add(key, "expected an activity (a mapping with type, name and provider)")
         return None

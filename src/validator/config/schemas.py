@@ -5,7 +5,7 @@
 
 Published in the repository's schemas/ folder: an editor pointed at one (a
 `# yaml-language-server: $schema=../schemas/suite.schema.json` first line, as in suites/*.yaml)
-checks a file as it is typed, with the loader's own rules. tests/unit/test_schemas.py fails when a
+checks a file as it is typed, with the loader's own rules. tests/unit/config/test_schemas.py fails when a
 published schema differs from what the models generate. Importing this module reads and writes
 nothing; only running it as a program writes the files.
 """

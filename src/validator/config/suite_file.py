@@ -49,11 +49,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Final, Literal, get_args
 
-import yaml
 from pydantic import (
     AfterValidator,
     ConfigDict,
@@ -76,6 +75,7 @@ from validator.config.document import (
     StrictModel,
     problem,
     problem_lines,
+    read_yaml_file,
 )
 from validator.config.experiment_file import load_experiment_file
 from validator.criteria.registry import CRITERIA
@@ -529,31 +529,12 @@ def load_suite_file(path: Path, *, root: Path | None = None) -> Suite:
     """Read and validate a suite file (YAML, safe_load only). `root` resolves experiment paths
     (default: the suite folder's parent, the repository root; then the suite's own folder)."""
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"suite file {source} does not exist",
-            where=source,
-            fix="give a file of suites/ (nightly.yaml, maintenance-rehearsal.yaml, "
-            "on-demand.yaml) or your own",
-        ) from None
-    except OSError as exc:
-        raise ConfigError(
-            f"suite file {source} cannot be read: {exc.strerror}",
-            where=source,
-            fix="check the path and its permissions",
-        ) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        raise ConfigError(
-            f"{source}{at}: not valid YAML: {getattr(exc, 'problem', None) or exc}",
-            where=source,
-            fix="correct the YAML syntax",
-        ) from None
+    raw = read_yaml_file(
+        path,
+        kind="suite",
+        missing_fix="give a file of suites/ (nightly.yaml, maintenance-rehearsal.yaml, on-demand.yaml) "
+        "or your own",
+    )
     return parse_suite(raw, source=source, root=root)
 
 
@@ -561,8 +542,6 @@ def with_overrides(
     suite: Suite, *, experiments: tuple[ExperimentSpec, ...] | None = None, load: LoadSpec | None = None
 ) -> Suite:
     """A copy with the experiments or load replaced (command-line options of on-demand runs)."""
-    from dataclasses import replace
-
     return replace(
         suite,
         experiments=suite.experiments if experiments is None else experiments,

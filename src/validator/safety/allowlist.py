@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from validator.config.allowlist_file import ContextEntry, Limits, parse_allowlist
+from validator.config.document import read_yaml_file
 from validator.errors import ConfigError, UnsafeOperation
 
 __all__ = [
@@ -71,11 +72,7 @@ def load_allowlist(path: Path | None = None) -> dict[str, ContextEntry]:
     path = path or default_path()
     if not path.exists():
         return {}
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"allow-list is not valid YAML: {exc}", where=str(path),
-                          fix="fix the YAML or record entries with `validator allow`") from exc
+    raw = read_yaml_file(path, kind="allow-list", missing_fix="record entries with `validator allow`")
     return parse_allowlist(raw, source=str(path))
 
 
