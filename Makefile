@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 DEBIAN_PACKAGES := prometheus chromium
 VENV_STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: all demo test test-unit test-cluster test-e2e lint schemas venv debian toolchain sandbox-up sandbox-down bench clean
+.PHONY: all demo test test-unit test-cluster test-e2e lint schemas constraints venv debian toolchain sandbox-up sandbox-down bench clean
 
 all: test
 
@@ -47,6 +47,12 @@ lint: venv
 # while a published one is stale.
 schemas: venv
 	$(PY) -m validator.config.schemas
+
+# The exact versions a nightly installs (pip install validator-*.whl -c constraints.txt): the venv's,
+# regenerated on purpose after a dependency change (tests/unit/test_constraints.py checks the pins).
+constraints: venv
+	@{ echo "# pip install -c constraints.txt: the versions the suite was last tested with ($$(date -u +%F))"; \
+	  $(PY) -m pip freeze --exclude-editable | grep -v -i '^validator[= ]'; } > constraints.txt
 
 test-unit: venv debian
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)

@@ -24,6 +24,7 @@ from validator.config.experiment_file import load_experiment_file
 from validator.config.suite_file import Mode, load_suite_file
 from validator.errors import ConfigError, UnsafeOperation
 from validator.kube import api_client
+from validator.resources import suite_path
 from validator.safety.allowlist import ContextEntry, Limits, default_path, read_identity, save_entry
 from validator.safety.audit import AuditLog
 from validator.safety.guard import open_guard
@@ -75,14 +76,14 @@ def _experiments_of(target: Path, context: str) -> list[tuple[Path, dict[str, st
     """The experiment files a plan covers, each with the environment it would run with: a suite is
     read exactly as `run` reads it (every problem is exit 2, naming its key), with the timings of
     the cluster the context names (sandbox or real)."""
-    if not target.exists():
-        raise ConfigError(
-            f"{target} does not exist", where=str(target), fix="give an experiment or suite file"
-        )
     if target.suffix == ".json":
+        if not target.exists():
+            raise ConfigError(
+                f"{target} does not exist", where=str(target), fix="give an experiment or suite file"
+            )
         load_experiment_file(target)
         return [(target, {})]
-    suite = load_suite_file(target)
+    suite = load_suite_file(suite_path(target))
     if not suite.experiments:
         raise ConfigError("suite lists no experiments", where=f"{target}: experiments")
     mode: Mode = "sandbox" if running_sandbox_for(context) is not None else "real"

@@ -188,7 +188,8 @@ def load_sets(paths: list[str], kubectl: str | None) -> list[ManifestSet]:
             continue
         roots, kustomize_dirs = _kustomize_roots(path)
         for root in roots:
-            label = f"{_display(root)} (kustomize)"
+            # named below the path as given (a symlinked platform/ stays platform/...)
+            label = f"{_display(path / root.relative_to(path.resolve()))} (kustomize)"
             text = _kustomize(root, kubectl_path(kubectl))
             sets.append(ManifestSet(label=label, manifests=_manifests_from_text(text, label, strict=False)))
         plain: list[Manifest] = []

@@ -21,6 +21,7 @@ from pathlib import Path
 from validator.commands import Subcommands
 from validator.config.suite_file import PROFILES, ExperimentSpec, Suite, load_suite_file, parse_duration
 from validator.errors import ConfigError
+from validator.resources import bundled_suites, suite_path
 from validator.run import RehearsalTarget, RunRequest, run_suite
 
 REHEARSAL = "maintenance-rehearsal"
@@ -37,7 +38,12 @@ def register(sub: Subcommands) -> None:
         "invalid input, 3 inconclusive or an evidence source unreachable, 4 refused for safety, "
         "5 a rollback failed, 130 interrupted.",
     )
-    parser.add_argument("suite", metavar="SUITE", type=Path, help="suite file (YAML)")
+    parser.add_argument(
+        "suite",
+        metavar="SUITE",
+        type=Path,
+        help="a suite file (YAML), or the name of a bundled suite: " + ", ".join(bundled_suites()),
+    )
     parser.add_argument(
         "--context",
         default=os.environ.get("VALIDATOR_CONTEXT"),
@@ -175,7 +181,7 @@ def apply_options(args: argparse.Namespace, suite: Suite) -> tuple[Suite, Rehear
 
 
 def run_command(args: argparse.Namespace) -> int:
-    suite = load_suite_file(args.suite)
+    suite = load_suite_file(suite_path(args.suite))
     suite, target = apply_options(args, suite)
     request = RunRequest(
         suite=suite,

@@ -24,6 +24,7 @@ from validator.config.allowlist_file import AllowlistDocument
 from validator.config.criteria_file import CriteriaFile
 from validator.config.document import json_schema
 from validator.config.suite_file import SuiteDocument
+from validator.resources import bundled
 
 # file name in schemas/ -> the model of that kind of file
 DOCUMENTS: dict[str, type[BaseModel]] = {
@@ -32,7 +33,7 @@ DOCUMENTS: dict[str, type[BaseModel]] = {
     "allowlist.schema.json": AllowlistDocument,
 }
 # src/validator/config/schemas.py -> the repository root
-SCHEMA_DIR = Path(__file__).resolve().parents[3] / "schemas"
+SCHEMA_DIR = bundled("schemas")
 
 
 def schema_texts() -> dict[str, str]:

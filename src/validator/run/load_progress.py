@@ -8,9 +8,6 @@ from pathlib import Path
 
 from validator.load.locust_process import LoadProgress, LocustOutcome, LocustProcess, LocustSpec
 
-# The suites' load profiles (a suite's `load.profile` names loadprofiles/<profile>.py).
-LOADPROFILES = Path(__file__).resolve().parents[3] / "loadprofiles"
-
 
 class ProgressLocust:
     """A LocustProcess with its latest progress kept for the console."""

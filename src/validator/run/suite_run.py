@@ -41,6 +41,7 @@ from validator.model import (
 )
 from validator.report.console_table import COLOUR, overall_verdict_line, verdict_table
 from validator.report.publish import evaluate_and_report, exit_code_for
+from validator.resources import load_profile_path
 from validator.run.experiments import (
     ExperimentInterrupted,
     experiment_fault_name,
@@ -49,7 +50,7 @@ from validator.run.experiments import (
     run_one,
 )
 from validator.run.interrupts import Interrupts
-from validator.run.load_progress import LOADPROFILES, ProgressLocust
+from validator.run.load_progress import ProgressLocust
 from validator.run.preflight import preflight, wait_for_quiet_platform
 from validator.run.rehearsal import rehearse
 from validator.run.request import RunEnvironment, RunRequest, resolve_environment
@@ -172,7 +173,7 @@ class SuiteRun:
         load = self.suite.load
         extra = {"VALIDATOR_LOAD_TARGET": load.target, **load.env}
         return LocustSpec(
-            locustfile=LOADPROFILES / f"{load.profile}.py",
+            locustfile=load_profile_path(load.profile, self.suite.source),
             host=env.workflow_api_url or "http://127.0.0.1",
             max_users=load.max_users,
             max_spawn_rate=load.max_spawn_rate,

@@ -26,6 +26,7 @@ import yaml
 
 from validator.errors import SandboxError
 from validator.kube import KubectlNotFound, KustomizeFailed, find_kubectl, kustomize
+from validator.resources import bundled
 from validator.sandbox.toolchain import binary_paths
 
 VPA_MODULE = "k8s.io/autoscaler/vertical-pod-autoscaler"
@@ -34,7 +35,7 @@ PROMETHEUS_OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator
 PROMETHEUS_OPERATOR_VERSION = "v0.85.0"
 FIELD_MANAGER = "validator-platform"
 RULE_FILE = Path("alerts") / "generated" / "agent-platform.rules.yaml"
-REPO_PLATFORM_DIR = Path(__file__).resolve().parents[3] / "platform"
+REPO_PLATFORM_DIR = bundled("platform")
 
 Progress = Callable[[str], None]
 

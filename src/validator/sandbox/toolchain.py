@@ -124,6 +124,11 @@ def components() -> tuple[Component, ...]:
     )
 
 
+def component_versions() -> dict[str, str]:
+    """Each component the sandbox builds, with the version it pins (`validator --version`)."""
+    return {c.name: c.version for c in components()}
+
+
 def cache_root() -> Path:
     explicit = os.environ.get(CACHE_DIR_ENV)
     if explicit:

@@ -20,7 +20,7 @@ from validator.errors import ConfigError
 from validator.safety.allowlist import ContextEntry, Limits, load_allowlist, save_entry
 
 ROOT = Path(__file__).resolve().parents[3]
-SCHEMAS = ROOT / "schemas"
+SCHEMAS = (ROOT / "schemas").resolve()  # a checkout links schemas/ to the bundled ones
 SHIPPED = sorted((ROOT / "suites").glob("*.yaml"))
 MATRIX = sorted((ROOT / "tests" / "e2e" / "failure_matrix" / "suites").glob("*.yaml"))
 NIGHTLY = ROOT / "suites" / "nightly.yaml"
