@@ -259,6 +259,21 @@ class PrometheusCollector:
             raise EvidenceUnavailable(
                 f"Prometheus is not answering: {reason}", where=self.display_url, fix=fix) from None
 
+    def firing_alerts(self) -> list[dict[str, str]]:
+        """The labels of every alert firing now (`ALERTS{alertstate="firing"}`, one attempt: a run
+        asks again at its next check). Raises EvidenceUnavailable when Prometheus does not answer."""
+        try:
+            answer = self._attempt(lambda: self._client.custom_query('ALERTS{alertstate="firing"}'))
+        except _RequestFailed as failed:
+            raise EvidenceUnavailable(
+                f"firing alerts unknown: {self._redact(failed.reason)}", where=self.display_url
+            ) from None
+        return [
+            {str(k): str(v) for k, v in (item.get("metric") or {}).items()}
+            for item in answer or []
+            if isinstance(item, dict)
+        ]
+
     def query_range(self, key: str, promql: str, start: datetime, end: datetime,
                     step_seconds: float) -> QueryOutcome:
         """One range query over [start, end], chunked to stay under Prometheus's points limit."""

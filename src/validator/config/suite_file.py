@@ -32,6 +32,10 @@ minutes) and `real` (the brief's windows). The context is *never* in a suite: it
       real:    {load_duration: 40m, time_factor: 1, settle: 2m, cooldown: 10m, step: 15s}
     criteria:
       recovery_time: {max: 300}
+    abort_on:                              # optional: when the run stops itself (docs/run.md)
+      criteria: [controller_availability]  # live criteria whose interim verdict failed
+      alerts: [AgentPodNotReady]           # firing alerts by name (or alert_severity: critical)
+      load_error_ratio: 0.3                # the load's failed / sent
 
 Durations are seconds (a number) or a string with a unit: `90s`, `10m`, `1h`, `1h30m`.
 Every problem is reported at once, as `FILE: key.path: what; how to fix`.
@@ -51,7 +55,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Final, Literal, get_args
+from typing import Annotated, Final, Literal, Self, get_args
 
 from pydantic import (
     AfterValidator,
@@ -62,6 +66,7 @@ from pydantic import (
     ValidationInfo,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from validator.config.criteria_file import CriteriaBlock
@@ -78,7 +83,7 @@ from validator.config.document import (
     read_yaml_file,
 )
 from validator.config.experiment_file import load_experiment_file
-from validator.criteria.registry import CRITERIA
+from validator.criteria.registry import CRITERIA, LIVE_CRITERIA
 from validator.errors import ConfigError
 from validator.model import CriterionOverride
 
@@ -135,6 +140,16 @@ class Timings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AbortRules:
+    """When a run stops itself (`abort_on`): any rule met skips the remaining experiments."""
+
+    criteria: tuple[str, ...] = ()  # live criteria whose interim verdict is fail
+    alerts: tuple[str, ...] = ()  # alert names; any of them firing
+    alert_severity: str = ""  # any firing alert of this severity label
+    load_error_ratio: float | None = None  # the load's failed / sent since its start, at or above
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Suite:
     source: str
     name: str
@@ -148,6 +163,7 @@ class Suite:
     experiments: tuple[ExperimentSpec, ...]
     timings: Mapping[str, Timings]
     criteria: Mapping[str, CriterionOverride]
+    abort_on: AbortRules | None = None
 
     def timing(self, mode: Mode) -> Timings:
         return self.timings[mode]
@@ -399,6 +415,45 @@ class ExperimentEntry(StrictModel):
         )
 
 
+def _live_criterion(cid: str) -> str:
+    if cid not in LIVE_CRITERIA:
+        live = ", ".join(LIVE_CRITERIA)
+        raise problem(f"{cid!r} is not judged while the run goes on; abort_on takes: {live}")
+    return cid
+
+
+LiveCriterionId = Annotated[
+    str, AfterValidator(_live_criterion), WithJsonSchema({"type": "string", "enum": list(LIVE_CRITERIA)})
+]
+
+
+class AbortOn(StrictModel):
+    """When the run stops itself: the platform is already failing, so further faults test nothing."""
+
+    criteria: list[LiveCriterionId] | None = Field(
+        default=None, description="criteria whose interim verdict failed (judged after each experiment)"
+    )
+    alerts: list[NonBlank] | None = Field(default=None, description="alert names: any of them firing")
+    alert_severity: NonBlank | None = Field(default=None, description="any firing alert of this severity")
+    load_error_ratio: float | None = Field(
+        default=None, gt=0, le=1, description="the load's failed / sent requests, at or above (0-1]"
+    )
+
+    @model_validator(mode="after")
+    def _a_rule(self) -> Self:
+        if not (self.criteria or self.alerts or self.alert_severity or self.load_error_ratio):
+            raise problem("give at least one rule: criteria, alerts, alert_severity or load_error_ratio")
+        return self
+
+    def rules(self) -> AbortRules:
+        return AbortRules(
+            criteria=tuple(self.criteria or ()),
+            alerts=tuple(self.alerts or ()),
+            alert_severity=self.alert_severity or "",
+            load_error_ratio=self.load_error_ratio,
+        )
+
+
 class SuiteDocument(StrictModel):
     """A validator suite (suites/*.yaml): a load, the faults started under it, the timings of a run."""
 
@@ -422,6 +477,7 @@ class SuiteDocument(StrictModel):
     timings: TimingModes = Field(description="give the sandbox and real timings")
     experiments: list[ExperimentEntry] | None = None
     criteria: CriteriaBlock | None = Field(default=None, description="criteria overrides by criterion id")
+    abort_on: AbortOn | None = Field(default=None, description="when the run stops itself early")
 
     def suite(self, source: str, reading: _Reading) -> Suite:
         namespaces = tuple(self.namespaces)
@@ -438,6 +494,7 @@ class SuiteDocument(StrictModel):
             experiments=tuple(e.spec(reading) for e in self.experiments or ()),
             timings={"sandbox": self.timings.sandbox.spec(), "real": self.timings.real.spec()},
             criteria=self.criteria.overrides() if self.criteria is not None else {},
+            abort_on=self.abort_on.rules() if self.abort_on is not None else None,
         )
 
 

@@ -89,6 +89,9 @@ _MODULES: tuple[ModuleType, ...] = (
 
 # In the order of docs/criteria.md.
 CRITERIA: dict[str, CriterionModule] = {m.ID: cast(CriterionModule, m) for m in _MODULES}
+# Criteria a run judges live, after each experiment: they need only the watch, the load and the faults
+# (no Prometheus), so a suite can also stop on them (`abort_on.criteria`).
+LIVE_CRITERIA = ("maintenance_disruption", "pdb_respected", "oom_kills", "controller_availability")
 
 
 def all_queries() -> dict[str, str]:

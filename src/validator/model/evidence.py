@@ -101,6 +101,7 @@ class RunManifest:
     judge: tuple[str, ...] = ()
     experiments: tuple[ExperimentRecord, ...] = ()
     interrupted: tuple[str, ...] = ()  # the signals received
+    aborted: str = ""  # why the run stopped itself (its suite's abort_on)
 
     @property
     def agent_metric_label(self) -> str:

@@ -135,6 +135,8 @@ class Summary:
     verdict: Verdict
     criteria: tuple[CriterionOutcome, ...] = ()
     not_evaluated: tuple[NotEvaluated, ...] = ()
+    # why the run stopped itself (its suite's abort_on): the verdict is then fail whatever the criteria
+    aborted: str = ""
 
     def outcome(self, criterion_id: str) -> CriterionOutcome:
         for c in self.criteria:

@@ -50,4 +50,5 @@ def _compressed(result: Result) -> str:
 
 
 def overall_verdict_line(summary: Summary) -> str:
-    return f"verdict: [bold {COLOUR[summary.verdict]}]{summary.verdict.value.upper()}[/]"
+    line = f"verdict: [bold {COLOUR[summary.verdict]}]{summary.verdict.value.upper()}[/]"
+    return f"{line} (the run aborted itself: {summary.aborted})" if summary.aborted else line

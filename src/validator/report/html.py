@@ -522,6 +522,8 @@ def report_context(summary: Summary, evidence: Evidence) -> dict[str, Any]:
         counts[outcome.verdict.value] += 1
     manifest = evidence.manifest
     banners = []
+    if summary.aborted:
+        banners.append(f"The run aborted itself, so its verdict is fail: {summary.aborted}")
     if manifest.sandbox:
         banners.append(SANDBOX_NOTE)
     if evidence.chaos is not None and any(run.dry for run in evidence.chaos.runs):

@@ -89,6 +89,10 @@ def junit_text(summary: Summary) -> str:
         case = ET.SubElement(suite, "testcase", {"classname": item.id, "name": name, "time": "0"})
         ET.SubElement(case, "skipped", {"message": f"not evaluated: {item.reason}"})
         tests, skipped = tests + 1, skipped + 1
+    if summary.aborted:  # the run stopped itself: one failing case says why
+        case = ET.SubElement(suite, "testcase", {"classname": "run", "name": "aborted", "time": "0"})
+        ET.SubElement(case, "failure", {"message": f"the run aborted itself: {summary.aborted}"})
+        tests, failures = tests + 1, failures + 1
     for node in (root, suite):
         node.set("tests", str(tests))
         node.set("failures", str(failures))

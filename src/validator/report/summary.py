@@ -68,6 +68,8 @@ def summary_document(summary: Summary) -> dict[str, Any]:
         "window": summary.window.render(),
         "criteria": criteria,
     }
+    if summary.aborted:
+        document["aborted"] = summary.aborted
     if summary.not_evaluated:
         document["not_evaluated"] = [
             {"id": n.id, **({"measure": n.measure} if n.measure else {}), "reason": n.reason}
@@ -131,4 +133,5 @@ def summary_from_document(document: object, *, source: str) -> Summary:
             NotEvaluated(id=str(n["id"]), reason=str(n.get("reason", "")), measure=str(n.get("measure", "")))
             for n in document.get("not_evaluated") or []
         ),
+        aborted=str(document.get("aborted", "") or ""),
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from validator.collect.recorder import KubernetesRecorder
 from validator.config.suite_file import ExperimentSpec
 from validator.criteria import fault_effects
 from validator.criteria.promql import QueryRanges
-from validator.criteria.registry import CRITERIA, build_specs, evaluate_all
+from validator.criteria.registry import CRITERIA, LIVE_CRITERIA, build_specs, evaluate_all
 from validator.errors import ExitCode, RollbackFailed
 from validator.load.locust_process import LocustSpec
 from validator.model import (
@@ -38,10 +39,12 @@ from validator.model import (
     RunManifest,
     Summary,
     TimeWindow,
+    Verdict,
 )
 from validator.report.console_table import COLOUR, overall_verdict_line, verdict_table
 from validator.report.publish import evaluate_and_report, exit_code_for
 from validator.resources import load_profile_path
+from validator.run.abort import AbortWatch
 from validator.run.experiments import (
     ExperimentInterrupted,
     experiment_fault_name,
@@ -58,9 +61,6 @@ from validator.run_directory import K8S, load_run_directory
 from validator.run_directory.layout import REPORT
 from validator.run_directory.manifest import write_manifest
 from validator.safety.guard import Guard
-
-# Criteria judged live after each experiment: they need only the watch, the load and the faults.
-LIVE_CRITERIA = ("maintenance_disruption", "pdb_respected", "oom_kills", "controller_availability")
 
 
 def exit_code(summary: Summary, *, interrupted: bool, rollback_failure: RollbackFailed | None) -> int:
@@ -106,6 +106,8 @@ class SuiteRun:
         self.experiment_results: list[ExperimentRecord] = []
         self.rollback_failure: RollbackFailed | None = None
         self.load_process: ProgressLocust | None = None
+        self.abort_watch: AbortWatch | None = None
+        self.aborted = ""  # why the run stopped itself (abort_on), once it did
         self.window_start_ms = 0
         self.window_end_ms = 0
         self.load_started_ms = 0
@@ -162,6 +164,7 @@ class SuiteRun:
             judge=tuple(self.suite.judge) or tuple(sorted(CRITERIA)),
             experiments=tuple(self.experiment_results),
             interrupted=tuple(self.interrupts.received),
+            aborted=self.aborted,
         )
 
     def _write_manifest(self, env: RunEnvironment, *, final: bool = False, end_ms: int | None = None) -> None:
@@ -223,7 +226,7 @@ class SuiteRun:
         if failure is not None:
             self.rollback_failure = failure
 
-    def _live_verdicts(self, env: RunEnvironment) -> None:
+    def _live_verdicts(self, env: RunEnvironment) -> Summary | None:
         """Judge the criteria that need no Prometheus from the evidence so far (never fails the run)."""
         try:
             self._write_manifest(env, end_ms=_now_ms())
@@ -232,9 +235,23 @@ class SuiteRun:
             summary = evaluate_all(build_specs(self.suite.criteria), evidence, only=only)
         except Exception as exc:  # a live view must never cost the run
             self.console.print(f"[dim]live verdicts unavailable: {type(exc).__name__}: {exc}[/]")
-            return
+            return None
         parts = [f"{o.id} [{COLOUR[o.verdict]}]{o.verdict.value}[/]" for o in summary.criteria]
         self.console.print("  live: " + ", ".join(parts))
+        return summary
+
+    def _aborting(self, env: RunEnvironment, live: Summary | None = None) -> bool:
+        """Whether the suite's abort_on rules are met now (said once, and recorded in the manifest)."""
+        if self.abort_watch is None:
+            return False
+        if live is None and self.abort_watch.rules.criteria:
+            live = self._live_verdicts(env)
+        reason = self.abort_watch.check(live)
+        if reason and not self.aborted:
+            self.aborted = reason
+            self.console.print(f"[red]abort: {reason}: the remaining experiments are skipped[/]")
+            self._write_manifest(env, end_ms=_now_ms())
+        return bool(reason)
 
     # -- the whole run -------------------------------------------------------------------------
     def execute(self) -> int:
@@ -301,18 +318,30 @@ class SuiteRun:
                 f"{self.suite.load.max_users} users for {timing.load_duration_s:g}s"
             )
             tick = self._progress_line()
+            if self.suite.abort_on is not None:
+                self.abort_watch = AbortWatch(
+                    self.suite.abort_on,
+                    env.prometheus_url,
+                    load.last_progress,
+                    lambda text: self.console.print(f"[yellow]{text}[/]"),
+                )
             for offset, exp in self.suite.schedule(env.mode):
                 _sleep_until(self.load_started_ms / 1000 + offset, tick=tick)
+                if self._aborting(env):
+                    break
                 if not load.running():
                     self.console.print(f"[yellow]the load ended early ({load.describe()})[/]")
                 self._run_experiment(exp, env)
-                self._live_verdicts(env)
+                live = self._live_verdicts(env)
                 if self.rollback_failure is not None:
                     self.console.print("[red]a rollback failed: the remaining experiments are skipped[/]")
                     break
-            _sleep_until(self.load_started_ms / 1000 + timing.load_duration_s, tick=tick)
+                if self._aborting(env, live):
+                    break
+            if not self.aborted:
+                _sleep_until(self.load_started_ms / 1000 + timing.load_duration_s, tick=tick)
             with self.interrupts.shield():
-                load.finish(wait_s=30.0)
+                load.finish(wait_s=0.0 if self.aborted else 30.0)  # an aborted run stops its load now
             self.console.print(f"load finished: {load.describe()}; cooldown {timing.cooldown_s:g}s")
             _sleep_until(time.time() + timing.cooldown_s, tick=self._recovery_tick())
         except KeyboardInterrupt as exc:
@@ -360,12 +389,14 @@ class SuiteRun:
             )
         except Exception as exc:  # the other evidence is still worth judging
             self.console.print(f"[yellow]metrics not collected: {exc}[/]")
+        aborted = self.aborted
         summary = evaluate_and_report(
             self.run_dir,
             specs,
             load_run_directory(self.run_dir),
             only=only,
             not_evaluated_reason=f"not judged by the {self.suite.name} suite (its `judge` list)",
+            revise=(lambda s: replace(s, verdict=Verdict.FAIL, aborted=aborted)) if aborted else None,
         )
         self.console.print(verdict_table(summary, f"validator run {summary.run_id}"))
         self.console.print(overall_verdict_line(summary))

@@ -143,6 +143,7 @@ def load_manifest(path: Path) -> RunManifest:
         judge=tuple(str(c) for c in as_list(raw.get("judge"))),
         experiments=tuple(_experiment(e) for e in as_list(raw.get("experiments")) if isinstance(e, dict)),
         interrupted=tuple(str(s) for s in as_list(raw.get("interrupted"))),
+        aborted=str(raw.get("aborted", "") or ""),
     )
 
 
@@ -276,6 +277,8 @@ def manifest_document(manifest: RunManifest) -> dict[str, Any]:
         experiments=[_experiment_document(e) for e in manifest.experiments],
         interrupted=list(manifest.interrupted),
     )
+    if manifest.aborted:
+        doc["aborted"] = manifest.aborted
     return doc
 
 

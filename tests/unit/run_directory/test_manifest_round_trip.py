@@ -62,6 +62,7 @@ def _full_manifest() -> RunManifest:
             ),
         ),
         interrupted=("SIGTERM",),
+        aborted="controller_availability failed",
     )
 
 
