@@ -54,6 +54,7 @@ from validator.run.experiments import (
 )
 from validator.run.interrupts import Interrupts
 from validator.run.load_progress import ProgressLocust
+from validator.run.notify import notify
 from validator.run.preflight import preflight, wait_for_quiet_platform
 from validator.run.rehearsal import rehearse
 from validator.run.request import RunEnvironment, RunRequest, resolve_environment
@@ -401,6 +402,10 @@ class SuiteRun:
         self.console.print(verdict_table(summary, f"validator run {summary.run_id}"))
         self.console.print(overall_verdict_line(summary))
         self.console.print(f"report: {self.run_dir / REPORT}")
+        report = self.run_dir / REPORT
+        delivered = notify(summary, suite=self.suite.name, context=self.request.context, report=report)
+        if delivered:
+            self.console.print(delivered)
         if interrupted:
             self.console.print(
                 f"[yellow]interrupted: rollbacks ran, evidence and reports are in {self.run_dir}[/]"
