@@ -55,7 +55,8 @@ def _rescale_times(sandbox: Any) -> list[float]:
 
 
 def test_nightly_passes_on_the_reference_platform(sandbox: Any, tmp_path: Path) -> None:
-    proc, wall_s, run_dir, doc, info = run_nightly(sandbox, tmp_path)
+    # as the platform's validator-runner ServiceAccount, from the in-cluster code path
+    proc, wall_s, run_dir, doc, info = run_nightly(sandbox, tmp_path, as_service_account=True)
     assert info.workflow_api_url, "sandbox deploy must start the simulated platform's submission API"
     output = proc.stdout + proc.stderr
     failing = {k: v for k, v in verdicts(doc).items() if v != "pass"}

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ BIN = Path(sys.executable).parent
 
 
 # --------------------------------------------------------------------------- the sandbox
+
 
 @dataclass
 class Sandbox:
@@ -307,8 +309,9 @@ def ready_count(sandbox: Any, namespace: str, selector: str = "") -> int:
     """Ready pods matching; -1 while a Deployment's status lags behind its pods (the steady-state
     probes read Deployment status, so tests wait for both)."""
     for dep in client.AppsV1Api(sandbox.api).list_namespaced_deployment(namespace).items:
-        if (dep.status.available_replicas or 0) < (dep.spec.replicas or 0) or \
-                (dep.status.observed_generation or 0) < (dep.metadata.generation or 0):
+        if (dep.status.available_replicas or 0) < (dep.spec.replicas or 0) or (
+            dep.status.observed_generation or 0
+        ) < (dep.metadata.generation or 0):
             return -1
     n = 0
     for p in pods(sandbox, namespace, selector):
@@ -396,8 +399,9 @@ def empty_namespace(sandbox: Any, namespace: str, timeout: float = 30) -> None:
         apps.delete_namespaced_daemon_set(ds.metadata.name, namespace)
     core.delete_collection_namespaced_pod(namespace, grace_period_seconds=0)
     with contextlib.suppress(AssertionError):
-        wait_until(f"pods of {namespace} gone", lambda: not core.list_namespaced_pod(namespace).items,
-                   timeout)
+        wait_until(
+            f"pods of {namespace} gone", lambda: not core.list_namespaced_pod(namespace).items, timeout
+        )
 
 
 # --------------------------------------------------------------------------- whole runs
@@ -491,16 +495,85 @@ def no_validator_marks(sandbox: Any) -> list[str]:
     return left
 
 
+def service_account_env(
+    sandbox: Any, directory: Path, account: str = "validator-runner", namespace: str = "validator"
+) -> dict[str, str]:
+    """What a pod running as `namespace/account` sees, minted outside one: a token from the
+    TokenRequest API and the cluster CA (the namespace's kube-root-ca.crt) in `directory`, and the
+    apiserver's address. The environment makes the validator's `in-cluster` context use them."""
+    core = client.CoreV1Api(sandbox.api)
+    request = {"spec": {"audiences": [], "expirationSeconds": 3600}}
+    token = core.create_namespaced_service_account_token(account, namespace, request).status.token
+    ca = core.read_namespaced_config_map("kube-root-ca.crt", namespace).data["ca.crt"]
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "token").write_text(token)
+    (directory / "ca.crt").write_text(ca)
+    (directory / "namespace").write_text(namespace)
+    server = urllib.parse.urlsplit(sandbox.api.configuration.host)
+    return {
+        "VALIDATOR_SERVICE_ACCOUNT_DIR": str(directory),
+        "KUBERNETES_SERVICE_HOST": str(server.hostname),
+        "KUBERNETES_SERVICE_PORT": str(server.port),
+    }
+
+
+def allow_in_cluster(env: dict[str, str], allowlist: Path) -> None:
+    """`validator allow --context in-cluster` for the platform, run as the ServiceAccount of `env`."""
+    pools = [arg for pool in POOLS for arg in ("--node-pool", pool)]
+    proc = subprocess.run(
+        [
+            str(BIN / "validator"),
+            "allow",
+            "--context",
+            "in-cluster",
+            "--allowlist",
+            str(allowlist),
+            "--namespace",
+            "agents",
+            "--namespace",
+            "workflow-system",
+            *pools,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def run_nightly(
-    sandbox: Any, tmp_path: Path, overlay: str = "testing", name: str = "nightly"
+    sandbox: Any,
+    tmp_path: Path,
+    overlay: str = "testing",
+    name: str = "nightly",
+    *,
+    as_service_account: bool = False,
 ) -> tuple[subprocess.CompletedProcess[str], float, Path, dict[str, Any], lifecycle.SandboxInfo]:
     """Deploy OVERLAY, allow the sandbox's context, run suites/nightly.yaml into tmp_path/NAME.
+    With `as_service_account` the run is the in-cluster code path as the platform's
+    validator-runner ServiceAccount (its own token, its RBAC), not the sandbox's kubeconfig.
     Returns the process, its wall time, the run directory, its summary.json and the sandbox info."""
     info = deploy_platform(sandbox, overlay)
-    allowlist = allow_platform(sandbox, tmp_path / "allowlist.yaml", ["agents", "workflow-system"])
     run_dir = tmp_path / name
-    proc, wall_s = validator_run(
-        ["suites/nightly.yaml", "--context", sandbox.context, "--output", str(run_dir)],
-        run_env(info, allowlist),
-    )
+    if as_service_account:
+        allowlist = tmp_path / "allowlist.yaml"
+        env = {**run_env(info, allowlist), **service_account_env(sandbox, tmp_path / "serviceaccount")}
+        env.pop("KUBECONFIG", None)  # nothing but the ServiceAccount
+        allow_in_cluster(env, allowlist)
+        args = [
+            "suites/nightly.yaml",
+            "--context",
+            "in-cluster",
+            "--timing",
+            "sandbox",
+            "--output",
+            str(run_dir),
+        ]
+    else:
+        allowlist = allow_platform(sandbox, tmp_path / "allowlist.yaml", ["agents", "workflow-system"])
+        env = run_env(info, allowlist)
+        args = ["suites/nightly.yaml", "--context", sandbox.context, "--output", str(run_dir)]
+    proc, wall_s = validator_run(args, env)
     return proc, wall_s, run_dir, summary(run_dir), info

@@ -10,6 +10,7 @@ from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
 from validator.errors import ConfigError
+from validator.kube import in_cluster
 from validator.redaction import redact_text
 
 
@@ -22,8 +23,11 @@ def api_client(
     asks for one per stream (plus a spare), else urllib3 discards and re-opens connections.
 
     Raises ConfigError naming the file and context when either cannot be used. The file's contents
-    never appear in the message.
+    never appear in the message. The context `in-cluster` is the pod's own ServiceAccount
+    (validator.kube.in_cluster); the kubeconfig is then not read.
     """
+    if context == in_cluster.IN_CLUSTER:
+        return in_cluster.api_client(connections)
     path = Path(kubeconfig).expanduser()
     if not path.is_file():
         raise ConfigError(

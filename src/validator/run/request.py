@@ -10,6 +10,7 @@ from pathlib import Path
 
 from validator.config.suite_file import ExperimentSpec, Mode, Suite
 from validator.errors import ConfigError
+from validator.kube.in_cluster import IN_CLUSTER
 from validator.model import RehearsalScope
 from validator.sandbox.lifecycle import running_sandbox_for
 
@@ -65,7 +66,9 @@ def resolve_environment(request: RunRequest) -> RunEnvironment:
     sandbox the context belongs to. Raises ConfigError when a URL the run needs is nowhere."""
     info = running_sandbox_for(request.context)
     mode: Mode = request.mode or ("sandbox" if info is not None else "real")
-    kubeconfig = request.kubeconfig or (info.kubeconfig if info is not None else None)
+    # a ServiceAccount (`in-cluster`) never borrows the sandbox's own kubeconfig
+    own = info is not None and request.context != IN_CLUSTER
+    kubeconfig = request.kubeconfig or (info.kubeconfig if own and info is not None else None)
     prometheus = (
         request.prometheus_url
         or os.environ.get("VALIDATOR_PROMETHEUS_URL", "")

@@ -33,6 +33,7 @@ import yaml
 from validator.config.allowlist_file import ContextEntry, Limits, parse_allowlist
 from validator.config.document import read_yaml_file
 from validator.errors import ConfigError, UnsafeOperation
+from validator.kube import in_cluster
 
 __all__ = [
     "ALLOWLIST_ENV",
@@ -108,7 +109,12 @@ def kubeconfig_paths(kubeconfig: str | None) -> list[Path]:
 
 
 def read_identity(context: str, kubeconfig: str | None) -> tuple[ClusterIdentity, Path]:
-    """The server URL and CA fingerprint a context points at, from the kubeconfig file alone."""
+    """The server URL and CA fingerprint a context points at, from the kubeconfig file alone (for
+    `in-cluster`: from the pod's environment and ServiceAccount directory, which is returned)."""
+    if context == in_cluster.IN_CLUSTER:
+        server, fingerprint = in_cluster.server(), in_cluster.ca_sha256()
+        identity = ClusterIdentity(context=context, server=server, ca_sha256=fingerprint)
+        return identity, in_cluster.service_account_dir()
     for path in kubeconfig_paths(kubeconfig):
         if not path.exists():
             continue

@@ -10,6 +10,7 @@ other code may rely on are in docs/sandbox-contract.md.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import json
@@ -24,8 +25,9 @@ from pathlib import Path
 import yaml
 from kubernetes.client import ApiClient
 
-from validator.errors import SandboxError
+from validator.errors import ConfigError, SandboxError
 from validator.kube import api_client as kube_api_client
+from validator.kube import in_cluster
 from validator.sandbox import toolchain
 from validator.sandbox.kwokctl_driver import (
     KWOK_DIR,
@@ -152,10 +154,56 @@ def load_info(name: str = DEFAULT_NAME) -> SandboxInfo | None:
 
 
 def running_sandbox_for(context: str) -> SandboxInfo | None:
-    """The sandbox whose kubeconfig context this is (`kwok-<name>`), or None for any other cluster."""
+    """The sandbox whose kubeconfig context this is (`kwok-<name>`), or None for any other cluster.
+    For the `in-cluster` context: the sandbox whose apiserver and CA the pod's ServiceAccount sees."""
+    if context == in_cluster.IN_CLUSTER:
+        return _sandbox_serving_this_pod()
     name = context.removeprefix("kwok-") if context.startswith("kwok-") else ""
     info = load_info(name) if name else None
     return info if info is not None and info.context == context else None
+
+
+def _sandbox_serving_this_pod() -> SandboxInfo | None:
+    try:
+        server = in_cluster.server()
+        pod_ca = (in_cluster.service_account_dir() / "ca.crt").read_bytes()
+    except (ConfigError, OSError):
+        return None
+    root = state_root()
+    for path in sorted(root.glob("*/sandbox.json")) if root.is_dir() else []:
+        info = load_info(path.parent.name)
+        if info is not None and _kubeconfig_serves(Path(info.kubeconfig), server, pod_ca):
+            return info
+    return None
+
+
+def _kubeconfig_serves(kubeconfig: Path, server: str, pod_ca: bytes) -> bool:
+    """Whether a cluster of this kubeconfig is `server` with the certificate authority `pod_ca`."""
+    try:
+        doc = yaml.safe_load(kubeconfig.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return False
+    for entry in doc.get("clusters") or []:
+        cluster = entry.get("cluster") or {}
+        if str(cluster.get("server", "")).rstrip("/") != server:
+            continue
+        if cluster.get("certificate-authority-data"):
+            pem = base64.b64decode(cluster["certificate-authority-data"])
+        elif cluster.get("certificate-authority"):
+            ca_path = Path(cluster["certificate-authority"])
+            ca_path = ca_path if ca_path.is_absolute() else kubeconfig.parent / ca_path
+            pem = ca_path.read_bytes() if ca_path.is_file() else b""
+        else:
+            pem = b""
+        if _pem_body(pem) and _pem_body(pem) == _pem_body(pod_ca):
+            return True
+    return False
+
+
+def _pem_body(pem: bytes) -> bytes:
+    """A PEM text without its armour lines and whitespace (two copies of one certificate compare equal)."""
+    lines = (line.strip() for line in pem.splitlines())
+    return b"".join(line for line in lines if line and not line.startswith(b"-----"))
 
 
 # --------------------------------------------------------------------------- Prometheus
