@@ -161,16 +161,7 @@ def _build(_args: argparse.Namespace) -> int:
 
 def _deploy(args: argparse.Namespace) -> int:
     info = _require(args.name)
-    platform_dir = Path.cwd() / "platform"
-    if not (platform_dir / "overlays" / args.overlay).is_dir():
-        raise SandboxError(
-            f"no overlay {args.overlay!r}",
-            where=str(platform_dir / "overlays"),
-            fix="run from the repository root; overlays are: "
-            + ", ".join(sorted(p.name for p in (platform_dir / "overlays").glob("*")))
-            if (platform_dir / "overlays").is_dir()
-            else "run from the repository root",
-        )
+    platform_deploy.resolve_overlay(args.overlay)  # ./platform's or the bundled one; an unknown name is named
     platform_deploy.deploy(
         Path(info.kubeconfig), info.context, args.overlay, info.rules_dir, progress=_progress
     )
