@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "validator.commands.run",
     "validator.commands.init",
     "validator.commands.completion",
+    "validator.commands.history",
 )
 
 

@@ -31,6 +31,7 @@ from validator.criteria.registry import (
     prometheus_only_ids,
 )
 from validator.errors import ConfigError
+from validator.history import record_run
 from validator.model import (
     CriterionOverride,
     CriterionSpec,
@@ -86,6 +87,13 @@ def register(sub: Subcommands) -> None:
     )
     parser.add_argument(
         "--criteria", type=Path, metavar="FILE", help="YAML file of threshold/query overrides"
+    )
+    parser.add_argument(
+        "--history",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the history file this is recorded into (default: history.sqlite beside the run directory)",
     )
     parser.add_argument(
         "--output",
@@ -244,6 +252,7 @@ def run_check(args: argparse.Namespace) -> int:
         },
     )
     summary = evaluate_and_report(out_dir, specs, evidence, only=ids, revise=_not_evaluated)
+    print(f"history: {record_run(args.history, summary, evidence.manifest, out_dir, kind='check')}")
     _print_table(Console(), summary, out_dir)
     return exit_code_for(summary.verdict)
 

@@ -16,6 +16,7 @@ from validator.commands import Subcommands
 from validator.config.criteria_file import load_criteria_file
 from validator.criteria.registry import build_specs
 from validator.errors import ConfigError, EvidenceUnavailable, ExitCode
+from validator.history import record_run
 from validator.model import CriterionOverride, Evidence, SourceName, Summary, Verdict
 from validator.report.publish import evaluate_and_report, exit_code_for, write_reports
 from validator.report.summary import summary_from_document
@@ -30,6 +31,13 @@ def register(sub: Subcommands) -> None:
         "and report.html into it. Exit 0 pass, 1 a criterion failed, 2 invalid input, 3 inconclusive.",
     )
     evaluate.add_argument("run_dir", metavar="RUN_DIR", type=Path, help="a run directory (reports/<run-id>/)")
+    evaluate.add_argument(
+        "--history",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the history file this is recorded into (default: history.sqlite beside the run directory)",
+    )
     evaluate.add_argument(
         "--criteria",
         metavar="FILE",
@@ -66,6 +74,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     run_dir: Path = args.run_dir
     summary, evidence = evaluate_run(run_dir, args.criteria)
     _print_summary(summary, run_dir)
+    kind = "run" if evidence.manifest.suite else "check"
+    print(f"history: {record_run(args.history, summary, evidence.manifest, run_dir, kind=kind)}")
     if len(evidence.missing) == len(SourceName):
         raise EvidenceUnavailable(
             f"{run_dir} holds no evidence at all; every criterion is inconclusive",

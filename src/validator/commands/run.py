@@ -61,6 +61,13 @@ def register(sub: Subcommands) -> None:
         help="allow-list file (default: $VALIDATOR_ALLOWLIST or ~/.config/validator/allowlist.yaml)",
     )
     parser.add_argument(
+        "--history",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the history file the run is recorded into (default: history.sqlite beside the run directory)",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=None,
@@ -194,5 +201,6 @@ def run_command(args: argparse.Namespace) -> int:
         workflow_api_url=args.workflow_api_url,
         dry_run=args.dry_run,
         rehearsal_target=target,
+        history=args.history,
     )
     return run_suite(request)

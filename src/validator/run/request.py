@@ -48,6 +48,7 @@ class RunRequest:
     dry_run: bool = False
     rehearsal_target: RehearsalTarget | None = None
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    history: Path | None = None  # the history file (None: beside the run directory)
 
 
 @dataclass

@@ -30,6 +30,7 @@ from validator.criteria import fault_effects
 from validator.criteria.promql import QueryRanges
 from validator.criteria.registry import CRITERIA, LIVE_CRITERIA, build_specs, evaluate_all
 from validator.errors import ExitCode, RollbackFailed
+from validator.history import record_run
 from validator.load.locust_process import LocustSpec
 from validator.model import (
     ExperimentRecord,
@@ -43,7 +44,7 @@ from validator.model import (
 )
 from validator.report.console_table import COLOUR, overall_verdict_line, verdict_table
 from validator.report.publish import evaluate_and_report, exit_code_for
-from validator.resources import load_profile_path
+from validator.resources import load_profile_path, platform_revision
 from validator.run.abort import AbortWatch
 from validator.run.experiments import (
     ExperimentInterrupted,
@@ -167,6 +168,19 @@ class SuiteRun:
             interrupted=tuple(self.interrupts.received),
             aborted=self.aborted,
         )
+
+    def _record_history(self, summary: Summary, manifest: RunManifest, env: RunEnvironment) -> None:
+        """Into the history (--history, default beside the reports); a failure to record never costs
+        the run its verdict, and is said."""
+        try:
+            path = record_run(
+                self.request.history, summary, manifest, self.run_dir, kind="run",
+                platform_revision=_history_revision(env),
+            )
+        except Exception as exc:  # the verdict stands without its history
+            self.console.print(f"[yellow]history not recorded: {type(exc).__name__}: {exc}[/]")
+            return
+        self.console.print(f"history: {path}")
 
     def _write_manifest(self, env: RunEnvironment, *, final: bool = False, end_ms: int | None = None) -> None:
         write_manifest(self.run_dir, self._manifest(env, final=final, end_ms=end_ms))
@@ -391,10 +405,11 @@ class SuiteRun:
         except Exception as exc:  # the other evidence is still worth judging
             self.console.print(f"[yellow]metrics not collected: {exc}[/]")
         aborted = self.aborted
+        evidence = load_run_directory(self.run_dir)
         summary = evaluate_and_report(
             self.run_dir,
             specs,
-            load_run_directory(self.run_dir),
+            evidence,
             only=only,
             not_evaluated_reason=f"not judged by the {self.suite.name} suite (its `judge` list)",
             revise=(lambda s: replace(s, verdict=Verdict.FAIL, aborted=aborted)) if aborted else None,
@@ -403,6 +418,7 @@ class SuiteRun:
         self.console.print(overall_verdict_line(summary))
         self.console.print(f"report: {self.run_dir / REPORT}")
         report = self.run_dir / REPORT
+        self._record_history(summary, evidence.manifest, env)
         delivered = notify(summary, suite=self.suite.name, context=self.request.context, report=report)
         if delivered:
             self.console.print(delivered)
@@ -411,6 +427,11 @@ class SuiteRun:
                 f"[yellow]interrupted: rollbacks ran, evidence and reports are in {self.run_dir}[/]"
             )
         return exit_code(summary, interrupted=interrupted, rollback_failure=self.rollback_failure)
+
+
+def _history_revision(env: RunEnvironment) -> str:
+    """The platform revision a run ran against: the bundled platform's, on the sandbox that deploys it."""
+    return platform_revision() if env.sandbox else ""
 
 
 def run_suite(request: RunRequest, console: Console | None = None) -> int:

@@ -1,0 +1,175 @@
+"""`validator history import DIR...`, `validator history show` and `validator compare RUN`: the runs
+recorded night after night (validator.history), and what changed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from validator.commands import Subcommands
+from validator.errors import ConfigError, ExitCode
+from validator.history import HistoryStore, Trend, detect
+from validator.history.store import DEFAULT_NAME, Point
+from validator.report.summary import summary_from_document
+from validator.run_directory import load_manifest
+from validator.run_directory.layout import MANIFEST, SUMMARY
+
+TREND_COLOUR = {
+    Trend.STEADY: "green",
+    Trend.IMPROVED: "green",
+    Trend.REGRESSED: "red",
+    Trend.INCONCLUSIVE: "yellow",
+}
+
+
+def register(sub: Subcommands) -> None:
+    history = sub.add_parser("history", help="the runs recorded night after night, and their trends")
+    actions = history.add_subparsers(dest="history_action", metavar="ACTION")
+    backfill = actions.add_parser(
+        "import", help="record existing run directories (their summary.json) into the history"
+    )
+    backfill.add_argument("run_dirs", metavar="RUN_DIR", nargs="+", type=Path)
+    _history_option(backfill, required=True)
+    backfill.set_defaults(handler=run_import)
+    show = actions.add_parser("show", help="every criterion and scope of a suite: its trend over the runs")
+    _history_option(show, required=True)
+    show.add_argument("--suite", default="nightly", help="the suite's runs (default: %(default)s)")
+    show.set_defaults(handler=run_show)
+    history.set_defaults(handler=lambda _args: _usage(history))
+    compare = sub.add_parser(
+        "compare",
+        help="what changed in a run: its values against a baseline run, and the trends up to it",
+        description="Compare RUN (a run id or run directory in the history) with --baseline (a run id, "
+        "`last-pass`: the latest earlier run that passed, or `previous`). Exit 1 when a criterion-scope "
+        "regressed (a significant change point the bad way), else 0.",
+    )
+    compare.add_argument("run", metavar="RUN")
+    compare.add_argument("--baseline", default="previous", help="run id, last-pass or previous (default)")
+    _history_option(compare, required=True)
+    compare.set_defaults(handler=run_compare)
+
+
+def _history_option(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument(
+        "--history",
+        type=Path,
+        required=required,
+        metavar="PATH",
+        help=f"the history file (validator run keeps one beside its reports: reports/{DEFAULT_NAME})",
+    )
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return int(ExitCode.INVALID_INPUT)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    store = HistoryStore(args.history)
+    for run_dir in args.run_dirs:
+        summary_path = run_dir / SUMMARY
+        if not summary_path.is_file():
+            raise ConfigError(
+                f"{summary_path} not found",
+                where=str(run_dir),
+                fix="evaluate the run first (`validator evaluate RUN_DIR`), then import it",
+            )
+        summary = summary_from_document(
+            json.loads(summary_path.read_text(encoding="utf-8")), source=str(summary_path)
+        )
+        manifest = load_manifest(run_dir / MANIFEST)
+        store.record(summary, manifest, run_dir, kind="run" if manifest.suite else "check")
+        print(f"recorded {summary.run_id} ({manifest.suite or 'check'}, {summary.verdict.value})")
+    print(f"history: {args.history} ({len(store.runs())} runs)")
+    return 0
+
+
+def _values(points: list[Point | None]) -> list[float | None]:
+    return [p.value if p is not None else None for p in points]
+
+
+def run_show(args: argparse.Namespace) -> int:
+    store = HistoryStore(args.history)
+    runs = store.runs(args.suite)
+    table = Table(title=f"{args.suite}: {len(runs)} runs in {args.history}")
+    for column in ("criterion", "scope", "trend", "latest", "change"):
+        table.add_column(column, overflow="fold")
+    for criterion, scope in store.scopes(args.suite):
+        points = store.series(args.suite, criterion, scope)
+        last = next((p for p in reversed(points) if p is not None), None)
+        finding = detect(_values(points), last.threshold if last else {})
+        shift = finding.latest
+        change = (
+            f"{shift.before:.4g} -> {shift.after:.4g} from {runs[shift.index].run_id} (p={shift.pvalue:.1g})"
+            if shift
+            else finding.reason
+        )
+        latest = "—" if last is None or last.value is None else f"{last.value:.4g} {last.unit}"
+        table.add_row(
+            criterion, scope, f"[{TREND_COLOUR[finding.trend]}]{finding.trend.value}[/]", latest, change
+        )
+    Console().print(table)
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    store = HistoryStore(args.history)
+    target = str(args.run)
+    everything = store.runs()
+    run = next(
+        (r for r in everything if r.run_id == target or r.run_dir == str(Path(target).resolve())), None
+    )
+    if run is None:
+        raise ConfigError(
+            f"run {target!r} is not in {args.history}",
+            where=str(args.history),
+            fix="record it first: validator history import RUN_DIR",
+        )
+    runs = [r for r in store.runs(run.suite) if r.window_end <= run.window_end]
+    earlier = runs[:-1]
+    if args.baseline == "previous":
+        baseline = earlier[-1] if earlier else None
+    elif args.baseline == "last-pass":
+        baseline = next((r for r in reversed(earlier) if r.verdict == "pass"), None)
+    else:
+        baseline = next((r for r in everything if r.run_id == args.baseline), None)
+    if baseline is None:
+        raise ConfigError(
+            f"no baseline {args.baseline!r} for {run.run_id}",
+            where="--baseline",
+            fix="name a recorded run id, or record earlier runs of the suite",
+        )
+    table = Table(title=f"{run.run_id} against {baseline.run_id} ({len(runs)} runs of {run.suite})")
+    for column in ("criterion", "scope", "baseline", "run", "trend"):
+        table.add_column(column, overflow="fold")
+    regressed = 0
+    started: list[str] = []
+    for criterion, scope in store.scopes(run.suite):
+        points = store.series(run.suite, criterion, scope)[: len(runs)]
+        by_run = {p.run_id: p for p in points if p is not None}
+        now, then = by_run.get(run.run_id), by_run.get(baseline.run_id)
+        finding = detect(_values(points), now.threshold if now else {})
+        shift = finding.latest
+        if finding.trend is Trend.REGRESSED and shift is not None:
+            regressed += 1
+            since = runs[shift.index].run_id
+            started.append(
+                f"{criterion} {scope}: {shift.before:.4g} -> {shift.after:.4g} "
+                f"since {since} (p={shift.pvalue:.1g})"
+            )
+        table.add_row(
+            criterion,
+            scope,
+            "—" if then is None or then.value is None else f"{then.value:.4g} ({then.verdict})",
+            "—" if now is None or now.value is None else f"{now.value:.4g} ({now.verdict})",
+            f"[{TREND_COLOUR[finding.trend]}]{finding.trend.value}[/]",
+        )
+    Console().print(table)
+    for line in started:
+        print(f"regressed: {line}")
+    print(f"{regressed} criterion-scope(s) regressed")
+    return int(ExitCode.FAIL if regressed else ExitCode.PASS)

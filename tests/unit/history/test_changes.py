@@ -1,0 +1,82 @@
+"""The change-point detector, case by case: what a platform team would call a regression, and what
+it would not."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from validator.history.changes import MIN_RUNS, Trend, detect, worse
+
+RECOVERY = {"max": 300.0}  # seconds: higher is worse
+UTILISATION = {"min": 0.6, "max": 0.8}  # a band: away from its middle is worse
+
+
+def noisy(mean: float, n: int, sd: float, seed: int) -> list[float]:
+    rng = random.Random(seed)
+    return [mean + rng.gauss(0, sd) for _ in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "threshold", "trend", "at"),
+    [
+        ("flat", [40.0] * 12, RECOVERY, Trend.STEADY, None),
+        ("noise only", noisy(40, 20, 3, 1), RECOVERY, Trend.STEADY, None),
+        (
+            "a step up inside the budget",
+            noisy(40, 10, 3, 2) + noisy(140, 6, 3, 3),
+            RECOVERY,
+            Trend.REGRESSED,
+            10,
+        ),
+        ("a step down", noisy(140, 8, 3, 4) + noisy(40, 6, 3, 5), RECOVERY, Trend.IMPROVED, 8),
+        (
+            "a slow drift",
+            [40 + 5 * i + d for i, d in enumerate(noisy(0, 20, 2, 6))],
+            RECOVERY,
+            Trend.REGRESSED,
+            None,
+        ),
+        ("a band left", noisy(0.70, 10, 0.01, 7) + noisy(0.78, 6, 0.01, 8), UTILISATION, Trend.REGRESSED, 10),
+        (
+            "a band re-centred",
+            noisy(0.78, 10, 0.01, 9) + noisy(0.70, 6, 0.01, 10),
+            UTILISATION,
+            Trend.IMPROVED,
+            10,
+        ),
+        ("too few runs", [40.0, 140.0, 140.0], RECOVERY, Trend.INCONCLUSIVE, None),
+        (
+            "a missing night",
+            [*noisy(40, 8, 3, 11), None, *noisy(140, 6, 3, 12)],
+            RECOVERY,
+            Trend.REGRESSED,
+            9,  # the first measured run after the change, counted in the series as given
+        ),
+    ],
+)
+def test_detector(
+    name: str, values: list[float | None], threshold: dict[str, float], trend: Trend, at: int | None
+) -> None:
+    found = detect(values, threshold)
+    assert found.trend is trend, (name, found)
+    if at is not None:
+        assert found.latest is not None and found.latest.index == at, (name, found)
+        assert found.latest.pvalue < 0.001
+
+
+def test_too_few_runs_says_how_many_it_needs() -> None:
+    found = detect([1.0, None, 2.0], RECOVERY)
+    assert (
+        found.trend is Trend.INCONCLUSIVE
+        and f"at least {MIN_RUNS}" in found.reason
+        and "2 measured" in found.reason
+    )
+
+
+def test_the_bad_direction_follows_the_threshold() -> None:
+    assert worse({"max": 300}, 40, 140) and not worse({"max": 300}, 140, 40)
+    assert worse({"min": 0.95}, 0.99, 0.97) and not worse({"min": 0.95}, 0.97, 0.99)
+    assert worse({"min": 0.6, "max": 0.8}, 0.70, 0.62) and not worse({"min": 0.6, "max": 0.8}, 0.62, 0.70)
+    assert not worse({}, 1, 2)  # no threshold: no direction is bad
