@@ -54,13 +54,19 @@ def test_the_installed_wheel_runs_a_bundled_suite_from_anywhere(sandbox: Any, tm
     proc = subprocess.run(
         [validator, "run", "on-demand", "--context", sandbox.context, "--output", str(run_dir)],
         cwd=work,
-        env={**run_env(info, allowlist), **{k: v for k, v in clean.items() if k == "PATH"}},
+        env={k: v for k, v in run_env(info, allowlist).items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")},
         capture_output=True,
         text=True,
         timeout=900,
     )
     out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-4000:]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    # one eviction under a steady load exercises recovery, not scaling, a drain or an alert: the
+    # honest verdict is inconclusive (exit 3), and nothing the fault touched failed
+    assert proc.returncode == 3 and summary["verdict"] == "inconclusive", out[-4000:]
+    verdicts = {c["id"]: c["verdict"] for c in summary["criteria"]}
+    assert "fail" not in verdicts.values(), verdicts
+    assert verdicts["recovery_time"] == "pass" and verdicts["controller_availability"] == "pass", verdicts
 
     manifest = json.loads((run_dir / "manifest.json").read_text())
     installed = venv.resolve()
@@ -69,7 +75,5 @@ def test_the_installed_wheel_runs_a_bundled_suite_from_anywhere(sandbox: Any, tm
     assert Path(manifest["suite_file"]).resolve().is_relative_to(installed), manifest["suite_file"]
     assert Path(experiment["experiment"]).resolve().is_relative_to(installed), experiment["experiment"]
     assert experiment["status"] == "completed" and experiment["steady_state_before"] is True
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["verdict"] == "pass", out[-4000:]
     assert (run_dir / "report.html").is_file() and (run_dir / "junit.xml").is_file()
     assert not no_validator_marks(sandbox)

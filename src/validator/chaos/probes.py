@@ -125,15 +125,31 @@ def prometheus_query_below(query: str, threshold: float, url: str = "", configur
     return prometheus_query_value(query, url, configuration) < float(threshold)
 
 
+# How long `deployments_available` must hold before a wait believes it: right after pods are killed
+# the status and the pod list disagree for a moment in either direction (kwok makes a replacement
+# Ready within a second, while the controllers' status still counts the old pod, or already drops
+# to 0 before it counts the new one). Judged once, such a moment made the method's wait return at
+# once and the steady-state probe after it, a second later, fail.
+SETTLED_S = 3.0
+
+
 def wait_for_deployments_available(namespace: str, label_selector: str = "", timeout_s: float = 60.0,
-                                   configuration: Configuration = None, secrets: Secrets = None) -> bool:
-    """Poll `deployments_available` until it holds or `timeout_s` passes; returns the last answer."""
+                                   configuration: Configuration = None, secrets: Secrets = None,
+                                   settled_s: float = SETTLED_S) -> bool:
+    """Poll `deployments_available` until it has held for `settled_s` on every check, or `timeout_s`
+    passes (False)."""
     import time
 
     deadline = time.monotonic() + float(timeout_s)
+    held_since: float | None = None
     while True:
+        now = time.monotonic()
         if deployments_available(namespace, label_selector, configuration):
-            return True
-        if time.monotonic() >= deadline:
+            held_since = now if held_since is None else held_since
+            if now - held_since >= settled_s:
+                return True
+        else:
+            held_since = None
+        if now >= deadline:
             return False
         time.sleep(1.0)
