@@ -168,7 +168,7 @@ def test_prometheus_loaded_the_alert_rules(deployed: Sandbox) -> None:
 
     (group,) = wait_until("Prometheus to load agent-platform.resources", groups, timeout_s=60, interval_s=2)
     names = {rule["name"] for rule in group["rules"]}
-    source_file = Path(platform_deploy.REPO_PLATFORM_DIR) / "alerts" / "rules.source.yaml"
+    source_file = Path(platform_deploy.BUNDLED_PLATFORM_DIR) / "alerts" / "rules.source.yaml"
     source = yaml.safe_load(source_file.read_text())
     assert names == {rule["alert"] for g in source["groups"] for rule in g["rules"]}
 
@@ -217,7 +217,7 @@ def test_drain_of_a_system_node_passes_through_the_budgets(deployed: Sandbox) ->
 def test_dashboard_queries_run_and_show_the_agents(deployed: Sandbox) -> None:
     """Every query of the Grafana dashboard is valid PromQL for the sandbox's Prometheus, and the
     per-agent utilisation panels find all four agent types."""
-    dashboard_file = Path(platform_deploy.REPO_PLATFORM_DIR) / "dashboards" / "agent-resources.json"
+    dashboard_file = Path(platform_deploy.BUNDLED_PLATFORM_DIR) / "dashboards" / "agent-resources.json"
     dashboard = json.loads(dashboard_file.read_text())
     results: dict[str, int] = {}
     for panel in dashboard["panels"]:

@@ -35,7 +35,7 @@ PROMETHEUS_OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator
 PROMETHEUS_OPERATOR_VERSION = "v0.85.0"
 FIELD_MANAGER = "validator-platform"
 RULE_FILE = Path("alerts") / "generated" / "agent-platform.rules.yaml"
-REPO_PLATFORM_DIR = bundled("platform")
+BUNDLED_PLATFORM_DIR = bundled("platform")
 
 Progress = Callable[[str], None]
 
@@ -70,15 +70,15 @@ def _quiet(_message: str) -> None:
 
 
 def resolve_overlay(overlay: str) -> Path:
-    """An overlay name (under ./platform/overlays or the repo's platform/overlays) or a directory."""
+    """An overlay name (under ./platform/overlays or the bundled platform/overlays) or a directory."""
     candidate = Path(overlay)
     if candidate.is_dir() and (candidate / "kustomization.yaml").is_file():
         return candidate.resolve()
-    for platform_dir in (Path.cwd() / "platform", REPO_PLATFORM_DIR):
+    for platform_dir in (Path.cwd() / "platform", BUNDLED_PLATFORM_DIR):
         path = platform_dir / "overlays" / overlay
         if (path / "kustomization.yaml").is_file():
             return path.resolve()
-    overlays = REPO_PLATFORM_DIR / "overlays"
+    overlays = BUNDLED_PLATFORM_DIR / "overlays"
     names = "none"
     if overlays.is_dir():
         names = ", ".join(sorted(p.name for p in overlays.iterdir() if p.is_dir()))
@@ -104,7 +104,7 @@ def rule_file_for(overlay_dir: Path) -> Path:
     for parent in overlay_dir.parents:
         if (parent / RULE_FILE).is_file():
             return parent / RULE_FILE
-    return REPO_PLATFORM_DIR / RULE_FILE
+    return BUNDLED_PLATFORM_DIR / RULE_FILE
 
 
 def default_kubectl() -> Path:
