@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
-import plotly.offline
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from plotly.subplots import make_subplots
@@ -44,6 +43,7 @@ from validator.model import (
     format_rfc3339,
 )
 from validator.redaction import redact_text, redact_value
+from validator.report.plotly_bundle import plotly_js
 
 # Upper bound on points drawn per chart (over all its traces) and on traces per chart.
 MAX_POINTS_PER_CHART = 4000
@@ -576,7 +576,7 @@ def render_report_html(summary: Summary, evidence: Evidence) -> str:
         **context,
         chart_notes=[redact_text(n) for n in notes],
         charts=charts,
-        plotly_js=Markup(plotly.offline.get_plotlyjs()),
+        plotly_js=Markup(plotly_js()),
         plot_config=Markup(json.dumps(_PLOT_CONFIG)),
         verdict_colour=_VERDICT_COLOUR[summary.verdict],
     )
