@@ -22,7 +22,7 @@ from pathlib import Path
 from rich.console import Console
 
 from validator.collect.prometheus import DEFAULT_AGENT_LABEL, DEFAULT_TOKEN_ENV, RetryPolicy, collect_metrics
-from validator.commands import Subcommands
+from validator.commands import Subcommands, add_regressions_option
 from validator.config.criteria_file import load_criteria_file
 from validator.criteria.registry import (
     CRITERIA,
@@ -31,13 +31,14 @@ from validator.criteria.registry import (
     prometheus_only_ids,
 )
 from validator.errors import ConfigError
-from validator.history import record_run
+from validator.history import judge_against_history, record_run, regression_lines
 from validator.model import (
     CriterionOverride,
     CriterionSpec,
     Evidence,
     MetricsEvidence,
     NotEvaluated,
+    RegressionPolicy,
     RunManifest,
     SourceName,
     Summary,
@@ -95,6 +96,7 @@ def register(sub: Subcommands) -> None:
         metavar="PATH",
         help="the history file this is recorded into (default: history.sqlite beside the run directory)",
     )
+    add_regressions_option(parser, default_text="warn")
     parser.add_argument(
         "--output",
         type=Path,
@@ -251,9 +253,20 @@ def run_check(args: argparse.Namespace) -> int:
             SourceName.CHAOS: "validator check reads Prometheus only",
         },
     )
-    summary = evaluate_and_report(out_dir, specs, evidence, only=ids, revise=_not_evaluated)
+    policy = RegressionPolicy(args.regressions or RegressionPolicy.WARN)
+    summary = evaluate_and_report(
+        out_dir,
+        specs,
+        evidence,
+        only=ids,
+        revise=lambda s: judge_against_history(
+            args.history, _not_evaluated(s), evidence.manifest, out_dir, policy=policy
+        ),
+    )
     print(f"history: {record_run(args.history, summary, evidence.manifest, out_dir, kind='check')}")
     _print_table(Console(), summary, out_dir)
+    for line in regression_lines(summary.regressions):
+        print(line)
     return exit_code_for(summary.verdict)
 
 

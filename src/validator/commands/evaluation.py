@@ -12,12 +12,12 @@ import argparse
 import json
 from pathlib import Path
 
-from validator.commands import Subcommands
+from validator.commands import Subcommands, add_regressions_option
 from validator.config.criteria_file import load_criteria_file
 from validator.criteria.registry import build_specs
 from validator.errors import ConfigError, EvidenceUnavailable, ExitCode
-from validator.history import record_run
-from validator.model import CriterionOverride, Evidence, SourceName, Summary, Verdict
+from validator.history import judge_against_history, record_run, regression_lines
+from validator.model import CriterionOverride, Evidence, RegressionPolicy, SourceName, Summary, Verdict
 from validator.report.publish import evaluate_and_report, exit_code_for, write_reports
 from validator.report.summary import summary_from_document
 from validator.run_directory import load_run_directory
@@ -38,6 +38,7 @@ def register(sub: Subcommands) -> None:
         metavar="PATH",
         help="the history file this is recorded into (default: history.sqlite beside the run directory)",
     )
+    add_regressions_option(evaluate, default_text="warn")
     evaluate.add_argument(
         "--criteria",
         metavar="FILE",
@@ -55,8 +56,15 @@ def register(sub: Subcommands) -> None:
     report.set_defaults(handler=run_report)
 
 
-def evaluate_run(run_dir: Path, criteria_file: Path | None = None) -> tuple[Summary, Evidence]:
-    """Load, judge and write summary.json + junit.xml + report.html. Raises ConfigError on bad input."""
+def evaluate_run(
+    run_dir: Path,
+    criteria_file: Path | None = None,
+    *,
+    history: Path | None = None,
+    regressions: RegressionPolicy | None = None,
+) -> tuple[Summary, Evidence]:
+    """Load, judge (against the history too, when `regressions` is given) and write summary.json +
+    junit.xml + report.html. Raises ConfigError on bad input."""
     file_overrides: dict[str, CriterionOverride] = load_criteria_file(criteria_file) if criteria_file else {}
     rewritten = sorted(cid for cid, o in file_overrides.items() if o.queries)
     if rewritten:
@@ -66,14 +74,29 @@ def evaluate_run(run_dir: Path, criteria_file: Path | None = None) -> tuple[Summ
             "(`validator run` / `check`); `evaluate` reads evidence/metrics.json as it was collected"
         )
     evidence = load_run_directory(run_dir)
-    summary = evaluate_and_report(run_dir, build_specs(evidence.manifest.criteria, file_overrides), evidence)
+    policy = regressions
+    summary = evaluate_and_report(
+        run_dir,
+        build_specs(evidence.manifest.criteria, file_overrides),
+        evidence,
+        revise=None
+        if policy is None
+        else lambda s: judge_against_history(history, s, evidence.manifest, run_dir, policy=policy),
+    )
     return summary, evidence
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     run_dir: Path = args.run_dir
-    summary, evidence = evaluate_run(run_dir, args.criteria)
+    summary, evidence = evaluate_run(
+        run_dir,
+        args.criteria,
+        history=args.history,
+        regressions=RegressionPolicy(args.regressions or RegressionPolicy.WARN),
+    )
     _print_summary(summary, run_dir)
+    for line in regression_lines(summary.regressions):
+        print(line)
     kind = "run" if evidence.manifest.suite else "check"
     print(f"history: {record_run(args.history, summary, evidence.manifest, run_dir, kind=kind)}")
     if len(evidence.missing) == len(SourceName):

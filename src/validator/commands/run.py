@@ -18,9 +18,10 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from validator.commands import Subcommands
+from validator.commands import Subcommands, add_regressions_option
 from validator.config.suite_file import PROFILES, ExperimentSpec, Suite, load_suite_file, parse_duration
 from validator.errors import ConfigError
+from validator.model import RegressionPolicy
 from validator.resources import bundled_suites, suite_path
 from validator.run import RehearsalTarget, RunRequest, run_suite
 
@@ -67,6 +68,7 @@ def register(sub: Subcommands) -> None:
         metavar="PATH",
         help="the history file the run is recorded into (default: history.sqlite beside the run directory)",
     )
+    add_regressions_option(parser, default_text="the suite's regressions.policy, else warn")
     parser.add_argument(
         "--output",
         type=Path,
@@ -202,5 +204,6 @@ def run_command(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         rehearsal_target=target,
         history=args.history,
+        regressions=RegressionPolicy(args.regressions) if args.regressions else None,
     )
     return run_suite(request)

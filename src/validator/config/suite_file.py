@@ -85,7 +85,7 @@ from validator.config.document import (
 from validator.config.experiment_file import load_experiment_file
 from validator.criteria.registry import CRITERIA, LIVE_CRITERIA
 from validator.errors import ConfigError
-from validator.model import CriterionOverride
+from validator.model import DEFAULT_REGRESSION_TOLERANCE, CriterionOverride, RegressionPolicy
 
 SCHEMA: Final = "validator.suite/v1"
 Mode = Literal["sandbox", "real"]
@@ -150,6 +150,14 @@ class AbortRules:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RegressionRules:
+    """What the check against the history does (`regressions`): docs/history.md."""
+
+    policy: RegressionPolicy = RegressionPolicy.WARN
+    tolerance: float = DEFAULT_REGRESSION_TOLERANCE
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Suite:
     source: str
     name: str
@@ -164,6 +172,7 @@ class Suite:
     timings: Mapping[str, Timings]
     criteria: Mapping[str, CriterionOverride]
     abort_on: AbortRules | None = None
+    regressions: RegressionRules = field(default_factory=lambda: RegressionRules())
 
     def timing(self, mode: Mode) -> Timings:
         return self.timings[mode]
@@ -454,6 +463,23 @@ class AbortOn(StrictModel):
         )
 
 
+class Regressions(StrictModel):
+    """The check of every run against the suite's history: a change the bad way is a regression."""
+
+    policy: Literal["warn", "fail"] = Field(
+        default="warn", description="warn: report regressions; fail: a regression also fails the run"
+    )
+    tolerance: float = Field(
+        default=DEFAULT_REGRESSION_TOLERANCE,
+        gt=0,
+        le=10,
+        description="share of the earlier runs' mean a step on the latest run must exceed (0.15: 15%)",
+    )
+
+    def rules(self) -> RegressionRules:
+        return RegressionRules(policy=RegressionPolicy(self.policy), tolerance=self.tolerance)
+
+
 class SuiteDocument(StrictModel):
     """A validator suite (suites/*.yaml): a load, the faults started under it, the timings of a run."""
 
@@ -478,6 +504,9 @@ class SuiteDocument(StrictModel):
     experiments: list[ExperimentEntry] | None = None
     criteria: CriteriaBlock | None = Field(default=None, description="criteria overrides by criterion id")
     abort_on: AbortOn | None = Field(default=None, description="when the run stops itself early")
+    regressions: Regressions | None = Field(
+        default=None, description="what a regression against the suite's history does (default: warn)"
+    )
 
     def suite(self, source: str, reading: _Reading) -> Suite:
         namespaces = tuple(self.namespaces)
@@ -495,6 +524,7 @@ class SuiteDocument(StrictModel):
             timings={"sandbox": self.timings.sandbox.spec(), "real": self.timings.real.spec()},
             criteria=self.criteria.overrides() if self.criteria is not None else {},
             abort_on=self.abort_on.rules() if self.abort_on is not None else None,
+            regressions=(self.regressions or Regressions()).rules(),
         )
 
 

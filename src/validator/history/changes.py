@@ -5,19 +5,40 @@ A shift is significant at p < MAX_PVALUE; it is a regression when it moves the v
 for its criterion (higher for a `max`, lower for a `min`, away from the middle of a band), even
 while the value is still inside its threshold (recovery 40 s -> 140 s is a regression before it is a
 failure). Fewer than MIN_RUNS values cannot say (`inconclusive`); nights that did not judge the
-scope are skipped, not read as zero."""
+scope are skipped, not read as zero.
+
+Change points need several runs on each side of a change, so the newest runs are also checked on
+their own (`step`): the latest value against the runs since the last change point (at least
+MIN_STEP_BASELINE of them) is a step when it lies further from their mean than SPREAD_K of their
+standard deviations AND than a magnitude floor: `tolerance` (default 15%) of that mean, and
+MAGNITUDE_OF_BAND (2%) of the threshold's edge. That last floor holds for change points too: a
+series that is exactly 0 s night after night makes any 3 s night "significant", yet 3 s of a 300 s
+budget is nothing anyone acts on. A step is what a nightly sees the morning after a change; the
+change point confirms it once enough nights follow."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from otava.analysis import compute_change_points
 
+from validator.model import DEFAULT_REGRESSION_TOLERANCE
+
 MIN_RUNS = 4
+MIN_STEP_BASELINE = 2  # earlier runs a step is measured against
+SPREAD_K = 4.0  # standard deviations of the baseline a step must exceed
+DEFAULT_TOLERANCE = DEFAULT_REGRESSION_TOLERANCE  # share of the baseline's mean a step must exceed
+MAGNITUDE_OF_BAND = 0.02  # share of the threshold's edge any reported change must exceed
 MAX_PVALUE = 0.001  # Otava's own default: noise alone must not read as a change
 WINDOW = 30  # runs compared at a time (Otava's window_len)
+
+
+class Method(StrEnum):
+    CHANGE_POINT = "change point"  # Otava's e-divisive means, significant at p < MAX_PVALUE
+    STEP = "step"  # the latest run against the runs before it (see the module doc)
 
 
 class Trend(StrEnum):
@@ -34,8 +55,9 @@ class Shift:
     index: int  # position in the series given (the first run after the change)
     before: float  # mean before
     after: float  # mean after
-    pvalue: float
+    pvalue: float  # the change point's; 0 for a step (not a significance test)
     worse: bool
+    method: Method = Method.CHANGE_POINT
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,26 +84,71 @@ def worse(threshold: Mapping[str, float], before: float, after: float) -> bool:
     return False  # no direction is known to be bad
 
 
-def detect(values: Sequence[float | None], threshold: Mapping[str, float]) -> Finding:
+def _magnitude_floor(threshold: Mapping[str, float], mean: float, tolerance: float) -> float:
+    edges = [abs(v) for k, v in threshold.items() if k in ("min", "max")]
+    return max(tolerance * abs(mean), MAGNITUDE_OF_BAND * max(edges, default=0.0))
+
+
+def latest_step(
+    known: Sequence[tuple[int, float]],
+    threshold: Mapping[str, float],
+    *,
+    since: int = 0,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> Shift | None:
+    """The newest value against the values from position `since` (the last change point) up to it,
+    when it stands out by the module doc's rule; None otherwise."""
+    if len(known) < MIN_STEP_BASELINE + 1:
+        return None
+    index, latest = known[-1]
+    baseline = [v for i, v in known[:-1] if i >= since][-WINDOW:]
+    if len(baseline) < MIN_STEP_BASELINE:
+        return None
+    mean = statistics.fmean(baseline)
+    spread = statistics.stdev(baseline)
+    delta = abs(latest - mean)
+    if delta <= SPREAD_K * spread or delta <= _magnitude_floor(threshold, mean, tolerance):
+        return None
+    return Shift(
+        index=index, before=mean, after=latest, pvalue=0.0, worse=worse(threshold, mean, latest),
+        method=Method.STEP,
+    )
+
+
+def detect(
+    values: Sequence[float | None],
+    threshold: Mapping[str, float],
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> Finding:
     """The trend of one criterion-scope over its runs (None: a run that did not measure it)."""
     known = [(i, v) for i, v in enumerate(values) if v is not None]
-    if len(known) < MIN_RUNS:
-        return Finding(
-            trend=Trend.INCONCLUSIVE,
-            reason=f"{len(known)} measured run(s); change points need at least {MIN_RUNS}",
+    shifts: tuple[Shift, ...] = ()
+    if len(known) >= MIN_RUNS:
+        points, _ = compute_change_points([v for _, v in known], window_len=WINDOW, max_pvalue=MAX_PVALUE)
+        floor = _magnitude_floor(threshold, 0.0, 0.0)
+        shifts = tuple(
+            Shift(
+                index=known[p.index][0],
+                before=float(p.stats.mean_before()),
+                after=float(p.stats.mean_after()),
+                pvalue=float(p.stats.pvalue),
+                worse=worse(threshold, float(p.stats.mean_before()), float(p.stats.mean_after())),
+            )
+            for p in points
+            if abs(float(p.stats.mean_after()) - float(p.stats.mean_before())) > floor
         )
-    points, _ = compute_change_points([v for _, v in known], window_len=WINDOW, max_pvalue=MAX_PVALUE)
-    shifts = tuple(
-        Shift(
-            index=known[p.index][0],
-            before=float(p.stats.mean_before()),
-            after=float(p.stats.mean_after()),
-            pvalue=float(p.stats.pvalue),
-            worse=worse(threshold, float(p.stats.mean_before()), float(p.stats.mean_after())),
-        )
-        for p in points
-    )
+    if known and (not shifts or shifts[-1].index != known[-1][0]):
+        step = latest_step(known, threshold, since=shifts[-1].index if shifts else 0, tolerance=tolerance)
+        if step is not None:
+            shifts = (*shifts, step)
     if not shifts:
+        if len(known) < MIN_RUNS:  # a step would have shown; steadiness needs more runs
+            return Finding(
+                trend=Trend.INCONCLUSIVE,
+                reason=f"{len(known)} measured run(s): no step against the earlier ones; a change "
+                f"point (or steadiness) needs at least {MIN_RUNS}",
+            )
         return Finding(trend=Trend.STEADY)
     last = shifts[-1]
     return Finding(trend=Trend.REGRESSED if last.worse else Trend.IMPROVED, shifts=shifts)

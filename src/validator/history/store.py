@@ -6,6 +6,11 @@ busy timeout), never half-writing a night.
     runs     one row per run: suite, context, kind (run, check, evaluate), window, verdict, aborted,
              the bundled platform's revision, where its run directory is
     results  one row per criterion and scope: verdict, value, unit, threshold (JSON), info
+
+A result's scope is stored as its series key (`series_scopes`): the keys that say when in the run
+a fault or a load rise began (`start`, `rise`) differ every night, so they are left out, and the
+second of two faults of the same name is `fault=node-drain #2`: the same fault of the suite lines
+up night after night.
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from validator.errors import ConfigError
-from validator.model import RunManifest, Summary
+from validator.model import Result, RunManifest, Summary
 
 SCHEMA_VERSION = 1
 DEFAULT_NAME = "history.sqlite"
+TIME_KEYS = frozenset({"start", "rise"})  # when in the run a fault or a rise began
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -116,7 +122,7 @@ class HistoryStore:
             (
                 summary.run_id,
                 outcome.id,
-                result.scope_text,
+                scope,
                 result.verdict.value,
                 result.value,
                 result.unit,
@@ -124,7 +130,7 @@ class HistoryStore:
                 int(outcome.info),
             )
             for outcome in summary.criteria
-            for result in outcome.results
+            for result, scope in zip(outcome.results, series_scopes(outcome.results), strict=True)
         ]
         with self._connection() as db:
             db.execute("BEGIN IMMEDIATE")
@@ -152,12 +158,13 @@ class HistoryStore:
                 db.execute("ROLLBACK")
                 raise
 
-    def runs(self, suite: str | None = None) -> list[RunRow]:
-        """The recorded runs in window order (of one suite, when given)."""
+    def runs(self, suite: str | None = None, *, context: str | None = None) -> list[RunRow]:
+        """The recorded runs in window order (of one suite, and one context, when given)."""
         query = "SELECT run_id, suite, context, kind, window_end, verdict, aborted, run_dir FROM runs"
-        args: Sequence[str] = ()
-        if suite is not None:
-            query, args = query + " WHERE suite = ?", (suite,)
+        conditions = [(c, v) for c, v in (("suite = ?", suite), ("context = ?", context)) if v is not None]
+        args: Sequence[str] = [v for _, v in conditions]
+        if conditions:
+            query += " WHERE " + " AND ".join(c for c, _ in conditions)
         with self._connection() as db:
             found = db.execute(query + " ORDER BY window_end, run_id", args).fetchall()
         return [
@@ -184,15 +191,18 @@ class HistoryStore:
             ).fetchall()
         return [(str(c), str(s)) for c, s in found]
 
-    def series(self, suite: str, criterion: str, scope: str) -> list[Point | None]:
-        """One point per run of the suite, in window order; None for a run that did not judge this
-        scope (a missing night stays visible as a gap)."""
+    def series(
+        self, suite: str, criterion: str, scope: str, *, context: str | None = None
+    ) -> list[Point | None]:
+        """One point per run of the suite (on one context, when given), in window order; None for a
+        run that did not judge this scope (a missing night stays visible as a gap)."""
+        on_context = "" if context is None else " AND context = ?"
         with self._connection() as db:
             found = db.execute(
                 "SELECT runs.run_id, window_end, results.verdict, value, unit, threshold FROM runs "
                 "LEFT JOIN results ON results.run_id = runs.run_id AND criterion = ? AND scope = ? "
-                "WHERE suite = ? ORDER BY window_end, runs.run_id",
-                (criterion, scope, suite),
+                f"WHERE suite = ?{on_context} ORDER BY window_end, runs.run_id",
+                (criterion, scope, suite, *(() if context is None else (context,))),
             ).fetchall()
         return [
             None
@@ -207,6 +217,18 @@ class HistoryStore:
             )
             for run_id, end, verdict, value, unit, threshold in found
         ]
+
+
+def series_scopes(results: Sequence[Result]) -> list[str]:
+    """Each result's series key, in order (see the module doc): its scope without the time keys,
+    numbered from the second time the same key occurs."""
+    seen: dict[str, int] = {}
+    keys = []
+    for result in results:
+        text = ",".join(f"{k}={v}" for k, v in result.scope.items() if k not in TIME_KEYS) or "all"
+        seen[text] = seen.get(text, 0) + 1
+        keys.append(text if seen[text] == 1 else f"{text} #{seen[text]}")
+    return keys
 
 
 def default_history_path(run_dir: Path) -> Path:

@@ -38,11 +38,15 @@ from validator.model.label_selector import LabelSelector
 from validator.model.load import LoadEvidence, LoadFailure, LoadSample
 from validator.model.metrics import MetricsEvidence, QueryResult, QueryStatus, Series
 from validator.model.verdict import (
+    DEFAULT_REGRESSION_TOLERANCE,
     Compressed,
     CriterionOutcome,
     CriterionOverride,
     CriterionSpec,
     NotEvaluated,
+    Regression,
+    RegressionCheck,
+    RegressionPolicy,
     Result,
     Summary,
     Verdict,
@@ -52,6 +56,7 @@ from validator.model.window import TimeWindow, format_rfc3339, parse_rfc3339
 
 __all__ = [
     "DEFAULT_CONTROLLER_SELECTOR",
+    "DEFAULT_REGRESSION_TOLERANCE",
     "WORKLOAD_KINDS",
     "ActivityRun",
     "ChaosEvidence",
@@ -84,6 +89,9 @@ __all__ = [
     "PodState",
     "QueryResult",
     "QueryStatus",
+    "Regression",
+    "RegressionCheck",
+    "RegressionPolicy",
     "RehearsalScope",
     "ReplicaSetState",
     "Result",

@@ -128,6 +128,44 @@ class NotEvaluated:
     measure: str = ""
 
 
+# the share of the earlier runs' mean a step on the latest run must exceed (validator.history.changes)
+DEFAULT_REGRESSION_TOLERANCE = 0.15
+
+
+class RegressionPolicy(StrEnum):
+    """What a regression found in the history does to the run: `warn` reports it, `fail` also fails
+    the run (exit 1)."""
+
+    WARN = "warn"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Regression:
+    """A criterion-scope whose value moved the bad way across the run's history (validator.history:
+    a change point, or a step on the latest run), whatever its verdict."""
+
+    criterion: str
+    scope: str  # the history's series key (`fault=node-drain`, `agent=cleo`)
+    started_run: str  # the first run after the change
+    before: float  # the mean before the change
+    after: float  # the mean after it (a step: the latest value)
+    unit: str
+    method: str  # "change point" or "step"
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegressionCheck:
+    """The automatic check of a run against its history: how many earlier runs it was compared
+    with, under which policy, and what regressed. None on a Summary: not checked."""
+
+    policy: RegressionPolicy
+    earlier_runs: int
+    found: tuple[Regression, ...] = ()
+    note: str = ""  # why the check could not say much (no history yet, ...)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Summary:
     run_id: str
@@ -137,6 +175,7 @@ class Summary:
     not_evaluated: tuple[NotEvaluated, ...] = ()
     # why the run stopped itself (its suite's abort_on): the verdict is then fail whatever the criteria
     aborted: str = ""
+    regressions: RegressionCheck | None = None
 
     def outcome(self, criterion_id: str) -> CriterionOutcome:
         for c in self.criteria:

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
 
-from validator.model import CriterionOutcome, Result, Summary, Verdict, format_rfc3339
+from validator.model import CriterionOutcome, RegressionPolicy, Result, Summary, Verdict, format_rfc3339
 
 FILENAME = "junit.xml"
 
@@ -64,6 +64,25 @@ def _case(suite: ET.Element, outcome: CriterionOutcome, result: Result) -> tuple
     return 0, 0
 
 
+def _regression_cases(suite: ET.Element, summary: Summary) -> tuple[int, int]:
+    """One testcase per regression (classname `regression.<criterion>`): a <failure> under the
+    `fail` policy (info criteria aside), else a passing case whose <system-err> warns."""
+    assert summary.regressions is not None
+    info = {o.id for o in summary.criteria if o.info}
+    failures = 0
+    for r in summary.regressions.found:
+        case = ET.SubElement(
+            suite, "testcase", {"classname": f"regression.{r.criterion}", "name": r.scope, "time": "0"}
+        )
+        text = f"regressed ({r.method}): {r.detail}"
+        if summary.regressions.policy is RegressionPolicy.FAIL and r.criterion not in info:
+            ET.SubElement(case, "failure", {"message": text, "type": "Regression"})
+            failures += 1
+        else:
+            ET.SubElement(case, "system-err").text = f"warning: {text}"
+    return failures, 0
+
+
 def junit_text(summary: Summary) -> str:
     root = ET.Element("testsuites", {"name": "validator"})
     suite = ET.SubElement(
@@ -72,11 +91,21 @@ def junit_text(summary: Summary) -> str:
         {"name": f"validator {summary.run_id}", "timestamp": format_rfc3339(summary.window.end).rstrip("Z")},
     )
     props = ET.SubElement(suite, "properties")
+    regression_properties = (
+        ()
+        if summary.regressions is None
+        else (
+            ("regression_policy", summary.regressions.policy.value),
+            ("regressions", str(len(summary.regressions.found))),
+            ("history_earlier_runs", str(summary.regressions.earlier_runs)),
+        )
+    )
     for name, value in (
         ("run_id", summary.run_id),
         ("verdict", summary.verdict.value),
         ("window_start", format_rfc3339(summary.window.start)),
         ("window_end", format_rfc3339(summary.window.end)),
+        *regression_properties,
     ):
         ET.SubElement(props, "property", {"name": name, "value": value})
     tests = failures = skipped = 0
@@ -89,6 +118,9 @@ def junit_text(summary: Summary) -> str:
         case = ET.SubElement(suite, "testcase", {"classname": item.id, "name": name, "time": "0"})
         ET.SubElement(case, "skipped", {"message": f"not evaluated: {item.reason}"})
         tests, skipped = tests + 1, skipped + 1
+    if summary.regressions is not None:
+        f, s = _regression_cases(suite, summary)
+        tests, failures, skipped = tests + len(summary.regressions.found), failures + f, skipped + s
     if summary.aborted:  # the run stopped itself: one failing case says why
         case = ET.SubElement(suite, "testcase", {"classname": "run", "name": "aborted", "time": "0"})
         ET.SubElement(case, "failure", {"message": f"the run aborted itself: {summary.aborted}"})

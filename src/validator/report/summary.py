@@ -16,6 +16,9 @@ from validator.model import (
     Compressed,
     CriterionOutcome,
     NotEvaluated,
+    Regression,
+    RegressionCheck,
+    RegressionPolicy,
     Result,
     Summary,
     TimeWindow,
@@ -70,6 +73,26 @@ def summary_document(summary: Summary) -> dict[str, Any]:
     }
     if summary.aborted:
         document["aborted"] = summary.aborted
+    if summary.regressions is not None:
+        check = summary.regressions
+        document["regressions"] = {
+            "policy": check.policy.value,
+            "earlier_runs": check.earlier_runs,
+            **({"note": check.note} if check.note else {}),
+            "found": [
+                {
+                    "criterion": r.criterion,
+                    "scope": r.scope,
+                    "started_run": r.started_run,
+                    "before": _number(r.before),
+                    "after": _number(r.after),
+                    "unit": r.unit,
+                    "method": r.method,
+                    "detail": r.detail,
+                }
+                for r in check.found
+            ],
+        }
     if summary.not_evaluated:
         document["not_evaluated"] = [
             {"id": n.id, **({"measure": n.measure} if n.measure else {}), "reason": n.reason}
@@ -134,4 +157,28 @@ def summary_from_document(document: object, *, source: str) -> Summary:
             for n in document.get("not_evaluated") or []
         ),
         aborted=str(document.get("aborted", "") or ""),
+        regressions=_regressions(document.get("regressions")),
+    )
+
+
+def _regressions(block: object) -> RegressionCheck | None:
+    if not isinstance(block, dict):
+        return None
+    return RegressionCheck(
+        policy=RegressionPolicy(block.get("policy", "warn")),
+        earlier_runs=int(block.get("earlier_runs", 0)),
+        note=str(block.get("note", "")),
+        found=tuple(
+            Regression(
+                criterion=str(r["criterion"]),
+                scope=str(r["scope"]),
+                started_run=str(r["started_run"]),
+                before=float(r["before"]),
+                after=float(r["after"]),
+                unit=str(r.get("unit", "")),
+                method=str(r.get("method", "")),
+                detail=str(r.get("detail", "")),
+            )
+            for r in block.get("found") or []
+        ),
     )

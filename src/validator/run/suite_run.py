@@ -30,7 +30,7 @@ from validator.criteria import fault_effects
 from validator.criteria.promql import QueryRanges
 from validator.criteria.registry import CRITERIA, LIVE_CRITERIA, build_specs, evaluate_all
 from validator.errors import ExitCode, RollbackFailed
-from validator.history import record_run
+from validator.history import judge_against_history, record_run, regression_lines
 from validator.load.locust_process import LocustSpec
 from validator.model import (
     ExperimentRecord,
@@ -406,15 +406,28 @@ class SuiteRun:
             self.console.print(f"[yellow]metrics not collected: {exc}[/]")
         aborted = self.aborted
         evidence = load_run_directory(self.run_dir)
+        rules = self.suite.regressions
+        policy = self.request.regressions or rules.policy
+
+        def revise(judged: Summary) -> Summary:
+            if aborted:
+                judged = replace(judged, verdict=Verdict.FAIL, aborted=aborted)
+            return judge_against_history(
+                self.request.history, judged, evidence.manifest, self.run_dir, policy=policy,
+                tolerance=rules.tolerance,
+            )
+
         summary = evaluate_and_report(
             self.run_dir,
             specs,
             evidence,
             only=only,
             not_evaluated_reason=f"not judged by the {self.suite.name} suite (its `judge` list)",
-            revise=(lambda s: replace(s, verdict=Verdict.FAIL, aborted=aborted)) if aborted else None,
+            revise=revise,
         )
         self.console.print(verdict_table(summary, f"validator run {summary.run_id}"))
+        for line in regression_lines(summary.regressions):
+            self.console.print(line, markup=False, highlight=False)
         self.console.print(overall_verdict_line(summary))
         self.console.print(f"report: {self.run_dir / REPORT}")
         report = self.run_dir / REPORT

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from validator.history.changes import MIN_RUNS, Trend, detect, worse
+from validator.history.changes import MIN_RUNS, Method, Trend, detect, latest_step, worse
 
 RECOVERY = {"max": 300.0}  # seconds: higher is worse
 UTILISATION = {"min": 0.6, "max": 0.8}  # a band: away from its middle is worse
@@ -47,6 +47,14 @@ def noisy(mean: float, n: int, sd: float, seed: int) -> list[float]:
             10,
         ),
         ("too few runs", [40.0, 140.0, 140.0], RECOVERY, Trend.INCONCLUSIVE, None),
+        # the morning after a change: too few runs after it for a change point, a step already
+        ("a step on the third night", [0.70, 0.71, 1.40], UTILISATION, Trend.REGRESSED, 2),
+        ("a step after a long steady run", [*noisy(40, 12, 2, 13), 140.0], RECOVERY, Trend.REGRESSED, 12),
+        ("a step back to the band", [0.61, 0.60, 0.72], UTILISATION, Trend.IMPROVED, 2),
+        # noise the size of the sandbox's own (two reference nightlies, cpu_utilization): no step
+        ("sandbox noise on the third night", [0.745, 0.708, 0.72], UTILISATION, Trend.INCONCLUSIVE, None),
+        # 0 s -> 3 s of a 300 s budget: below the band's magnitude floor, not a regression
+        ("a tiny rise from zero", [0.0, 0.0, 0.0, 0.0, 3.0], RECOVERY, Trend.STEADY, None),
         (
             "a missing night",
             [*noisy(40, 8, 3, 11), None, *noisy(140, 6, 3, 12)],
@@ -63,7 +71,24 @@ def test_detector(
     assert found.trend is trend, (name, found)
     if at is not None:
         assert found.latest is not None and found.latest.index == at, (name, found)
-        assert found.latest.pvalue < 0.001
+        if found.latest.method is Method.CHANGE_POINT:
+            assert found.latest.pvalue < 0.001
+
+
+def test_a_step_is_measured_against_the_runs_since_the_last_change_point() -> None:
+    # a change at night 10, then one more night far above the new level
+    known = list(enumerate([*noisy(40, 10, 2, 14), *noisy(140, 8, 2, 15), 400.0]))
+    step = latest_step(known, RECOVERY, since=10)
+    assert step is not None and step.method is Method.STEP and step.index == 18 and step.worse
+    assert 130 < step.before < 150  # the mean since the change point, not of every night
+    assert latest_step(known[:-1], RECOVERY, since=10) is None  # the nights after it: no step
+
+
+def test_the_tolerance_is_the_users() -> None:
+    known = list(enumerate([100.0, 101.0, 99.0, 100.0, 112.0]))  # +12%: inside 15%, over 10%
+    assert latest_step(known, RECOVERY) is None
+    step = latest_step(known, RECOVERY, tolerance=0.10)
+    assert step is not None and step.worse and (step.before, step.after) == (100.0, 112.0)
 
 
 def test_too_few_runs_says_how_many_it_needs() -> None:
