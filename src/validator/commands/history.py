@@ -13,6 +13,7 @@ from rich.table import Table
 from validator.commands import Subcommands
 from validator.errors import ConfigError, ExitCode
 from validator.history import HistoryStore, Trend, detect
+from validator.history.changes import Method, Shift
 from validator.history.store import DEFAULT_NAME, Point
 from validator.report.summary import summary_from_document
 from validator.run_directory import load_manifest
@@ -88,6 +89,10 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _how(shift: Shift) -> str:
+    return "a step on the latest run" if shift.method is Method.STEP else f"p={shift.pvalue:.1g}"
+
+
 def _values(points: list[Point | None]) -> list[float | None]:
     return [p.value if p is not None else None for p in points]
 
@@ -104,7 +109,7 @@ def run_show(args: argparse.Namespace) -> int:
         finding = detect(_values(points), last.threshold if last else {})
         shift = finding.latest
         change = (
-            f"{shift.before:.4g} -> {shift.after:.4g} from {runs[shift.index].run_id} (p={shift.pvalue:.1g})"
+            f"{shift.before:.4g} -> {shift.after:.4g} from {runs[shift.index].run_id} ({_how(shift)})"
             if shift
             else finding.reason
         )
@@ -158,8 +163,7 @@ def run_compare(args: argparse.Namespace) -> int:
             regressed += 1
             since = runs[shift.index].run_id
             started.append(
-                f"{criterion} {scope}: {shift.before:.4g} -> {shift.after:.4g} "
-                f"since {since} (p={shift.pvalue:.1g})"
+                f"{criterion} {scope}: {shift.before:.4g} -> {shift.after:.4g} since {since} ({_how(shift)})"
             )
         table.add_row(
             criterion,
