@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from validator.commands import Subcommands
+from validator.commands.export_options import add_export_arguments, export_targets
 from validator.config.suite_file import PROFILES, ExperimentSpec, Suite, load_suite_file, parse_duration
 from validator.errors import ConfigError
 from validator.resources import bundled_suites, suite_path
@@ -113,6 +114,7 @@ def register(sub: Subcommands) -> None:
         metavar="DURATION",
         help="when the experiment starts, from the load's start (default: the suite's)",
     )
+    add_export_arguments(parser)
     parser.set_defaults(handler=run_command)
 
 
@@ -202,5 +204,6 @@ def run_command(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         rehearsal_target=target,
         history=args.history,
+        export=export_targets(args),
     )
     return run_suite(request)
