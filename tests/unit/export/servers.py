@@ -3,6 +3,7 @@ free 127.0.0.1 port, stopped by the fixtures' finalizers whatever the test did."
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import socket
@@ -30,7 +31,9 @@ def closed_port() -> int:
     return free_port()
 
 
-def _serve(argv: list[str], log_path: Path, ready_url: str) -> Iterator[subprocess.Popen[bytes]]:
+def _serve(
+    argv: list[str], log_path: Path, ready_url: str, headers: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     with log_path.open("wb") as log:
         server = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         try:
@@ -38,7 +41,8 @@ def _serve(argv: list[str], log_path: Path, ready_url: str) -> Iterator[subproce
             while True:
                 assert server.poll() is None, log_path.read_text()
                 try:
-                    with urllib.request.urlopen(ready_url, timeout=2) as answer:
+                    ready = urllib.request.Request(ready_url, headers=headers or {})
+                    with urllib.request.urlopen(ready, timeout=2) as answer:
                         if answer.status == 200:
                             break
                 except OSError:
@@ -55,7 +59,9 @@ def _serve(argv: list[str], log_path: Path, ready_url: str) -> Iterator[subproce
                 server.wait()
 
 
-def pushgateway(root: Path) -> Iterator[str]:
+def pushgateway(root: Path, *, user: str = "", bcrypt_hash: str = "", password: str = "") -> Iterator[str]:
+    """A Pushgateway; with `user`, one that asks for HTTP basic auth (its web config holds the
+    password's bcrypt hash; `password` is only used to see that it is ready)."""
     port = free_port()
     argv = [
         PUSHGATEWAY,
@@ -63,8 +69,15 @@ def pushgateway(root: Path) -> Iterator[str]:
         f"--persistence.file={root / 'pushgateway.data'}",
         "--log.level=warn",
     ]
+    headers = {}
+    if user:
+        web_config = root / "web.yml"
+        web_config.write_text(f"basic_auth_users:\n  {user}: '{bcrypt_hash}'\n", encoding="utf-8")
+        argv.append(f"--web.config.file={web_config}")
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
     url = f"http://127.0.0.1:{port}"
-    for _ in _serve(argv, root / "pushgateway.log", f"{url}/-/ready"):
+    for _ in _serve(argv, root / "pushgateway.log", f"{url}/-/ready", headers):
         yield url
 
 
