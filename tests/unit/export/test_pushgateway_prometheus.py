@@ -26,7 +26,7 @@ from tests.unit.export import servers
 from validator.cli import main
 from validator.export.pushgateway import push_run
 from validator.export.series import identity
-from validator.model import ChaosEvidence, Evidence, Summary, TimeWindow, Verdict
+from validator.model import ChaosEvidence, Evidence, Summary, TimeWindow, Verdict, format_rfc3339
 from validator.resources import bundled
 
 DASHBOARD = bundled("platform") / "dashboards" / "agent-resources.json"
@@ -204,3 +204,20 @@ def test_evaluate_pushes_the_run_directory_it_judged(
     assert servers.wait_for(prometheus, f'validator_run_info{{suite="test", run_id="{run_id}", kind="run"}}')
     verdict = servers.wait_for(prometheus, 'validator_run_verdict{suite="test"} == 1')
     assert [s["metric"]["verdict"] for s in verdict] == ["pass"]
+
+
+def test_check_pushes_its_verdict_as_suite_check(
+    tmp_path: Path, pushgateway: str, prometheus: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`validator check` of a window of the test's own Prometheus (no platform series: inconclusive)."""
+    end = float(int(time.time()))
+    code = main([
+        "check", "--prometheus-url", prometheus,
+        "--start", format_rfc3339(end - 300), "--end", format_rfc3339(end),
+        "--output", str(tmp_path / "check"), "--history", str(tmp_path / "history.sqlite"),
+        "--pushgateway", pushgateway,
+    ])
+    assert f"series pushed to {pushgateway}" in capsys.readouterr().out
+    verdict = servers.wait_for(prometheus, 'validator_run_verdict{suite="check", context="unspecified"} == 1')
+    assert [s["metric"]["verdict"] for s in verdict] == [{0: "pass", 1: "fail", 3: "inconclusive"}[code]]
+    assert servers.wait_for(prometheus, 'validator_run_info{suite="check", kind="check"}')

@@ -27,6 +27,7 @@ from validator.export.targets import (
     PUSHGATEWAY_PASSWORD_ENV,
     PUSHGATEWAY_USER_ENV,
 )
+from validator.run import RunRequest
 
 USER = "validator"
 PASSWORD = "push-s3cret"
@@ -124,3 +125,25 @@ def test_a_pushgateway_asking_for_basic_auth_gets_it_from_the_environment(
     with urllib.request.urlopen(request, timeout=10) as answer:
         groups = json.loads(answer.read())["data"]
     assert [g["labels"]["suite"] for g in groups] == ["nightly"]
+
+
+def test_run_hands_its_export_targets_to_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`validator run` passes --pushgateway / --opensearch (and the environment's password) on to the
+    run, which exports right after recording its history (run/suite_run.py)."""
+    seen: list[ExportTargets] = []
+
+    def capture(request: RunRequest) -> int:
+        seen.append(request.export)
+        return 0
+
+    monkeypatch.setattr("validator.commands.run.run_suite", capture)
+    monkeypatch.setenv(PUSHGATEWAY_PASSWORD_ENV, "from-env")
+    monkeypatch.setenv(PUSHGATEWAY_USER_ENV, "nightly")
+    args = ["run", "nightly", "--context", "kwok-x", "--pushgateway", "http://gw:9091",
+            "--opensearch", "http://os:9200", "--opensearch-index", "perf"]
+    assert main(args) == 0
+    [targets] = seen
+    assert (targets.pushgateway, targets.pushgateway_user, targets.pushgateway_password) == (
+        "http://gw:9091", "nightly", "from-env"
+    )
+    assert (targets.opensearch, targets.opensearch_index) == ("http://os:9200", "perf")
