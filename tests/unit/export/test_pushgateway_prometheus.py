@@ -221,3 +221,13 @@ def test_check_pushes_its_verdict_as_suite_check(
     verdict = servers.wait_for(prometheus, 'validator_run_verdict{suite="check", context="unspecified"} == 1')
     assert [s["metric"]["verdict"] for s in verdict] == [{0: "pass", 1: "fail", 3: "inconclusive"}[code]]
     assert servers.wait_for(prometheus, 'validator_run_info{suite="check", kind="check"}')
+
+
+def test_a_context_with_slashes_is_a_grouping_key_like_any_other(pushgateway: str, prometheus: str) -> None:
+    """An EKS context is an ARN (`.../cluster/prod`): the grouping key travels base64-encoded."""
+    summary, evidence = recent_run(float(int(time.time())) - 60, run_id="night-eks", suite="eks")
+    context = "arn:aws:eks:eu-west-1:123456789012:cluster/prod"
+    evidence = replace(evidence, manifest=replace(evidence.manifest, context=context))
+    push_run(pushgateway, summary, evidence, identity(evidence))
+    [found] = servers.wait_for(prometheus, 'validator_run_info{suite="eks"}')
+    assert found["metric"]["context"] == context
