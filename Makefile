@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VALIDATOR := $(VENV)/bin/validator
 PYTEST_ARGS ?=
-DEBIAN_PACKAGES := prometheus chromium
+DEBIAN_PACKAGES := prometheus prometheus-pushgateway chromium
 VENV_STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
 .PHONY: all demo test test-unit test-cluster test-e2e lint schemas constraints venv debian toolchain sandbox-up sandbox-down bench clean
@@ -23,7 +23,8 @@ $(VENV_STAMP): pyproject.toml
 
 venv: $(VENV_STAMP)
 
-# Debian packages: Prometheus/promtool for the sandbox and rule tests, Chromium for the report test.
+# Debian packages: Prometheus/promtool for the sandbox and rule tests, the Pushgateway for the export
+# tests, Chromium for the report test.
 debian:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -96,6 +97,7 @@ demo: venv debian toolchain
 bench: venv debian toolchain
 	$(PY) benchmarks/evaluate_10k.py
 	$(PY) benchmarks/history_detector.py
+	$(PY) benchmarks/export_push.py
 	$(PY) benchmarks/load_throughput.py
 	$(VALIDATOR) sandbox up
 	$(PY) benchmarks/recorder_timing.py

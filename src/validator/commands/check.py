@@ -23,6 +23,7 @@ from rich.console import Console
 
 from validator.collect.prometheus import DEFAULT_AGENT_LABEL, DEFAULT_TOKEN_ENV, RetryPolicy, collect_metrics
 from validator.commands import Subcommands, add_regressions_option
+from validator.commands.export_options import add_export_arguments, export_targets
 from validator.config.criteria_file import load_criteria_file
 from validator.criteria.registry import (
     CRITERIA,
@@ -31,6 +32,7 @@ from validator.criteria.registry import (
     prometheus_only_ids,
 )
 from validator.errors import ConfigError
+from validator.export import export_results
 from validator.history import judge_against_history, record_run, regression_lines
 from validator.model import (
     CriterionOverride,
@@ -129,6 +131,7 @@ def register(sub: Subcommands) -> None:
         metavar="VAR",
         help=f"environment variable holding a bearer token (default {DEFAULT_TOKEN_ENV})",
     )
+    add_export_arguments(parser)
     parser.set_defaults(handler=run_check)
 
 
@@ -264,6 +267,7 @@ def run_check(args: argparse.Namespace) -> int:
         ),
     )
     print(f"history: {record_run(args.history, summary, evidence.manifest, out_dir, kind='check')}")
+    export_results(export_targets(args), summary, evidence, kind="check")
     _print_table(Console(), summary, out_dir)
     for line in regression_lines(summary.regressions):
         print(line)

@@ -13,9 +13,11 @@ import json
 from pathlib import Path
 
 from validator.commands import Subcommands, add_regressions_option
+from validator.commands.export_options import add_export_arguments, export_targets
 from validator.config.criteria_file import load_criteria_file
 from validator.criteria.registry import build_specs
 from validator.errors import ConfigError, EvidenceUnavailable, ExitCode
+from validator.export import export_results
 from validator.history import judge_against_history, record_run, regression_lines
 from validator.model import CriterionOverride, Evidence, RegressionPolicy, SourceName, Summary, Verdict
 from validator.report.publish import evaluate_and_report, exit_code_for, write_reports
@@ -45,6 +47,7 @@ def register(sub: Subcommands) -> None:
         type=Path,
         help="YAML file of threshold overrides (applied after the manifest's own), see docs/criteria.md",
     )
+    add_export_arguments(evaluate)
     evaluate.set_defaults(handler=run_evaluate)
     report = sub.add_parser(
         "report",
@@ -99,6 +102,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(line)
     kind = "run" if evidence.manifest.suite else "check"
     print(f"history: {record_run(args.history, summary, evidence.manifest, run_dir, kind=kind)}")
+    export_results(export_targets(args), summary, evidence, kind=kind)
     if len(evidence.missing) == len(SourceName):
         raise EvidenceUnavailable(
             f"{run_dir} holds no evidence at all; every criterion is inconclusive",

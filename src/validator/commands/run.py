@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from validator.commands import Subcommands, add_regressions_option
+from validator.commands.export_options import add_export_arguments, export_targets
 from validator.config.suite_file import PROFILES, ExperimentSpec, Suite, load_suite_file, parse_duration
 from validator.errors import ConfigError
 from validator.model import RegressionPolicy
@@ -115,6 +116,7 @@ def register(sub: Subcommands) -> None:
         metavar="DURATION",
         help="when the experiment starts, from the load's start (default: the suite's)",
     )
+    add_export_arguments(parser)
     parser.set_defaults(handler=run_command)
 
 
@@ -205,5 +207,6 @@ def run_command(args: argparse.Namespace) -> int:
         rehearsal_target=target,
         history=args.history,
         regressions=RegressionPolicy(args.regressions) if args.regressions else None,
+        export=export_targets(args),
     )
     return run_suite(request)

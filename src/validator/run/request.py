@@ -10,6 +10,7 @@ from pathlib import Path
 
 from validator.config.suite_file import ExperimentSpec, Mode, Suite
 from validator.errors import ConfigError
+from validator.export import ExportTargets
 from validator.kube.in_cluster import IN_CLUSTER
 from validator.model import RegressionPolicy, RehearsalScope
 from validator.sandbox.lifecycle import running_sandbox_for
@@ -50,6 +51,7 @@ class RunRequest:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     history: Path | None = None  # the history file (None: beside the run directory)
     regressions: RegressionPolicy | None = None  # None: the suite's `regressions.policy`
+    export: ExportTargets = field(default_factory=ExportTargets)  # Pushgateway / OpenSearch, off by default
 
 
 @dataclass

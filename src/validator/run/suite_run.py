@@ -30,6 +30,7 @@ from validator.criteria import fault_effects
 from validator.criteria.promql import QueryRanges
 from validator.criteria.registry import CRITERIA, LIVE_CRITERIA, build_specs, evaluate_all
 from validator.errors import ExitCode, RollbackFailed
+from validator.export import export_results
 from validator.history import judge_against_history, record_run, regression_lines
 from validator.load.locust_process import LocustSpec
 from validator.model import (
@@ -432,6 +433,7 @@ class SuiteRun:
         self.console.print(f"report: {self.run_dir / REPORT}")
         report = self.run_dir / REPORT
         self._record_history(summary, evidence.manifest, env)
+        export_results(self.request.export, summary, evidence, self.console, kind="run")
         delivered = notify(summary, suite=self.suite.name, context=self.request.context, report=report)
         if delivered:
             self.console.print(delivered)
