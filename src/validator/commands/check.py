@@ -31,7 +31,8 @@ from validator.criteria.registry import (
     prometheus_only_ids,
 )
 from validator.errors import ConfigError
-from validator.history import record_run
+from validator.history import default_history_path, record_run
+from validator.history.evidence import history_evidence
 from validator.model import (
     CriterionOverride,
     CriterionSpec,
@@ -242,17 +243,20 @@ def run_check(args: argparse.Namespace) -> int:
     # Read back what was written, exactly as `validator evaluate DIR` would.
     metrics = load_metrics(metrics_path)
     _reject_bad_override_queries(args.criteria, overrides, metrics)
+    manifest = load_manifest(out_dir / "manifest.json")
     evidence = Evidence(
-        manifest=load_manifest(out_dir / "manifest.json"),
+        manifest=manifest,
         metrics=metrics,
         missing={
             SourceName.K8S: "validator check reads Prometheus only",
             SourceName.LOAD: "validator check reads Prometheus only",
             SourceName.CHAOS: "validator check reads Prometheus only",
         },
+        history=history_evidence(args.history or default_history_path(out_dir), manifest),
     )
     summary = evaluate_and_report(out_dir, specs, evidence, only=ids, revise=_not_evaluated)
-    print(f"history: {record_run(args.history, summary, evidence.manifest, out_dir, kind='check')}")
+    recorded = record_run(args.history, summary, evidence.manifest, out_dir, kind="check", evidence=evidence)
+    print(f"history: {recorded}")
     _print_table(Console(), summary, out_dir)
     return exit_code_for(summary.verdict)
 

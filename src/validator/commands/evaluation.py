@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from validator.commands import Subcommands
 from validator.config.criteria_file import load_criteria_file
 from validator.criteria.registry import build_specs
 from validator.errors import ConfigError, EvidenceUnavailable, ExitCode
-from validator.history import record_run
+from validator.history import default_history_path, record_run
+from validator.history.evidence import history_evidence
 from validator.model import CriterionOverride, Evidence, SourceName, Summary, Verdict
 from validator.report.publish import evaluate_and_report, exit_code_for, write_reports
 from validator.report.summary import summary_from_document
@@ -55,8 +57,11 @@ def register(sub: Subcommands) -> None:
     report.set_defaults(handler=run_report)
 
 
-def evaluate_run(run_dir: Path, criteria_file: Path | None = None) -> tuple[Summary, Evidence]:
-    """Load, judge and write summary.json + junit.xml + report.html. Raises ConfigError on bad input."""
+def evaluate_run(
+    run_dir: Path, criteria_file: Path | None = None, history: Path | None = None
+) -> tuple[Summary, Evidence]:
+    """Load, judge and write summary.json + junit.xml + report.html. Raises ConfigError on bad input.
+    The earlier runs of the suite come from `history` (default: beside the run directory)."""
     file_overrides: dict[str, CriterionOverride] = load_criteria_file(criteria_file) if criteria_file else {}
     rewritten = sorted(cid for cid, o in file_overrides.items() if o.queries)
     if rewritten:
@@ -66,16 +71,20 @@ def evaluate_run(run_dir: Path, criteria_file: Path | None = None) -> tuple[Summ
             "(`validator run` / `check`); `evaluate` reads evidence/metrics.json as it was collected"
         )
     evidence = load_run_directory(run_dir)
+    evidence = replace(
+        evidence, history=history_evidence(history or default_history_path(run_dir), evidence.manifest)
+    )
     summary = evaluate_and_report(run_dir, build_specs(evidence.manifest.criteria, file_overrides), evidence)
     return summary, evidence
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     run_dir: Path = args.run_dir
-    summary, evidence = evaluate_run(run_dir, args.criteria)
+    summary, evidence = evaluate_run(run_dir, args.criteria, args.history)
     _print_summary(summary, run_dir)
     kind = "run" if evidence.manifest.suite else "check"
-    print(f"history: {record_run(args.history, summary, evidence.manifest, run_dir, kind=kind)}")
+    recorded = record_run(args.history, summary, evidence.manifest, run_dir, kind=kind, evidence=evidence)
+    print(f"history: {recorded}")
     if len(evidence.missing) == len(SourceName):
         raise EvidenceUnavailable(
             f"{run_dir} holds no evidence at all; every criterion is inconclusive",
