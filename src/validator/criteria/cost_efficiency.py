@@ -108,8 +108,8 @@ def _right_sizing(spec: CriterionSpec, agent: str, resource: str, asked: float, 
         spec,
         False,
         value,
-        f"under-provisioned: p95 use x {headroom:g} ({need:.4g}) is above the requests ({asked:.4g}, mean "
-        "over the window)",
+        f"agent `{agent}` under-provisioned in {resource}: p95 use x {headroom:g} ({need:.4g}) is above "
+        f"its requests ({asked:.4g}, mean over the window)",
         scope=scope,
         unit="ratio",
         threshold=band,
