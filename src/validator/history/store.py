@@ -211,6 +211,7 @@ class HistoryStore:
     def measures_of(self, run_ids: Sequence[str]) -> dict[str, tuple[Measure, ...]]:
         """The recorded measures of each of `run_ids` (a run without any maps to ())."""
         out: dict[str, list[Measure]] = {run_id: [] for run_id in run_ids}
+        scopes: dict[str, dict[str, str]] = {}  # night after night, the same few scopes: parsed once
         with self._connection() as db:
             for run_id in out:
                 found = db.execute(
@@ -218,7 +219,12 @@ class HistoryStore:
                     (run_id,),
                 ).fetchall()
                 out[run_id] = [
-                    Measure(name=name, scope=json.loads(scope), value=value, unit=unit)
+                    Measure(
+                        name=name,
+                        scope=dict(scopes.get(scope) or scopes.setdefault(scope, json.loads(scope))),
+                        value=value,
+                        unit=unit,
+                    )
                     for name, scope, value, unit in found
                 ]
         return {run_id: tuple(found) for run_id, found in out.items()}

@@ -38,8 +38,7 @@ class Night:
 
     def value(self, name: str, scope: Mapping[str, str]) -> float | None:
         """The measure `name` of exactly this scope, or None when the run did not record it."""
-        wanted = dict(scope)
-        return next((m.value for m in self.measures if m.name == name and dict(m.scope) == wanted), None)
+        return next((m.value for m in self.measures if m.name == name and m.scope == scope), None)
 
 
 class BaselineSource(StrEnum):
