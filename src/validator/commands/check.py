@@ -33,7 +33,8 @@ from validator.criteria.registry import (
 )
 from validator.errors import ConfigError
 from validator.export import export_results
-from validator.history import judge_against_history, record_run, regression_lines
+from validator.history import default_history_path, judge_against_history, record_run, regression_lines
+from validator.history.evidence import history_evidence
 from validator.model import (
     CriterionOverride,
     CriterionSpec,
@@ -247,14 +248,16 @@ def run_check(args: argparse.Namespace) -> int:
     # Read back what was written, exactly as `validator evaluate DIR` would.
     metrics = load_metrics(metrics_path)
     _reject_bad_override_queries(args.criteria, overrides, metrics)
+    manifest = load_manifest(out_dir / "manifest.json")
     evidence = Evidence(
-        manifest=load_manifest(out_dir / "manifest.json"),
+        manifest=manifest,
         metrics=metrics,
         missing={
             SourceName.K8S: "validator check reads Prometheus only",
             SourceName.LOAD: "validator check reads Prometheus only",
             SourceName.CHAOS: "validator check reads Prometheus only",
         },
+        history=history_evidence(args.history or default_history_path(out_dir), manifest),
     )
     policy = RegressionPolicy(args.regressions or RegressionPolicy.WARN)
     summary = evaluate_and_report(
@@ -266,7 +269,8 @@ def run_check(args: argparse.Namespace) -> int:
             args.history, _not_evaluated(s), evidence.manifest, out_dir, policy=policy
         ),
     )
-    print(f"history: {record_run(args.history, summary, evidence.manifest, out_dir, kind='check')}")
+    recorded = record_run(args.history, summary, evidence.manifest, out_dir, kind="check", evidence=evidence)
+    print(f"history: {recorded}")
     export_results(export_targets(args), summary, evidence, kind="check")
     _print_table(Console(), summary, out_dir)
     for line in regression_lines(summary.regressions):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from validator.commands import Subcommands, add_regressions_option
@@ -18,7 +19,8 @@ from validator.config.criteria_file import load_criteria_file
 from validator.criteria.registry import build_specs
 from validator.errors import ConfigError, EvidenceUnavailable, ExitCode
 from validator.export import export_results
-from validator.history import judge_against_history, record_run, regression_lines
+from validator.history import default_history_path, judge_against_history, record_run, regression_lines
+from validator.history.evidence import history_evidence
 from validator.model import CriterionOverride, Evidence, RegressionPolicy, SourceName, Summary, Verdict
 from validator.report.publish import evaluate_and_report, exit_code_for, write_reports
 from validator.report.summary import summary_from_document
@@ -67,7 +69,8 @@ def evaluate_run(
     regressions: RegressionPolicy | None = None,
 ) -> tuple[Summary, Evidence]:
     """Load, judge (against the history too, when `regressions` is given) and write summary.json +
-    junit.xml + report.html. Raises ConfigError on bad input."""
+    junit.xml + report.html. Raises ConfigError on bad input. The earlier runs of the suite come
+    from `history` (default: beside the run directory)."""
     file_overrides: dict[str, CriterionOverride] = load_criteria_file(criteria_file) if criteria_file else {}
     rewritten = sorted(cid for cid, o in file_overrides.items() if o.queries)
     if rewritten:
@@ -77,6 +80,9 @@ def evaluate_run(
             "(`validator run` / `check`); `evaluate` reads evidence/metrics.json as it was collected"
         )
     evidence = load_run_directory(run_dir)
+    evidence = replace(
+        evidence, history=history_evidence(history or default_history_path(run_dir), evidence.manifest)
+    )
     policy = regressions
     summary = evaluate_and_report(
         run_dir,
@@ -101,7 +107,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     for line in regression_lines(summary.regressions):
         print(line)
     kind = "run" if evidence.manifest.suite else "check"
-    print(f"history: {record_run(args.history, summary, evidence.manifest, run_dir, kind=kind)}")
+    recorded = record_run(args.history, summary, evidence.manifest, run_dir, kind=kind, evidence=evidence)
+    print(f"history: {recorded}")
     export_results(export_targets(args), summary, evidence, kind=kind)
     if len(evidence.missing) == len(SourceName):
         raise EvidenceUnavailable(

@@ -11,13 +11,16 @@ from rich.console import Console
 from rich.table import Table
 
 from validator.commands import Subcommands
+from validator.criteria.platform_measures import platform_measures
 from validator.errors import ConfigError, ExitCode
 from validator.history import HistoryStore, Trend, detect
 from validator.history.changes import Method, Shift
-from validator.history.store import DEFAULT_NAME, Point
+from validator.history.store import DEFAULT_NAME, Point, RunRow
+from validator.model import Evidence, Measure, RunManifest
 from validator.report.summary import summary_from_document
 from validator.run_directory import load_manifest
-from validator.run_directory.layout import MANIFEST, SUMMARY
+from validator.run_directory.layout import MANIFEST, METRICS, SUMMARY
+from validator.run_directory.metrics import load_metrics
 
 TREND_COLOUR = {
     Trend.STEADY: "green",
@@ -40,16 +43,31 @@ def register(sub: Subcommands) -> None:
     _history_option(show, required=True)
     show.add_argument("--suite", default="nightly", help="the suite's runs (default: %(default)s)")
     show.set_defaults(handler=run_show)
+    pin = actions.add_parser(
+        "pin",
+        help="pin a recorded run as its suite's baseline (compare --baseline pinned, cost_efficiency)",
+    )
+    pin.add_argument("run", metavar="RUN", help="a run id or run directory in the history")
+    _history_option(pin, required=True)
+    pin.set_defaults(handler=run_pin)
+    unpin = actions.add_parser(
+        "unpin", help="remove a suite's pinned baseline (its first recorded run is the baseline again)"
+    )
+    unpin.add_argument("run", metavar="RUN", help="the pinned run (its id or run directory)")
+    _history_option(unpin, required=True)
+    unpin.set_defaults(handler=run_unpin)
     history.set_defaults(handler=lambda _args: _usage(history))
     compare = sub.add_parser(
         "compare",
         help="what changed in a run: its values against a baseline run, and the trends up to it",
         description="Compare RUN (a run id or run directory in the history) with --baseline (a run id, "
-        "`last-pass`: the latest earlier run that passed, or `previous`). Exit 1 when a criterion-scope "
-        "regressed (a significant change point the bad way), else 0.",
+        "`last-pass`: the latest earlier run that passed, `pinned`: the suite's pinned run, or `previous`). "
+        "Exit 1 when a criterion-scope regressed (a significant change point the bad way), else 0.",
     )
     compare.add_argument("run", metavar="RUN")
-    compare.add_argument("--baseline", default="previous", help="run id, last-pass or previous (default)")
+    compare.add_argument(
+        "--baseline", default="previous", help="run id, last-pass, pinned or previous (default)"
+    )
     _history_option(compare, required=True)
     compare.set_defaults(handler=run_compare)
 
@@ -83,7 +101,8 @@ def run_import(args: argparse.Namespace) -> int:
             json.loads(summary_path.read_text(encoding="utf-8")), source=str(summary_path)
         )
         manifest = load_manifest(run_dir / MANIFEST)
-        store.record(summary, manifest, run_dir, kind="run" if manifest.suite else "check")
+        kind = "run" if manifest.suite else "check"
+        store.record(summary, manifest, run_dir, kind=kind, measures=_measures(run_dir, manifest))
         print(f"recorded {summary.run_id} ({manifest.suite or 'check'}, {summary.verdict.value})")
     print(f"history: {args.history} ({len(store.runs())} runs)")
     return 0
@@ -91,6 +110,58 @@ def run_import(args: argparse.Namespace) -> int:
 
 def _how(shift: Shift) -> str:
     return "a step on the latest run" if shift.method is Method.STEP else f"p={shift.pvalue:.1g}"
+def _measures(run_dir: Path, manifest: RunManifest) -> tuple[Measure, ...]:
+    """The platform's requests and quota use the run's metrics evidence holds (none without it)."""
+    path = run_dir / METRICS
+    if not path.is_file():
+        return ()
+    try:
+        metrics = load_metrics(path)
+    except ValueError as exc:
+        print(f"validator: note: {path}: {exc}: recorded without its requests and quota use")
+        return ()
+    return platform_measures(Evidence(manifest=manifest, metrics=metrics))
+
+
+def run_pin(args: argparse.Namespace) -> int:
+    store = HistoryStore(args.history)
+    before = None
+    found = store.find_run(str(args.run))
+    if found is not None:
+        before = store.pinned(found.suite)
+    run = store.pin(str(args.run))
+    replaced = f" (replacing {before})" if before not in (None, run.run_id) else ""
+    print(f"pinned {run.run_id} as the baseline of suite {run.suite or '(checks)'}{replaced}")
+    return 0
+
+
+def run_unpin(args: argparse.Namespace) -> int:
+    store = HistoryStore(args.history)
+    run = store.find_run(str(args.run))
+    pinned = store.pinned(run.suite) if run is not None else None
+    if run is None or pinned != run.run_id:
+        raise ConfigError(
+            f"run {args.run!r} is not a pinned baseline in {args.history}"
+            + (f" (suite {run.suite}'s pinned run is {pinned})" if run is not None and pinned else ""),
+            where=str(args.history),
+            fix="name the pinned run (`validator history pin` printed it), or leave the pin as it is",
+        )
+    store.unpin(run.suite)
+    print(f"unpinned {run.run_id}: suite {run.suite or '(checks)'} has no pinned baseline")
+    return 0
+
+
+def _pinned(store: HistoryStore, suite: str) -> RunRow:
+    pinned = store.pinned(suite)
+    run = store.find_run(pinned) if pinned is not None else None
+    if run is None:
+        raise ConfigError(
+            f"suite {suite!r} has no pinned baseline"
+            + (f" (its pinned run {pinned} is no longer recorded)" if pinned is not None else ""),
+            where="--baseline pinned",
+            fix="pin one: validator history pin RUN --history PATH",
+        )
+    return run
 
 
 def _values(points: list[Point | None]) -> list[float | None]:
@@ -140,6 +211,8 @@ def run_compare(args: argparse.Namespace) -> int:
         baseline = earlier[-1] if earlier else None
     elif args.baseline == "last-pass":
         baseline = next((r for r in reversed(earlier) if r.verdict == "pass"), None)
+    elif args.baseline == "pinned":
+        baseline = _pinned(store, run.suite)
     else:
         baseline = next((r for r in everything if r.run_id == args.baseline), None)
     if baseline is None:

@@ -1,16 +1,24 @@
-"""20% cost reduction through right-sizing (info: reported, not judged).
+"""20% cost reduction through right-sizing (info), per agent type and resource, two measures:
 
-Per agent type and resource: 1 - (p95 of usage over the window x headroom) / mean requests. Positive:
-the share right-sizing would free; negative: under-requested.
+- `saving`: the reduction of the type's requested CPU or memory against a baseline run's:
+  1 - requests / baseline requests (each the type's requests summed over its Running pods, mean over
+  the window: what the type costs, however many pods it took). The baseline is the suite's pinned run
+  (`validator history pin RUN`), else its first recorded run (`Evidence.history`); the detail names
+  it. Pass at `target_saving` or more; a smaller saving fails, and a negative one (requests grew) is
+  never a pass. Without a baseline run (the first night, no history): inconclusive.
+- `right_sizing`: the estimate of what right-sizing would free: 1 - p95 of usage over the window x
+  `headroom` / mean requests. Pass when the requests cover p95 x headroom (value >= 0); below it the
+  type is under-provisioned: fail, with advice naming the type and the resource to raise.
 """
 
 from __future__ import annotations
 
 from validator.criteria import promql
-from validator.criteria.evidence_checks import inconclusive, queries
-from validator.criteria.series_math import mean, percentile, sum_by
+from validator.criteria.evidence_checks import at_least, inconclusive, judged, queries
+from validator.criteria.platform_measures import REQUESTS, requests_by_agent
+from validator.criteria.series_math import percentile, sum_by
 from validator.criteria.wording import pct
-from validator.model import CriterionSpec, Evidence, Result, SourceName, Verdict
+from validator.model import BaselineSource, CriterionSpec, Evidence, Result, SourceName
 
 ID = "cost_efficiency"
 INFO = True
@@ -29,6 +37,12 @@ RESOURCES = (
     ("cpu", "cpu_usage_by_agent", "cpu_requests_by_agent"),
     ("memory", "memory_working_set_by_agent", "memory_requests_by_agent"),
 )
+SAVING = "saving"
+RIGHT_SIZING = "right_sizing"
+BASELINE_WORDS = {
+    BaselineSource.PINNED: "the pinned baseline run",
+    BaselineSource.FIRST: "the suite's first run",
+}
 
 
 def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
@@ -43,42 +57,127 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             )
             continue
         usage = sum_by(found[usage_key], label, window=evidence.window)
-        requests = sum_by(found[request_key], label, window=evidence.window)
-        for (agent,) in sorted(usage):
+        requests = requests_by_agent(evidence, request_key)
+        for agent in sorted({a for (a,) in usage} | set(requests)):
             if not agent:
                 continue
-            scope = {"agent": agent, "resource": resource}
-            asked = [v for _, v in requests.get((agent,), [])]
-            if not asked or mean(asked) <= 0:
+            asked = requests.get(agent, 0.0)
+            if asked <= 0:
                 results.append(
                     inconclusive(
                         spec,
                         f"no {resource} requests on agent `{agent}`",
-                        scope=scope,
+                        scope={"agent": agent, "resource": resource},
                         unit="ratio",
                         threshold=band,
                     )
                 )
                 continue
-            p95 = percentile([v for _, v in usage[(agent,)]], 0.95)
-            value = 1.0 - p95 * spec.threshold("headroom") / mean(asked)
-            advice: tuple[str, ...] = ()
-            if value >= spec.threshold("target_saving"):
-                advice = (
-                    f"agent `{agent}`: lower resources.requests.{resource} by about {pct(value)} "
-                    f"(p95 use x {spec.threshold('headroom'):g})",
-                )
-            results.append(
-                Result(
-                    criterion=spec.id,
-                    scope=scope,
-                    verdict=Verdict.PASS,
-                    value=value,
-                    unit="ratio",
-                    threshold=dict(band),
-                    detail=f"right-sizing to p95 x {spec.threshold('headroom'):g} would free "
-                    f"{pct(value)} of requests",
-                    advice=advice,
-                )
-            )
+            used = [v for _, v in usage.get((agent,), [])]
+            estimate = _right_sizing(spec, agent, resource, asked, used)
+            results.append(_saving(spec, evidence, agent, resource, asked, estimate))
+            results.append(estimate)
     return results or [inconclusive(spec, "no agent type in the usage series", unit="ratio", threshold=band)]
+
+
+def _right_sizing(spec: CriterionSpec, agent: str, resource: str, asked: float, used: list[float]) -> Result:
+    headroom = spec.threshold("headroom")
+    scope = {"agent": agent, "resource": resource, "measure": RIGHT_SIZING}
+    band = spec.band("headroom")
+    if not used:
+        return inconclusive(
+            spec,
+            f"no {resource} usage of agent `{agent}` in the window",
+            scope=scope,
+            unit="ratio",
+            threshold=band,
+        )
+    need = percentile(used, 0.95) * headroom
+    value = 1.0 - need / asked
+    if at_least(value, 0.0):
+        return judged(
+            spec,
+            True,
+            value,
+            f"requests cover p95 use x {headroom:g}: right-sizing to it would free {pct(value)} of them",
+            scope=scope,
+            unit="ratio",
+            threshold=band,
+        )
+    return judged(
+        spec,
+        False,
+        value,
+        f"agent `{agent}` under-provisioned in {resource}: p95 use x {headroom:g} ({need:.4g}) is above "
+        f"its requests ({asked:.4g}, mean over the window)",
+        scope=scope,
+        unit="ratio",
+        threshold=band,
+        advice=(
+            f"agent `{agent}` is under-provisioned in {resource}: raise resources.requests.{resource} by "
+            f"about {pct(need / asked - 1.0)} (to p95 use x {headroom:g})",
+        ),
+    )
+
+
+def _saving(
+    spec: CriterionSpec, evidence: Evidence, agent: str, resource: str, asked: float, estimate: Result
+) -> Result:
+    scope = {"agent": agent, "resource": resource, "measure": SAVING}
+    band = spec.band("target_saving")
+    history = evidence.history
+    baseline = history.baseline if history is not None else None
+    if history is None or baseline is None:
+        return inconclusive(
+            spec,
+            "no baseline run yet (no earlier run of this suite and context in the history): the saving is "
+            "measured against the suite's pinned run, else its first recorded one",
+            scope=scope,
+            unit="ratio",
+            threshold=band,
+        )
+    which = f"{BASELINE_WORDS[history.baseline_source]} `{baseline.run_id}`"
+    before = baseline.value(REQUESTS, {"agent": agent, "resource": resource})
+    if before is None or before <= 0:
+        return inconclusive(
+            spec,
+            f"{which} recorded no {resource} requests for agent `{agent}`",
+            scope=scope,
+            unit="ratio",
+            threshold=band,
+        )
+    value = 1.0 - asked / before
+    target = spec.threshold("target_saving")
+    change = f"{pct(value)} below" if value >= 0 else f"{pct(-value)} above"
+    detail = (
+        f"requests {asked:.4g} (mean over the window) against {before:.4g} in {which}: {change} it "
+        f"(target: {pct(target)} below)"
+    )
+    advice = (
+        [
+            f"agent `{agent}` requests {pct(-value)} more {resource} than in {which}: a negative saving; "
+            f"find what raised resources.requests.{resource}"
+        ]
+        if value < 0
+        else []
+    )
+    if estimate.value is not None and estimate.value > 0:
+        advice.append(
+            f"agent `{agent}`: lower resources.requests.{resource} by about {pct(estimate.value)} "
+            f"(p95 use x {spec.threshold('headroom'):g})"
+        )
+    elif estimate.value is not None:
+        advice.append(
+            f"agent `{agent}` {resource}: no saving from right-sizing, its requests are at or below p95 use "
+            f"x {spec.threshold('headroom'):g}"
+        )
+    return judged(
+        spec,
+        value >= 0 and at_least(value, target),
+        value,
+        detail,
+        scope=scope,
+        unit="ratio",
+        threshold=band,
+        advice=tuple(advice),
+    )

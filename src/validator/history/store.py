@@ -11,6 +11,13 @@ A result's scope is stored as its series key (`series_scopes`): the keys that sa
 a fault or a load rise began (`start`, `rise`) differ every night, so they are left out, and the
 second of two faults of the same name is `fault=node-drain #2`: the same fault of the suite lines
 up night after night.
+    measures one row per measure of the platform the run saw (version 2): requests per agent type and
+             resource, each ResourceQuota resource's used and hard (criteria/platform_measures.py);
+             name, scope (JSON), value, unit
+    pins     the baseline run pinned per suite (version 2): `validator history pin RUN`
+
+A version-1 file is migrated in place when opened, in one transaction (its runs keep their results;
+they have no measures).
 """
 
 from __future__ import annotations
@@ -18,20 +25,22 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from validator.criteria.platform_measures import platform_measures
 from validator.errors import ConfigError
-from validator.model import Result, RunManifest, Summary
+from validator.model import Evidence, Measure, Result, RunManifest, Summary
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_NAME = "history.sqlite"
 TIME_KEYS = frozenset({"start", "rise"})  # when in the run a fault or a rise began
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
+_META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+# version 1: the runs and their verdicts
+_VERSION_1 = (
+    """CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
     suite TEXT NOT NULL,
     context TEXT NOT NULL,
@@ -43,8 +52,8 @@ CREATE TABLE IF NOT EXISTS runs (
     platform_revision TEXT NOT NULL,
     run_dir TEXT NOT NULL,
     recorded_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS results (
+)""",
+    """CREATE TABLE IF NOT EXISTS results (
     run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
     criterion TEXT NOT NULL,
     scope TEXT NOT NULL,
@@ -54,9 +63,27 @@ CREATE TABLE IF NOT EXISTS results (
     threshold TEXT NOT NULL,
     info INTEGER NOT NULL,
     PRIMARY KEY (run_id, criterion, scope)
-);
-CREATE INDEX IF NOT EXISTS results_by_scope ON results (criterion, scope);
-"""
+)""",
+    "CREATE INDEX IF NOT EXISTS results_by_scope ON results (criterion, scope)",
+)
+# version 2: the platform's requests and quota use per run, and the pinned baseline per suite (a pin
+# outlives a re-record of its run: no foreign key)
+_VERSION_2 = (
+    """CREATE TABLE IF NOT EXISTS measures (
+    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    value REAL NOT NULL,
+    unit TEXT NOT NULL,
+    PRIMARY KEY (run_id, name, scope)
+)""",
+    """CREATE TABLE IF NOT EXISTS pins (
+    suite TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    pinned_at REAL NOT NULL
+)""",
+)
+_MIGRATIONS = {1: _VERSION_2}  # from version N to N + 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,16 +117,36 @@ class HistoryStore:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connection() as db:
-            db.executescript(_SCHEMA)
-            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
-                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) != SCHEMA_VERSION:
-                raise ConfigError(
-                    f"history {path} has schema version {row[0]}; this validator reads {SCHEMA_VERSION}",
-                    where=str(path),
-                    fix="use the validator version that wrote it, or start a new history file",
-                )
+            db.execute("BEGIN IMMEDIATE")  # one transaction: a new file's schema, or a migration
+            try:
+                self._create_or_migrate(db)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def _create_or_migrate(self, db: sqlite3.Connection) -> None:
+        db.execute(_META)
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            for statement in (*_VERSION_1, *_VERSION_2):
+                db.execute(statement)
+            db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            return
+        version = int(row[0])
+        if version > SCHEMA_VERSION or version not in (*_MIGRATIONS, SCHEMA_VERSION):
+            raise ConfigError(
+                f"history {self.path} has schema version {row[0]}; this validator reads {SCHEMA_VERSION}",
+                where=str(self.path),
+                fix="use the validator version that wrote it, or start a new history file",
+            )
+        if version == SCHEMA_VERSION:
+            return
+        while version < SCHEMA_VERSION:
+            for statement in _MIGRATIONS[version]:
+                db.execute(statement)
+            version += 1
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -116,8 +163,10 @@ class HistoryStore:
         *,
         kind: str,
         platform_revision: str = "",
+        measures: Sequence[Measure] = (),
     ) -> None:
-        """Write one run and every result of it, replacing an earlier record of the same run id."""
+        """Write one run, every result of it and the platform's measures it saw, replacing an earlier
+        record of the same run id."""
         rows = [
             (
                 summary.run_id,
@@ -153,10 +202,72 @@ class HistoryStore:
                     ),
                 )
                 db.executemany("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                db.executemany(
+                    "INSERT OR REPLACE INTO measures VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (summary.run_id, m.name, _scope_json(m.scope), m.value, m.unit)
+                        for m in measures
+                    ],
+                )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+    def measures_of(self, run_ids: Sequence[str]) -> dict[str, tuple[Measure, ...]]:
+        """The recorded measures of each of `run_ids` (a run without any maps to ())."""
+        out: dict[str, list[Measure]] = {run_id: [] for run_id in run_ids}
+        scopes: dict[str, dict[str, str]] = {}  # night after night, the same few scopes: parsed once
+        with self._connection() as db:
+            for run_id in out:
+                found = db.execute(
+                    "SELECT name, scope, value, unit FROM measures WHERE run_id = ? ORDER BY name, scope",
+                    (run_id,),
+                ).fetchall()
+                out[run_id] = [
+                    Measure(
+                        name=name,
+                        scope=dict(scopes.get(scope) or scopes.setdefault(scope, json.loads(scope))),
+                        value=value,
+                        unit=unit,
+                    )
+                    for name, scope, value, unit in found
+                ]
+        return {run_id: tuple(found) for run_id, found in out.items()}
+
+    def pin(self, run_id: str) -> RunRow:
+        """Pin a recorded run (its id or run directory) as its suite's baseline, replacing the suite's
+        earlier pin."""
+        run = self.find_run(run_id)
+        if run is None:
+            raise ConfigError(
+                f"run {run_id!r} is not in {self.path}",
+                where=str(self.path),
+                fix="record it first (validator history import RUN_DIR), or name a run `history show` lists",
+            )
+        with self._connection() as db:
+            db.execute("INSERT OR REPLACE INTO pins VALUES (?, ?, ?)", (run.suite, run.run_id, time.time()))
+        return run
+
+    def unpin(self, suite: str) -> str | None:
+        """Remove the suite's pinned baseline; returns the run that was pinned (None: there was none)."""
+        with self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT run_id FROM pins WHERE suite = ?", (suite,)).fetchone()
+            db.execute("DELETE FROM pins WHERE suite = ?", (suite,))
+            db.execute("COMMIT")
+        return None if row is None else str(row[0])
+
+    def pinned(self, suite: str) -> str | None:
+        """The run id pinned as the suite's baseline, or None."""
+        with self._connection() as db:
+            row = db.execute("SELECT run_id FROM pins WHERE suite = ?", (suite,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def find_run(self, target: str) -> RunRow | None:
+        """One recorded run by its id or its run directory, or None."""
+        run_dir = str(Path(target).resolve())
+        return next((r for r in self.runs() if r.run_id == target or r.run_dir == run_dir), None)
 
     def runs(self, suite: str | None = None, *, context: str | None = None) -> list[RunRow]:
         """The recorded runs in window order (of one suite, and one context, when given)."""
@@ -229,6 +340,8 @@ def series_scopes(results: Sequence[Result]) -> list[str]:
         seen[text] = seen.get(text, 0) + 1
         keys.append(text if seen[text] == 1 else f"{text} #{seen[text]}")
     return keys
+def _scope_json(scope: Mapping[str, str]) -> str:
+    return json.dumps(dict(scope), sort_keys=True)
 
 
 def default_history_path(run_dir: Path) -> Path:
@@ -244,8 +357,17 @@ def record_run(
     *,
     kind: str,
     platform_revision: str = "",
+    evidence: Evidence | None = None,
 ) -> Path:
-    """Record a finished run into `history` (default: beside its run directory); returns the file."""
+    """Record a finished run into `history` (default: beside its run directory); returns the file.
+    With the run's `evidence`, the platform's requests and quota use it saw are recorded with it."""
     path = history or default_history_path(run_dir)
-    HistoryStore(path).record(summary, manifest, run_dir, kind=kind, platform_revision=platform_revision)
+    HistoryStore(path).record(
+        summary,
+        manifest,
+        run_dir,
+        kind=kind,
+        platform_revision=platform_revision,
+        measures=platform_measures(evidence) if evidence is not None else (),
+    )
     return path

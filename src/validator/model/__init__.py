@@ -16,6 +16,7 @@ from validator.model.evidence import (
     kube_state_label,
 )
 from validator.model.faults import ActivityRun, ChaosEvidence, ChaosRun, FaultWindow, NotInjected
+from validator.model.history import BaselineSource, HistoryEvidence, Measure, Night
 from validator.model.k8s import (
     WORKLOAD_KINDS,
     ContainerTermination,
@@ -59,6 +60,7 @@ __all__ = [
     "DEFAULT_REGRESSION_TOLERANCE",
     "WORKLOAD_KINDS",
     "ActivityRun",
+    "BaselineSource",
     "ChaosEvidence",
     "ChaosRun",
     "Compressed",
@@ -72,6 +74,7 @@ __all__ = [
     "Evidence",
     "ExperimentRecord",
     "FaultWindow",
+    "HistoryEvidence",
     "HpaMetric",
     "HpaState",
     "K8sEvidence",
@@ -80,7 +83,9 @@ __all__ = [
     "LoadFailure",
     "LoadSample",
     "ManifestLoad",
+    "Measure",
     "MetricsEvidence",
+    "Night",
     "NodeState",
     "NotEvaluated",
     "NotInjected",

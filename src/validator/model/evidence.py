@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from validator.model.faults import ChaosEvidence
+from validator.model.history import HistoryEvidence
 from validator.model.k8s import K8sEvidence
 from validator.model.label_selector import LabelSelector
 from validator.model.load import LoadEvidence
@@ -124,6 +125,8 @@ class Evidence:
     load: LoadEvidence | None = None
     chaos: ChaosEvidence | None = None
     missing: Mapping[SourceName, str] = field(default_factory=dict)
+    # earlier runs of the suite from the history store (loaded at the edge); None: no history found
+    history: HistoryEvidence | None = None
 
     @property
     def window(self) -> TimeWindow:

@@ -31,9 +31,11 @@ from validator.criteria.promql import QueryRanges
 from validator.criteria.registry import CRITERIA, LIVE_CRITERIA, build_specs, evaluate_all
 from validator.errors import ExitCode, RollbackFailed
 from validator.export import export_results
-from validator.history import judge_against_history, record_run, regression_lines
+from validator.history import default_history_path, judge_against_history, record_run, regression_lines
+from validator.history.evidence import history_evidence
 from validator.load.locust_process import LocustSpec
 from validator.model import (
+    Evidence,
     ExperimentRecord,
     LabelSelector,
     ManifestLoad,
@@ -170,18 +172,30 @@ class SuiteRun:
             aborted=self.aborted,
         )
 
-    def _record_history(self, summary: Summary, manifest: RunManifest, env: RunEnvironment) -> None:
+    def _record_history(
+        self, summary: Summary, manifest: RunManifest, env: RunEnvironment, evidence: Evidence | None = None
+    ) -> None:
         """Into the history (--history, default beside the reports); a failure to record never costs
         the run its verdict, and is said."""
         try:
             path = record_run(
                 self.request.history, summary, manifest, self.run_dir, kind="run",
-                platform_revision=_history_revision(env),
+                platform_revision=_history_revision(env), evidence=evidence,
             )
         except Exception as exc:  # the verdict stands without its history
             self.console.print(f"[yellow]history not recorded: {type(exc).__name__}: {exc}[/]")
             return
         self.console.print(f"history: {path}")
+
+    def _with_history(self, evidence: Evidence) -> Evidence:
+        """The earlier runs of the suite from the history the run is recorded into (the criteria that
+        judge a run against its past read them); unreadable, the run is judged without and says so."""
+        path = self.request.history or default_history_path(self.run_dir)
+        try:
+            return replace(evidence, history=history_evidence(path, evidence.manifest))
+        except Exception as exc:  # the run is still worth judging
+            self.console.print(f"[yellow]history not read: {type(exc).__name__}: {exc}[/]")
+            return evidence
 
     def _write_manifest(self, env: RunEnvironment, *, final: bool = False, end_ms: int | None = None) -> None:
         write_manifest(self.run_dir, self._manifest(env, final=final, end_ms=end_ms))
@@ -406,7 +420,7 @@ class SuiteRun:
         except Exception as exc:  # the other evidence is still worth judging
             self.console.print(f"[yellow]metrics not collected: {exc}[/]")
         aborted = self.aborted
-        evidence = load_run_directory(self.run_dir)
+        evidence = self._with_history(load_run_directory(self.run_dir))
         rules = self.suite.regressions
         policy = self.request.regressions or rules.policy
 
@@ -432,7 +446,7 @@ class SuiteRun:
         self.console.print(overall_verdict_line(summary))
         self.console.print(f"report: {self.run_dir / REPORT}")
         report = self.run_dir / REPORT
-        self._record_history(summary, evidence.manifest, env)
+        self._record_history(summary, evidence.manifest, env, evidence)
         export_results(self.request.export, summary, evidence, self.console, kind="run")
         delivered = notify(summary, suite=self.suite.name, context=self.request.context, report=report)
         if delivered:
