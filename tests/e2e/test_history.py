@@ -25,6 +25,17 @@ def _cleo_cpu_request(sandbox: Any) -> str:
     return str(sts.spec.template.spec.containers[0].resources.requests["cpu"])
 
 
+def _not_passing(doc: dict[str, Any]) -> list[tuple[str, dict[str, str], str, str]]:
+    """What kept a judged criterion from passing, for the failure message."""
+    return [
+        (c["id"], r["scope"], r["verdict"], r["detail"][:300])
+        for c in doc.get("criteria", [])
+        if not c.get("info")
+        for r in c["results"]
+        if r["verdict"] not in ("pass", "not_exercised")
+    ]
+
+
 def _regressions(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
     block = doc.get("regressions") or {}
     return [(r["criterion"], r["scope"], r["started_run"]) for r in block.get("found", [])]
@@ -37,7 +48,7 @@ def test_the_history_flags_a_change_at_the_run_it_started(sandbox: Any, tmp_path
         for n, overlay in enumerate(("testing", "testing", str(CHANGED)), start=1):
             proc, _, _, doc, _ = run_nightly(sandbox, tmp_path, overlay, name=f"night-{n}")
             requests.append(_cleo_cpu_request(sandbox))
-            assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]
+            assert proc.returncode in (0, 1), (proc.stderr[-2000:], _not_passing(doc))
             nights.append((doc["run_id"], doc))
     finally:
         deploy_platform(sandbox, "testing")
