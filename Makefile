@@ -96,6 +96,7 @@ demo: venv debian toolchain
 bench: venv debian toolchain
 	$(PY) benchmarks/evaluate_10k.py
 	$(PY) benchmarks/history_detector.py
+	$(PY) benchmarks/history_backfill.py
 	$(PY) benchmarks/load_throughput.py
 	$(VALIDATOR) sandbox up
 	$(PY) benchmarks/recorder_timing.py
