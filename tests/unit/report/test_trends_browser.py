@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.unit.report.test_report_browser import ERROR_HOOK, _chromium, _console_problems
 from validator.report.trends_page import ChangeMark, TrendRun, TrendSeries, TrendsInput, write_trends_html
 
 DAY = 86_400.0
 T0 = 1_763_604_000.0
-NIGHTS = 30
 
 CLICK_PROBE = """<script>
 window.__opened = [];
@@ -50,7 +51,7 @@ window.addEventListener('load', function () {
 </script>"""
 
 
-def _input() -> TrendsInput:
+def _input(nights: int) -> TrendsInput:
     runs = tuple(
         TrendRun(
             run_id=f"night-{n:02d}",
@@ -58,27 +59,27 @@ def _input() -> TrendsInput:
             verdict="fail" if n == 5 else "pass",
             report_href=f"runs/night-{n:02d}/report.html",
         )
-        for n in range(NIGHTS)
+        for n in range(nights)
     )
-    step: list[float | None] = [40.0 + n % 3 for n in range(20)] + [140.0 + n % 3 for n in range(10)]
+    step: list[float | None] = [40.0 + n % 3 for n in range(20)] + [140.0 + n % 3 for n in range(nights - 20)]
     drain = TrendSeries(
         criterion="recovery_time",
         scope="fault=node-drain",
         unit="seconds",
         values=tuple(step),
-        verdicts=("pass",) * NIGHTS,
-        thresholds=({"max": 300.0},) * NIGHTS,
+        verdicts=("pass",) * nights,
+        thresholds=({"max": 300.0},) * nights,
         trend="regressed",
         changes=(ChangeMark(index=20, before=41.0, after=141.0, pvalue=1e-9, worse=True),),
     )
-    kill_values: list[float | None] = [350.0 if n == 5 else None if n == 7 else 30.0 for n in range(NIGHTS)]
+    kill_values: list[float | None] = [350.0 if n == 5 else None if n == 7 else 30.0 for n in range(nights)]
     kill = TrendSeries(
         criterion="recovery_time",
         scope="fault=pod-kill",
         unit="seconds",
         values=tuple(kill_values),
-        verdicts=tuple("fail" if n == 5 else "inconclusive" if n == 7 else "pass" for n in range(NIGHTS)),
-        thresholds=({"max": 300.0},) * NIGHTS,
+        verdicts=tuple("fail" if n == 5 else "inconclusive" if n == 7 else "pass" for n in range(nights)),
+        thresholds=({"max": 300.0},) * nights,
         trend="steady",
     )
     cpu = tuple(
@@ -86,9 +87,9 @@ def _input() -> TrendsInput:
             criterion="cpu_utilisation",
             scope=f"agent=agent-{a}",
             unit="ratio",
-            values=tuple(0.7 + 0.01 * ((n + a) % 4) for n in range(NIGHTS)),
-            verdicts=("pass",) * NIGHTS,
-            thresholds=({"min": 0.6, "max": 0.8},) * NIGHTS,
+            values=tuple(0.7 + 0.01 * ((n + a) % 4) for n in range(nights)),
+            verdicts=("pass",) * nights,
+            thresholds=({"min": 0.6, "max": 0.8},) * nights,
             trend="steady",
         )
         for a in range(4)
@@ -98,8 +99,11 @@ def _input() -> TrendsInput:
     )
 
 
-def test_trends_page_draws_every_chart_without_errors_and_a_click_opens_the_report(tmp_path: Path) -> None:
-    page = write_trends_html(tmp_path / "trends.html", _input())
+@pytest.mark.parametrize("nights", [30, 200])  # a marker per night; a year's line without them
+def test_trends_page_draws_every_chart_without_errors_and_a_click_opens_the_report(
+    tmp_path: Path, nights: int
+) -> None:
+    page = write_trends_html(tmp_path / "trends.html", _input(nights))
     html = page.read_text(encoding="utf-8")
     probe = tmp_path / "trends-probe.html"
     probe.write_text(
