@@ -99,6 +99,7 @@ bench: venv debian toolchain
 	$(PY) benchmarks/history_detector.py
 	$(PY) benchmarks/export_push.py
 	$(PY) benchmarks/history_forecast.py
+	$(PY) benchmarks/history_backfill.py
 	$(PY) benchmarks/load_throughput.py
 	$(VALIDATOR) sandbox up
 	$(PY) benchmarks/recorder_timing.py

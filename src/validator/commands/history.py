@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from rich.console import Console
@@ -18,6 +19,7 @@ from validator.history.changes import Method, Shift
 from validator.history.store import DEFAULT_NAME, Point, RunRow
 from validator.model import Evidence, Measure, RunManifest
 from validator.report.summary import summary_from_document
+from validator.report.trends_page import ChangeMark, TrendRun, TrendSeries, TrendsInput, write_trends_html
 from validator.run_directory import load_manifest
 from validator.run_directory.layout import MANIFEST, METRICS, SUMMARY
 from validator.run_directory.metrics import load_metrics
@@ -56,6 +58,23 @@ def register(sub: Subcommands) -> None:
     unpin.add_argument("run", metavar="RUN", help="the pinned run (its id or run directory)")
     _history_option(unpin, required=True)
     unpin.set_defaults(handler=run_unpin)
+    page = actions.add_parser(
+        "report",
+        help="write the trends page: every criterion and scope over the nights, one offline HTML file",
+        description="One self-contained HTML page (plotly.js inlined): a resilience overview, then per "
+        "criterion and scope the value over the nights with its band, failed and inconclusive nights "
+        "and detected change points marked; each point links to its run's report.html.",
+    )
+    _history_option(page, required=True)
+    page.add_argument("--suite", default="nightly", help="the suite's runs (default: %(default)s)")
+    page.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="where to write the page (default: trends.html beside the history)",
+    )
+    page.add_argument("--nights", type=_positive, metavar="N", help="only the latest N nights (default: all)")
+    page.set_defaults(handler=run_report)
     history.set_defaults(handler=lambda _args: _usage(history))
     compare = sub.add_parser(
         "compare",
@@ -250,3 +269,103 @@ def run_compare(args: argparse.Namespace) -> int:
         print(f"regressed: {line}")
     print(f"{regressed} criterion-scope(s) regressed")
     return int(ExitCode.FAIL if regressed else ExitCode.PASS)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"--nights must be a whole number of nights, at least 1 (got {text!r})"
+        )
+    return value
+
+
+def _report_href(run_dir: str, page_dir: Path) -> str:
+    """The run's report.html, relative to the page's folder when both are on one file system tree
+    (a file: URI otherwise); "" when the run directory holds no report."""
+    report = Path(run_dir) / "report.html"
+    if not report.is_file():
+        return ""
+    try:
+        return Path(os.path.relpath(report, page_dir.resolve())).as_posix()
+    except ValueError:  # another drive (Windows): no relative path exists
+        return report.resolve().as_uri()
+
+
+def trends_input(
+    store: HistoryStore, suite: str, *, page_dir: Path, nights: int | None = None
+) -> TrendsInput:
+    """The trends page's data from the history: the suite's runs (the latest `nights` of them), each
+    criterion-scope's series over them and its change points (detected over the nights shown)."""
+    runs: list[RunRow] = store.runs(suite)
+    first = max(len(runs) - nights, 0) if nights else 0
+    runs = runs[first:]
+    series = []
+    for (criterion, scope), points in store.all_series(suite).items():
+        points = points[first:]
+        if all(p is None for p in points):
+            continue  # judged only before the nights shown
+        last = next(p for p in reversed(points) if p is not None)
+        finding = detect(_values(points), last.threshold)
+        series.append(
+            TrendSeries(
+                criterion=criterion,
+                scope=scope,
+                unit=last.unit,
+                values=tuple(_values(points)),
+                verdicts=tuple(p.verdict if p is not None else None for p in points),
+                thresholds=tuple(p.threshold if p is not None else None for p in points),
+                trend=finding.trend.value,
+                changes=tuple(
+                    ChangeMark(
+                        index=c.index, before=c.before, after=c.after, pvalue=c.pvalue, worse=c.worse,
+                        method=c.method.value,
+                    )
+                    for c in finding.shifts
+                ),
+                reason=finding.reason,
+            )
+        )
+    return TrendsInput(
+        suite=suite,
+        history=str(store.path),
+        runs=tuple(
+            TrendRun(
+                run_id=r.run_id,
+                end=r.window_end,
+                verdict=r.verdict,
+                report_href=_report_href(r.run_dir, page_dir),
+            )
+            for r in runs
+        ),
+        series=tuple(series),
+        nights_limit=nights,
+    )
+
+
+def run_report(args: argparse.Namespace) -> int:
+    if not args.history.is_file():
+        raise ConfigError(
+            f"history {args.history} not found",
+            where="--history",
+            fix="name the history file a run wrote (reports/history.sqlite), or import run directories first",
+        )
+    store = HistoryStore(args.history)
+    output: Path = args.output or args.history.parent / "trends.html"
+    data = trends_input(store, args.suite, page_dir=output.parent, nights=args.nights)
+    if not data.runs:
+        raise ConfigError(
+            f"no run of suite {args.suite!r} in {args.history}",
+            where="--suite",
+            fix="name a suite the history holds (`validator history show` lists them), or import runs first",
+        )
+    write_trends_html(output, data)
+    regressed = sum(s.trend == "regressed" for s in data.series)
+    print(
+        f"trends page: {output} ({len(data.runs)} nights, {len(data.series)} criterion-scopes, "
+        f"{regressed} regressed)"
+    )
+    return 0

@@ -329,6 +329,40 @@ class HistoryStore:
             for run_id, end, verdict, value, unit, threshold in found
         ]
 
+    def all_series(self, suite: str) -> dict[tuple[str, str], list[Point | None]]:
+        """`series` of every (criterion, scope) of the suite in one read (the trends page's bulk
+        read): keyed in criterion, scope order, one entry per run in window order, None for a gap."""
+        with self._connection() as db:
+            runs = db.execute(
+                "SELECT run_id, window_end FROM runs WHERE suite = ? ORDER BY window_end, run_id", (suite,)
+            ).fetchall()
+            found = db.execute(
+                "SELECT results.run_id, criterion, scope, results.verdict, value, unit, threshold "
+                "FROM results "
+                "JOIN runs USING (run_id) WHERE suite = ? ORDER BY criterion, scope",
+                (suite,),
+            ).fetchall()
+        position = {run_id: n for n, (run_id, _) in enumerate(runs)}
+        thresholds: dict[str, dict[str, float]] = {}  # most nights repeat the same threshold text
+        out: dict[tuple[str, str], list[Point | None]] = {}
+        for run_id, criterion, scope, verdict, value, unit, threshold in found:
+            points = out.get((criterion, scope))
+            if points is None:
+                points = out[(criterion, scope)] = [None] * len(runs)
+            n = position[run_id]
+            parsed = thresholds.get(threshold)
+            if parsed is None:
+                parsed = thresholds[threshold] = json.loads(threshold)
+            points[n] = Point(
+                run_id=run_id,
+                window_end=runs[n][1],
+                verdict=verdict,
+                value=value,
+                unit=unit,
+                threshold=parsed,
+            )
+        return out
+
 
 def series_scopes(results: Sequence[Result]) -> list[str]:
     """Each result's series key, in order (see the module doc): its scope without the time keys,
