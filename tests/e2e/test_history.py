@@ -1,6 +1,7 @@
 """Night after night, on the sandbox: the nightly suite three times into one history, the platform
 changed between the second and the third run, and the history flags the change at the right run,
-naming the criterion and the scope, while two runs of the same platform flag nothing there.
+naming the criterion and the scope (summary.json, junit.xml, `compare`, the trends page), while two
+runs of the same platform flag nothing there.
 
 The change is the cause this test creates: Cleo's CPU request halved (the failure matrix's
 cpu_utilization overlay), read back from the apiserver before the third run. Nothing else changes
@@ -75,3 +76,12 @@ def test_the_history_flags_a_change_at_the_run_it_started(sandbox: Any, tmp_path
     assert compare.returncode == 1, compare.stdout + compare.stderr
     assert "regressed: cpu_utilization agent=cleo: " in compare.stdout, compare.stdout
     assert f"since {third_id}" in compare.stdout, compare.stdout
+    # the trends page shows it: in the overview's row of cpu_utilization, linked to the third report
+    page = tmp_path / "trends.html"
+    written = subprocess.run(
+        [str(BIN / "validator"), "history", "report", "--history", str(history), "--output", str(page)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT, env={**os.environ, "COLUMNS": "250"},
+    )
+    assert written.returncode == 0, written.stdout + written.stderr
+    row = page.read_text().split('<tr data-criterion="cpu_utilization">', 1)[1].split("</tr>", 1)[0]
+    assert "agent=cleo: " in row and f'<a href="night-3/report.html">{third_id}</a>' in row, row
