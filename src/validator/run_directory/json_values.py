@@ -3,11 +3,26 @@ their shape: a wrong type reads as empty, an unreadable time as None."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from validator.model import parse_rfc3339
+
+_DECODER = msgspec.json.Decoder()
+
+
+def decode_line(text: str | bytes) -> Any:
+    """One JSON document, parsed by msgspec (several times faster than the standard library on
+    the recorder's lines). What msgspec refuses (NaN literals, which Python's json writes) is read
+    by the standard library, whose error is the one raised (a ValueError)."""
+    try:
+        return _DECODER.decode(text)
+    except msgspec.DecodeError:
+        return json.loads(text)
 
 
 def as_map(value: object) -> dict[str, Any]:

@@ -76,7 +76,35 @@ def test_bad_line_in_the_middle_is_skipped_and_named(tmp_path: Path) -> None:
     good = json.dumps(line(1, "Pod", "rex-1", pod()))
     path.write_text(f"{good}\nnot json\n{good}\n", encoding="utf-8")
     k8s = load_k8s(path)
-    assert len(k8s.records) == 2 and "evidence/k8s.jsonl:2: unreadable line skipped" in k8s.partial
+    assert k8s.lines == 2 and "evidence/k8s.jsonl:2: unreadable line skipped" in k8s.partial
+    assert len(k8s.records) == 1  # the same state twice is one state
+
+
+def test_repeated_states_collapse_and_changes_are_kept(tmp_path: Path) -> None:
+    """The reader keeps each object's changes, not its lines: a line repeating the previous state
+    (a resourceVersion bump, a field no criterion reads) folds into the first; a change, a deletion
+    and a re-creation in the same state each stay, in receipt order even when written out of it."""
+    path = tmp_path / "k8s.jsonl"
+    running, pending = pod(), pod("Pending")
+    lines = [
+        line(1, "Pod", "rex-1", pending, "ADDED"),
+        line(3, "Pod", "rex-1", running),
+        line(2, "Pod", "rex-1", pending),  # written late: received before the line above
+        line(4, "Pod", "rex-1", {**running, "metadata": {**running["metadata"], "resourceVersion": "9"}}),
+        line(5, "Pod", "rex-1", running, "DELETED"),
+        line(6, "Pod", "rex-1", running, "ADDED"),
+        line(7, "Pod", "rex-1", running),
+    ]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    k8s = load_k8s(path)
+    kept = k8s.changes("Pod")["agents/rex-1"]
+    assert [(r.received_ms - int(T0 * 1000), r.type) for r in kept] == [
+        (1000, "ADDED"),
+        (3000, "MODIFIED"),
+        (5000, "DELETED"),
+        (6000, "ADDED"),
+    ]
+    assert k8s.lines == 7 and k8s.first_received_ms("Pod") == int((T0 + 1) * 1000)
 
 
 def test_object_deleted_during_a_gap_is_inferred_from_the_relist(tmp_path: Path) -> None:
