@@ -4,7 +4,7 @@ recorder's lines into (K8sEvidence.changes: receipt order, repeated states alrea
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from validator.model import K8sEvidence, TimeWindow, WatchRecord
 from validator.model.k8s import ObjectState
@@ -17,16 +17,14 @@ Timeline = list[tuple[float, S | None]]
 
 def timelines(k8s: K8sEvidence, kind: str, state_type: type[S]) -> dict[str, Timeline[S]]:
     """Per object key (`namespace/name`), its states in receipt order; DELETED appends None."""
-    out: dict[str, Timeline[S]] = {}
-    for key, records in k8s.changes(kind).items():
-        line: Timeline[S] = []
-        for record in records:
-            if record.type == "DELETED":
-                line.append((record.received, None))
-            elif isinstance(record.state, state_type):
-                line.append((record.received, record.state))
-        out[key] = line
-    return out
+    return {
+        key: [
+            (r.received_ms / 1000.0, None if r.type == "DELETED" else cast(S, r.state))
+            for r in records
+            if r.type == "DELETED" or isinstance(r.state, state_type)
+        ]
+        for key, records in k8s.changes(kind).items()
+    }
 
 
 def state_at(timeline: Timeline[S], t: float) -> S | None:
