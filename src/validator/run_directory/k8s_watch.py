@@ -161,14 +161,18 @@ class _RelistDeletions:
 
 # Label sets seen while reading one file: equal sets share one dict (the pods of one workload carry
 # the same labels, and the evidence keeps thousands of them).
-LabelSets = dict[tuple[tuple[str, str], ...], dict[str, str]]
+LabelSets = dict[tuple[tuple[str, str], ...], dict[str, str]]  # keyed by the labels as written
 
 
 def _labels(raw: object, shared: LabelSets | None) -> dict[str, str]:
-    labels = {intern(str(k)): intern(str(v)) for k, v in as_map(raw).items()}
-    if shared is None:
-        return labels
-    return shared.setdefault(tuple(labels.items()), labels)
+    items = as_map(raw).items()
+    if shared is not None and all(type(k) is str and type(v) is str for k, v in items):
+        key = tuple(items)
+        found = shared.get(key)
+        if found is None:
+            found = shared[key] = {intern(k): intern(v) for k, v in items}
+        return found
+    return {intern(str(k)): intern(str(v)) for k, v in items}
 
 
 def parse_object(kind: str, obj: Mapping[str, Any], *, shared: LabelSets | None = None) -> ObjectState | None:
