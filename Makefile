@@ -96,6 +96,7 @@ demo: venv debian toolchain
 # Every benchmark; each writes benchmarks/results/<name>.json. The sandbox ones start their own clusters.
 bench: venv debian toolchain
 	$(PY) benchmarks/evaluate_10k.py
+	$(PY) benchmarks/evaluate_day.py
 	$(PY) benchmarks/history_detector.py
 	$(PY) benchmarks/export_push.py
 	$(PY) benchmarks/history_forecast.py

@@ -112,8 +112,9 @@ def gap(kind: str, start: float, end: float, *, namespace: str = "", relist: boo
 def k8s(
     *records: WatchRecord, gaps: Iterable[tuple[str, float, float] | WatchGap] = (), partial: str = ""
 ) -> K8sEvidence:
-    return K8sEvidence(
-        records=tuple(records),
+    """The evidence the reader folds these lines into (per-object timelines, repeats collapsed)."""
+    return K8sEvidence.from_records(
+        records,
         gaps=tuple(g if isinstance(g, WatchGap) else gap(*g) for g in gaps),
         partial=partial,
     )

@@ -71,10 +71,12 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         if f.is_memory_pressure
     ]
 
-    def aside(pod_key: str, t: float) -> bool:
-        return any(w.start <= t <= w.end and f.targets_pod(pod_key) for f, w in pressure)
+    def windows_on(pod_key: str) -> list[TimeWindow]:
+        """The pressure windows of the faults on this pod (usually none)."""
+        return [w for f, w in pressure if f.targets_pod(pod_key)]
 
     step = evidence.metrics.step_seconds if evidence.metrics is not None else 15.0
+    origin = evidence.window.start
     # a running container always has a working set: a zero is a pod that was not running (a finished
     # workflow-stage pod the kubelet still reports), which has no limit among the Running pods' either
     used = {
@@ -95,26 +97,29 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     for (namespace, pod), points in limit.items():
         agent = agent_of.get((namespace, pod), "")
         if agent:
+            windows = windows_on(f"{namespace}/{pod}")
             span.setdefault(agent, set()).update(
-                _step(t, evidence, step) for t, _ in points if not aside(f"{namespace}/{pod}", t)
+                round((t - origin) / step) for t, _ in points if not (windows and _inside(windows, t))
             )
     for (namespace, pod, agent), points in used.items():
         if not agent:
             continue
         key = f"{namespace}/{pod}"
+        windows = windows_on(key)
         per_agent.setdefault(agent, [])
         lim = any_phase.get((namespace, pod)) or limit.get((namespace, pod))
         if not lim:
             unlimited.setdefault(agent, set()).add(key)
+        seen = span.setdefault(agent, set())
         for t, _ in points:
-            if aside(key, t):
+            if windows and _inside(windows, t):
                 set_aside[agent] = set_aside.get(agent, 0) + 1
                 continue
-            span.setdefault(agent, set()).add(_step(t, evidence, step))
+            seen.add(round((t - origin) / step))
         for t, r in ratio_points(points, lim or []):
-            if aside(key, t):
+            if windows and _inside(windows, t):
                 continue
-            covered.setdefault(agent, set()).add(_step(t, evidence, step))
+            covered.setdefault(agent, set()).add(round((t - origin) / step))
             per_agent[agent].append((r, t, key))
     results: list[Result] = []
     need = spec.threshold("min_coverage")
@@ -203,8 +208,8 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     return results
 
 
-def _step(t: float, evidence: Evidence, step: float) -> int:
-    return round((t - evidence.window.start) / step)
+def _inside(windows: list[TimeWindow], t: float) -> bool:
+    return any(w.start <= t <= w.end for w in windows)
 
 
 def _agents_from_watch(evidence: Evidence, pods: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -213,11 +218,12 @@ def _agents_from_watch(evidence: Evidence, pods: set[tuple[str, str]]) -> dict[t
         return {}
     key = evidence.manifest.agent_label
     out: dict[tuple[str, str], str] = {}
-    for record in evidence.k8s.of_kind("Pod"):
-        if (
-            (record.namespace, record.name) in pods
-            and isinstance(record.state, PodState)
-            and (agent := record.state.labels.get(key, ""))
-        ):
-            out[(record.namespace, record.name)] = agent
+    for line in evidence.k8s.changes("Pod").values():
+        for record in line:
+            if (
+                (record.namespace, record.name) in pods
+                and isinstance(record.state, PodState)
+                and (agent := record.state.labels.get(key, ""))
+            ):
+                out[(record.namespace, record.name)] = agent
     return out

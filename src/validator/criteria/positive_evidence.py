@@ -16,7 +16,7 @@ to a fault's own targets (docs/criteria.md, "Conventions").
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from validator.criteria import fault_effects
 from validator.criteria.wording import at
@@ -62,11 +62,20 @@ def fault_reasons(evidence: Evidence) -> dict[tuple[str, str], str]:
 
 
 def enforce(
-    spec: CriterionSpec, sources: Sequence[SourceName], evidence: Evidence, results: Iterable[Result]
+    spec: CriterionSpec,
+    sources: Sequence[SourceName],
+    evidence: Evidence,
+    results: Iterable[Result],
+    *,
+    reasons: Mapping[tuple[str, str], str] | None = None,
 ) -> list[Result]:
-    """The results with every pass the evidence does not support turned inconclusive."""
+    """The results with every pass the evidence does not support turned inconclusive. `reasons`
+    is `fault_reasons(evidence)` when the caller has it already (it is the same for every
+    criterion of one evaluation, and reads every pod's timeline)."""
     partial = partial_sources(sources, spec, evidence)
-    faults = fault_reasons(evidence) if SourceName.CHAOS in sources else {}
+    faults: Mapping[tuple[str, str], str] = {}
+    if SourceName.CHAOS in sources:
+        faults = fault_reasons(evidence) if reasons is None else reasons
     out: list[Result] = []
     for result in results:
         if result.verdict is not Verdict.PASS:

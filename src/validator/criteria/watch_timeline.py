@@ -1,9 +1,10 @@
-"""The state of each watched object over time, rebuilt from the recorder's lines."""
+"""The state of each watched object over time, from the per-object changes the reader folded the
+recorder's lines into (K8sEvidence.changes: receipt order, repeated states already collapsed)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from validator.model import K8sEvidence, TimeWindow, WatchRecord
 from validator.model.k8s import ObjectState
@@ -16,14 +17,14 @@ Timeline = list[tuple[float, S | None]]
 
 def timelines(k8s: K8sEvidence, kind: str, state_type: type[S]) -> dict[str, Timeline[S]]:
     """Per object key (`namespace/name`), its states in receipt order; DELETED appends None."""
-    out: dict[str, Timeline[S]] = {}
-    for record in sorted(k8s.of_kind(kind), key=lambda r: r.received_ms):
-        line = out.setdefault(record.key, [])
-        if record.type == "DELETED":
-            line.append((record.received, None))
-        elif isinstance(record.state, state_type):
-            line.append((record.received, record.state))
-    return out
+    return {
+        key: [
+            (r.received_ms / 1000.0, None if r.type == "DELETED" else cast(S, r.state))
+            for r in records
+            if r.type == "DELETED" or isinstance(r.state, state_type)
+        ]
+        for key, records in k8s.changes(kind).items()
+    }
 
 
 def state_at(timeline: Timeline[S], t: float) -> S | None:
@@ -54,10 +55,10 @@ def blind_spans(k8s: K8sEvidence, kind: str, window: TimeWindow) -> list[TimeWin
     spans: list[TimeWindow] = []
     if k8s.cut_off_ms is not None and k8s.cut_off_ms / 1000.0 < window.end:
         spans.append(TimeWindow(start=max(window.start, k8s.cut_off_ms / 1000.0), end=window.end))
-    records = k8s.of_kind(kind)
-    first = min((r.received for r in records), default=None)
-    if first is None:
+    first_ms = k8s.first_received_ms(kind)
+    if first_ms is None:
         return [window]
+    first = first_ms / 1000.0
     if first > window.start:
         spans.append(TimeWindow(start=window.start, end=min(first, window.end)))
     for gap in gap_windows(k8s, kind):

@@ -9,7 +9,7 @@ beside the receipt time so criteria can prefer the object's clock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from validator.model.label_selector import LabelSelector
@@ -202,20 +202,123 @@ class WatchGap:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class K8sEvidence:
-    """The recorder's lines in file order; `partial` says why some of it may be missing."""
+    """What the recorder saw, folded per object: for each kind, each object's (`namespace/name`)
+    state changes in receipt order. Consecutive lines of one object with the same typed state (the
+    fields the criteria read) collapse into the first, so the evidence grows with the objects and
+    their changes, not with the lines. `partial` says why some of it may be missing.
 
-    records: tuple[WatchRecord, ...] = ()
+    Build it with `K8sEvidence.from_records` (or `WatchFold`, one record at a time)."""
+
+    objects: Mapping[str, Mapping[str, tuple[WatchRecord, ...]]] = field(default_factory=dict)
     gaps: tuple[WatchGap, ...] = ()
     partial: str = ""  # empty when the file was read whole
     # received_ms of the last whole line when the file ends in a truncated line (the recorder crashed):
     # nothing after it was seen.
     cut_off_ms: int | None = None
+    lines: int = 0  # the watch lines folded in (before collapsing)
+
+    @classmethod
+    def from_records(
+        cls,
+        records: Iterable[WatchRecord],
+        *,
+        gaps: Iterable[WatchGap] = (),
+        partial: str = "",
+        cut_off_ms: int | None = None,
+    ) -> K8sEvidence:
+        fold = WatchFold()
+        for record in records:
+            fold.add(record)
+        return fold.evidence(gaps=tuple(gaps), partial=partial, cut_off_ms=cut_off_ms)
+
+    def changes(self, kind: str) -> Mapping[str, tuple[WatchRecord, ...]]:
+        """Per object key, its state changes in receipt order (a DELETED record ends a life)."""
+        return self.objects.get(kind, {})
 
     def of_kind(self, kind: str) -> tuple[WatchRecord, ...]:
-        return tuple(r for r in self.records if r.kind == kind)
+        """Every kept record of `kind`, in receipt order."""
+        return tuple(sorted((r for line in self.changes(kind).values() for r in line), key=_received_ms))
+
+    @property
+    def records(self) -> tuple[WatchRecord, ...]:
+        """Every kept record, in receipt order."""
+        return tuple(sorted((r for kind in self.objects for r in self.of_kind(kind)), key=_received_ms))
+
+    def first_received_ms(self, kind: str) -> int | None:
+        """When the recorder first saw an object of `kind` (None: never)."""
+        return min((line[0].received_ms for line in self.changes(kind).values() if line), default=None)
 
     def gaps_of(self, kind: str) -> tuple[WatchGap, ...]:
         return tuple(g for g in self.gaps if g.kind == kind)
 
     def kind_seen(self, kind: str) -> bool:
-        return any(r.kind == kind for r in self.records)
+        return any(self.changes(kind).values())
+
+
+def _received_ms(record: WatchRecord) -> int:
+    return record.received_ms
+
+
+class WatchFold:
+    """Folds watch records, one at a time, into `K8sEvidence`: each object's records kept in
+    receipt order, a record whose state equals the object's previous one (same uid, neither a
+    deletion) dropped. Memory grows with objects and their changes, never with repeated lines.
+    Records of one object that arrive out of receipt order are sorted (stably) and collapsed at the
+    end, so the result is the same whatever order the lines came in."""
+
+    __slots__ = ("_count", "_lines", "_unsorted")
+
+    def __init__(self) -> None:
+        self._lines: dict[str, dict[str, list[WatchRecord]]] = {}
+        self._unsorted: set[tuple[str, str]] = set()
+        self._count = 0
+
+    def add(self, record: WatchRecord) -> None:
+        self._count += 1
+        by_key = self._lines.get(record.kind)
+        if by_key is None:
+            by_key = self._lines[record.kind] = {}
+        key = record.key
+        line = by_key.get(key)
+        if line is None:
+            by_key[key] = [record]
+            return
+        last = line[-1]
+        if record.received_ms < last.received_ms:
+            self._unsorted.add((record.kind, key))
+        elif _same(last, record):
+            return
+        line.append(record)
+
+    def evidence(
+        self, *, gaps: tuple[WatchGap, ...] = (), partial: str = "", cut_off_ms: int | None = None
+    ) -> K8sEvidence:
+        for kind, key in self._unsorted:
+            line = sorted(self._lines[kind][key], key=_received_ms)
+            kept = [line[0]]
+            for record in line[1:]:
+                if not _same(kept[-1], record):
+                    kept.append(record)
+            self._lines[kind][key] = kept
+        return K8sEvidence(
+            objects={kind: _frozen(by_key) for kind, by_key in self._lines.items()},
+            gaps=gaps,
+            partial=partial,
+            cut_off_ms=cut_off_ms,
+            lines=self._count,
+        )
+
+
+def _frozen(by_key: dict[str, list[WatchRecord]]) -> dict[str, tuple[WatchRecord, ...]]:
+    return {key: tuple(line) for key, line in by_key.items()}
+
+
+def _same(before: WatchRecord, after: WatchRecord) -> bool:
+    """`after` tells nothing `before` did not: the same object in the same state."""
+    return (
+        after.type != "DELETED"
+        and before.type != "DELETED"
+        and after.state is not None
+        and after.uid == before.uid
+        and after.state == before.state
+    )

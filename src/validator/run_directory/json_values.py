@@ -3,11 +3,27 @@ their shape: a wrong type reads as empty, an unreadable time as None."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from validator.model import parse_rfc3339
+
+_DECODER = msgspec.json.Decoder()
+
+
+def decode_line(text: str | bytes) -> Any:
+    """One JSON document, parsed by msgspec (several times faster than the standard library on
+    the recorder's lines). What msgspec refuses (NaN literals, which Python's json writes) is read
+    by the standard library, whose error is the one raised (a ValueError)."""
+    try:
+        return _DECODER.decode(text)
+    except msgspec.DecodeError:
+        return json.loads(text)
 
 
 def as_map(value: object) -> dict[str, Any]:
@@ -22,6 +38,11 @@ def timestamp(value: object) -> float | None:
     """Epoch seconds of a Kubernetes or Chaos Toolkit timestamp; naive times are UTC."""
     if not isinstance(value, str) or not value:
         return None
+    return _timestamp(value)
+
+
+@lru_cache(maxsize=8192)  # an object's timestamps repeat on every line about it
+def _timestamp(value: str) -> float | None:
     text = value.strip()
     try:
         return parse_rfc3339(text)
@@ -30,7 +51,6 @@ def timestamp(value: object) -> float | None:
             return parse_rfc3339(text + "Z")
         except ValueError:
             return None
-
 
 
 def numbered_lines(path: Path) -> Iterator[tuple[int, str, bool]]:
@@ -45,4 +65,3 @@ def numbered_lines(path: Path) -> Iterator[tuple[int, str, bool]]:
             previous = (number, line)
         if previous is not None:
             yield previous[0], previous[1], True
-

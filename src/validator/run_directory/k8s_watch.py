@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 from validator.model import (
@@ -24,13 +25,14 @@ from validator.model import (
     PodState,
     ReplicaSetState,
     StatefulSetState,
+    WatchFold,
     WatchGap,
     WatchRecord,
     WorkloadState,
 )
 from validator.model.k8s import ObjectState
 from validator.model.quantity import parse_quantity
-from validator.run_directory.json_values import as_list, as_map, numbered_lines, timestamp
+from validator.run_directory.json_values import as_list, as_map, decode_line, numbered_lines, timestamp
 from validator.run_directory.layout import K8S
 
 
@@ -40,128 +42,146 @@ def watch_line(record: Mapping[str, Any]) -> str:
 
 
 def load_k8s(path: Path) -> K8sEvidence:
-    """Stream the recorder's lines. A truncated last line (a crash mid-write) or a bad line makes the
-    evidence partial; it is never fatal."""
-    records: list[WatchRecord] = []
+    """Fold the recorder's lines into per-object timelines in one streaming pass (memory grows with
+    the objects and their state changes, not with the lines). A truncated last line (a crash
+    mid-write) or a bad line makes the evidence partial; it is never fatal."""
+    fold = WatchFold()
+    relists = _RelistDeletions()
+    shared: LabelSets = {}
     gaps: list[WatchGap] = []
     problems: list[str] = []
     cut_off_ms: int | None = None
+    latest_ms = 0
     for number, line, last in numbered_lines(path):
         try:
-            raw = json.loads(line)
+            raw = decode_line(line)
             if not isinstance(raw, dict):
                 raise ValueError("not a JSON object")
         except ValueError as exc:
             if last and not line.endswith("\n"):
                 problems.append(f"{K8S}: last line {number} is truncated (the recorder stopped mid-write)")
-                cut_off_ms = max((r.received_ms for r in records), default=0)
+                cut_off_ms = latest_ms
             else:
                 problems.append(f"{K8S}:{number}: unreadable line skipped ({exc})")
             continue
-        kind = str(raw.get("kind", ""))
-        event_type = str(raw.get("type", ""))
+        kind = intern(str(raw.get("kind", "")))
+        event_type = intern(str(raw.get("type", "")))
         if event_type == "GAP":
-            gaps.append(
-                WatchGap(
-                    kind=kind,
-                    from_ms=int(raw.get("from_ms", 0) or 0),
-                    to_ms=int(raw.get("to_ms", 0) or 0),
-                    reason=str(raw.get("reason", "")),
-                    namespace=str(raw.get("namespace", "") or ""),
-                    relist=raw.get("relist") is True,
-                )
+            gap = WatchGap(
+                kind=kind,
+                from_ms=int(raw.get("from_ms", 0) or 0),
+                to_ms=int(raw.get("to_ms", 0) or 0),
+                reason=str(raw.get("reason", "")),
+                namespace=str(raw.get("namespace", "") or ""),
+                relist=raw.get("relist") is True,
             )
-            records.append(
-                WatchRecord(
-                    received_ms=int(raw.get("received_ms", raw.get("to_ms", 0)) or 0),
-                    kind=kind,
-                    type="GAP",
-                    namespace=str(raw.get("namespace", "") or ""),
-                    name="",
-                )
-            )
+            gaps.append(gap)
+            relists.gap(kind, gap.namespace)
+            latest_ms = max(latest_ms, int(raw.get("received_ms", gap.to_ms) or 0))
             continue
         obj = raw.get("object")
         try:
-            state = parse_object(kind, obj) if isinstance(obj, dict) else None
+            state = parse_object(kind, obj, shared=shared) if isinstance(obj, dict) else None
         except (TypeError, ValueError, AttributeError) as exc:
             problems.append(f"{K8S}:{number}: {kind} object not understood ({exc})")
             state = None
-        records.append(
-            WatchRecord(
-                received_ms=int(raw.get("received_ms", 0) or 0),
-                kind=kind,
-                type=event_type,
-                namespace=str(raw.get("namespace", "") or ""),
-                name=str(raw.get("name", "") or ""),
-                uid=str(raw.get("uid", "") or ""),
-                resource_version=str(raw.get("resource_version", "") or ""),
-                state=state,
-            )
+        record = WatchRecord(
+            received_ms=int(raw.get("received_ms", 0) or 0),
+            kind=kind,
+            type=event_type,
+            namespace=intern(str(raw.get("namespace", "") or "")),
+            name=intern(str(raw.get("name", "") or "")),
+            uid=intern(str(raw.get("uid", "") or "")),
+            resource_version=str(raw.get("resource_version", "") or ""),
+            state=state,
         )
-    records = _deletions_during_gaps(records)
+        latest_ms = max(latest_ms, record.received_ms)
+        for inferred in relists.record(record):
+            fold.add(inferred)
+        fold.add(record)
+    for inferred in relists.close():
+        fold.add(inferred)
     partial = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
-    return K8sEvidence(
-        records=tuple(r for r in records if r.type != "GAP"),
-        gaps=tuple(gaps),
-        partial=partial,
-        cut_off_ms=cut_off_ms,
-    )
+    return fold.evidence(gaps=tuple(gaps), partial=partial, cut_off_ms=cut_off_ms)
 
 
-
-def _deletions_during_gaps(records: list[WatchRecord]) -> list[WatchRecord]:
+class _RelistDeletions:
     """An object seen before a GAP and absent from the RELIST batch right after it was deleted in
-    the gap (docs of the recorder): add a DELETED record at the batch's time."""
-    out: list[WatchRecord] = []
-    alive: dict[tuple[str, str], set[str]] = {}  # (kind, namespace) -> names
-    batch: dict[tuple[str, str], tuple[int, set[str]]] = {}  # open relist batch after a gap
-    for record in records:
-        scope = (record.kind, record.namespace)
-        if record.type == "GAP":
-            batch[scope] = (-1, set())
-            out.append(record)
-            continue
-        for open_scope in [s for s in batch if s[0] == record.kind and (s[1] in ("", record.namespace))]:
-            started, names = batch[open_scope]
-            if record.type == "RELIST":
-                batch[open_scope] = (record.received_ms if started < 0 else started, names | {record.name})
-                continue
-            if started >= 0:  # the batch ended: whatever it did not list is gone
-                out.extend(_close_batch(open_scope, started, names, alive))
-            del batch[open_scope]
-        names_alive = alive.setdefault(scope, set())
+    the gap (docs of the recorder): yields a DELETED record at the batch's time. Streaming: it keeps
+    the names alive per (kind, namespace), never the lines."""
+
+    def __init__(self) -> None:
+        self._alive: dict[tuple[str, str], set[str]] = {}  # (kind, namespace) -> names
+        self._batch: dict[tuple[str, str], tuple[int, set[str]]] = {}  # open relist batch after a gap
+
+    def gap(self, kind: str, namespace: str) -> None:
+        self._batch[(kind, namespace)] = (-1, set())
+
+    def record(self, record: WatchRecord) -> list[WatchRecord]:
+        """The deletions `record` reveals (it ends a relist batch), before `record` itself."""
+        out: list[WatchRecord] = []
+        if self._batch:
+            for scope in [s for s in self._batch if s[0] == record.kind and s[1] in ("", record.namespace)]:
+                started, names = self._batch[scope]
+                if record.type == "RELIST":
+                    names.add(record.name)
+                    self._batch[scope] = (record.received_ms if started < 0 else started, names)
+                    continue
+                if started >= 0:  # the batch ended: whatever it did not list is gone
+                    out.extend(self._close(scope, started, names))
+                del self._batch[scope]
+        names_alive = self._alive.setdefault((record.kind, record.namespace), set())
         if record.type == "DELETED":
             names_alive.discard(record.name)
         else:
             names_alive.add(record.name)
-        out.append(record)
-    for open_scope, (started, names) in batch.items():
-        if started >= 0:
-            out.extend(_close_batch(open_scope, started, names, alive))
-    return out
+        return out
+
+    def close(self) -> list[WatchRecord]:
+        out: list[WatchRecord] = []
+        for scope, (started, names) in self._batch.items():
+            if started >= 0:
+                out.extend(self._close(scope, started, names))
+        self._batch.clear()
+        return out
+
+    def _close(self, scope: tuple[str, str], started: int, listed: set[str]) -> list[WatchRecord]:
+        kind, namespace = scope
+        gone: list[WatchRecord] = []
+        for (k, ns), names in self._alive.items():
+            if k != kind or (namespace and ns != namespace):
+                continue
+            for name in sorted(names - listed):
+                gone.append(
+                    WatchRecord(received_ms=started, kind=kind, type="DELETED", namespace=ns, name=name)
+                )
+            names &= listed
+        return gone
 
 
-def _close_batch(
-    scope: tuple[str, str], started: int, listed: set[str], alive: dict[tuple[str, str], set[str]]
-) -> list[WatchRecord]:
-    kind, namespace = scope
-    gone: list[WatchRecord] = []
-    for (k, ns), names in alive.items():
-        if k != kind or (namespace and ns != namespace):
-            continue
-        for name in sorted(names - listed):
-            gone.append(WatchRecord(received_ms=started, kind=kind, type="DELETED", namespace=ns, name=name))
-        names &= listed
-    return gone
+# Label sets seen while reading one file: equal sets share one dict (the pods of one workload carry
+# the same labels, and the evidence keeps thousands of them).
+LabelSets = dict[tuple[tuple[str, str], ...], dict[str, str]]  # keyed by the labels as written
 
 
-def parse_object(kind: str, obj: Mapping[str, Any]) -> ObjectState | None:
-    """A typed view of one Kubernetes object (camelCase JSON, as the apiserver sends it)."""
+def _labels(raw: object, shared: LabelSets | None) -> dict[str, str]:
+    items = as_map(raw).items()
+    if shared is not None and all(type(k) is str and type(v) is str for k, v in items):
+        key = tuple(items)
+        found = shared.get(key)
+        if found is None:
+            found = shared[key] = {intern(k): intern(v) for k, v in items}
+        return found
+    return {intern(str(k)): intern(str(v)) for k, v in items}
+
+
+def parse_object(kind: str, obj: Mapping[str, Any], *, shared: LabelSets | None = None) -> ObjectState | None:
+    """A typed view of one Kubernetes object (camelCase JSON, as the apiserver sends it). Strings
+    the evidence repeats are interned; `shared` lets equal label sets share one dict."""
     meta = as_map(obj.get("metadata"))
     spec = as_map(obj.get("spec"))
     status = as_map(obj.get("status"))
-    labels = {str(k): str(v) for k, v in as_map(meta.get("labels")).items()}
+    labels = _labels(meta.get("labels"), shared)
     if kind == "Pod":
         return _pod(meta, spec, status, labels)
     if kind == "Node":
@@ -169,14 +189,14 @@ def parse_object(kind: str, obj: Mapping[str, Any]) -> ObjectState | None:
             unschedulable=bool(spec.get("unschedulable", False)), ready=_condition(status, "Ready")
         )
     if kind in WORKLOAD_KINDS:
-        return _workload(kind, spec, status, labels)
+        return _workload(kind, spec, status, labels, shared)
     if kind == "ReplicaSet":
         owners = as_list(meta.get("ownerReferences"))
         owner = as_map(owners[0]) if owners else {}
         return ReplicaSetState(
             labels=labels,
-            owner_name=str(owner.get("name", "") or ""),
-            owner_kind=str(owner.get("kind", "") or ""),
+            owner_name=intern(str(owner.get("name", "") or "")),
+            owner_kind=intern(str(owner.get("kind", "") or "")),
         )
     if kind == "HorizontalPodAutoscaler":
         return _hpa(spec, status)
@@ -198,12 +218,12 @@ def parse_object(kind: str, obj: Mapping[str, Any]) -> ObjectState | None:
             if when is not None:
                 break
         return EventState(
-            reason=str(obj.get("reason", "") or ""),
+            reason=intern(str(obj.get("reason", "") or "")),
             message=str(obj.get("message", "") or ""),
-            type=str(obj.get("type", "") or ""),
-            involved_kind=str(involved.get("kind", "") or ""),
-            involved_name=str(involved.get("name", "") or ""),
-            involved_namespace=str(involved.get("namespace", "") or meta.get("namespace", "") or ""),
+            type=intern(str(obj.get("type", "") or "")),
+            involved_kind=intern(str(involved.get("kind", "") or "")),
+            involved_name=intern(str(involved.get("name", "") or "")),
+            involved_namespace=intern(str(involved.get("namespace", "") or meta.get("namespace", "") or "")),
             time=when,
         )
     return None
@@ -216,12 +236,16 @@ def _selector(raw: object) -> LabelSelector:
 
 
 def _workload(
-    kind: str, spec: Mapping[str, Any], status: Mapping[str, Any], labels: dict[str, str]
+    kind: str,
+    spec: Mapping[str, Any],
+    status: Mapping[str, Any],
+    labels: dict[str, str],
+    shared: LabelSets | None,
 ) -> WorkloadState:
     template = as_map(as_map(spec.get("template")).get("metadata"))
     common: dict[str, Any] = {
         "labels": labels,
-        "pod_labels": {str(k): str(v) for k, v in as_map(template.get("labels")).items()},
+        "pod_labels": _labels(template.get("labels"), shared),
         "selector": _selector(spec.get("selector")),
     }
     if kind == "DaemonSet":
@@ -256,8 +280,8 @@ def _pod(
                 code = term.get("exitCode")
                 terminations.append(
                     ContainerTermination(
-                        container=str(cs.get("name", "")),
-                        reason=str(term.get("reason", "") or ""),
+                        container=intern(str(cs.get("name", ""))),
+                        reason=intern(str(term.get("reason", "") or "")),
                         exit_code=int(code) if code is not None else None,
                         finished_at=timestamp(term.get("finishedAt")),
                         restart_count=count,
@@ -274,12 +298,12 @@ def _pod(
             evicted_at = timestamp(cond.get("lastTransitionTime"))
     return PodState(
         labels=labels,
-        node_name=str(spec.get("nodeName", "") or ""),
-        phase=str(status.get("phase", "") or ""),
+        node_name=intern(str(spec.get("nodeName", "") or "")),
+        phase=intern(str(status.get("phase", "") or "")),
         ready=_condition(status, "Ready"),
         deleting=bool(meta.get("deletionTimestamp")),
-        owner_kind=str(owner.get("kind", "") or ""),
-        owner_name=str(owner.get("name", "") or ""),
+        owner_kind=intern(str(owner.get("kind", "") or "")),
+        owner_name=intern(str(owner.get("name", "") or "")),
         terminations=tuple(terminations),
         evicted_at=evicted_at,
     )
@@ -336,8 +360,6 @@ def _condition(status: Mapping[str, Any], ctype: str) -> bool:
     )
 
 
-
 def _as_written(value: Any) -> str:
     """A budget's int-or-percentage field as written: 0 stays "0" (it is the budget that blocks)."""
     return "" if value is None else str(value)
-

@@ -47,24 +47,43 @@ def load_load(path: Path) -> LoadEvidence:
     """Locust 2.47 `--csv-full-history` rows (epoch-second Timestamp, response times in ms)."""
     samples: list[LoadSample] = []
     problems: list[str] = []
+    with path.open("rb") as raw:
+        size = raw.seek(0, 2)
+        truncated = size > 0 and raw.seek(size - 1) >= 0 and raw.read(1) != b"\n"
     with path.open("r", encoding="utf-8", newline="") as handle:
-        text = handle.read()
-    truncated = bool(text) and not text.endswith("\n")
-    reader = csv.DictReader(text.splitlines())
-    required = {"Timestamp", "Name", "Total Request Count", "Total Failure Count"}
-    if reader.fieldnames is None or not required <= set(reader.fieldnames):
-        raise ValueError(f"not a Locust stats history: needs columns {', '.join(sorted(required))}")
-    rows = list(reader)
-    for number, row in enumerate(rows, start=2):
-        try:
-            samples.append(history_sample(row))
-        except (TypeError, ValueError):
-            if number == len(rows) + 1 and truncated:
-                problems.append(f"{LOCUST_HISTORY}: last row is truncated")
-            else:
-                problems.append(f"{LOCUST_HISTORY}:{number}: unreadable row skipped")
+        reader = csv.DictReader(handle)
+        required = {"Timestamp", "Name", "Total Request Count", "Total Failure Count"}
+        if reader.fieldnames is None or not required <= set(reader.fieldnames):
+            raise ValueError(f"not a Locust stats history: needs columns {', '.join(sorted(required))}")
+        # one row at a time (a day at a row a second per request name is a million rows): only the
+        # samples are kept, each row's dict dropped once read; the last row is known one row late
+        previous: tuple[int, dict[str, str | None]] | None = None
+        for number, row in enumerate(reader, start=2):
+            if previous is not None:
+                _read_row(*previous, last=False, truncated=truncated, samples=samples, problems=problems)
+            previous = (number, row)
+        if previous is not None:
+            _read_row(*previous, last=True, truncated=truncated, samples=samples, problems=problems)
     failures = _load_failures(path.parent / Path(LOCUST_FAILURES).name)
     return LoadEvidence(samples=tuple(samples), failures=failures, partial="; ".join(problems[:3]))
+
+
+def _read_row(
+    number: int,
+    row: Mapping[str, str | None],
+    *,
+    last: bool,
+    truncated: bool,
+    samples: list[LoadSample],
+    problems: list[str],
+) -> None:
+    try:
+        samples.append(history_sample(row))
+    except (TypeError, ValueError):
+        if last and truncated:
+            problems.append(f"{LOCUST_HISTORY}: last row is truncated")
+        else:
+            problems.append(f"{LOCUST_HISTORY}:{number}: unreadable row skipped")
 
 
 def _load_failures(path: Path) -> tuple[LoadFailure, ...]:
@@ -107,4 +126,3 @@ def _num(text: str | None) -> float | None:
 def _ms(text: str | None) -> float | None:
     value = _num(text)
     return None if value is None else value / 1000.0
-

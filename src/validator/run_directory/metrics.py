@@ -9,13 +9,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from validator.model import (
     MetricsEvidence,
     QueryResult,
     QueryStatus,
     Series,
 )
-from validator.run_directory.json_values import as_list, as_map
+from validator.run_directory.json_values import as_list, as_map, decode_line
 from validator.run_directory.layout import METRICS, write_text_atomically
 
 METRICS_SCHEMA = "validator.metrics/v1"
@@ -26,9 +28,70 @@ def write_metrics_json(run_dir: Path, document: Mapping[str, Any]) -> Path:
     return write_text_atomically(run_dir / METRICS, json.dumps(document, indent=1, sort_keys=False) + "\n")
 
 
+class _TypedSeries(msgspec.Struct):
+    labels: dict[str, str] = {}
+    points: msgspec.Raw = msgspec.Raw(b"[]")  # decoded one series at a time
+
+
+class _TypedQuery(msgspec.Struct):
+    status: str | None = None
+    promql: str = ""
+    series: list[_TypedSeries] = []
+
+
+class _TypedDocument(msgspec.Struct):
+    queries: dict[str, _TypedQuery]
+    step_seconds: float = 15.0
+    prometheus_url: str = ""
+
+
+_TYPED = msgspec.json.Decoder(_TypedDocument)
+_POINTS = msgspec.json.Decoder(list[tuple[float, float]])
+_SHARED = 65_536
+
+
 def load_metrics(path: Path) -> MetricsEvidence:
+    """The queries, their series and points. A document of the usual shape (every query ok, every
+    point a [time, value] pair of numbers) is decoded by msgspec, typed, one series' points at a
+    time straight into the model's tuples (the evaluation times shared between series: a range
+    query's grid is the same for all of them), so no second copy of the points is ever held;
+    anything else is read leniently, point by point."""
+    data = path.read_bytes()
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        return _load_typed(data)
+    except msgspec.MsgspecError:
+        return _load_lenient(data)
+
+
+def _load_typed(data: bytes) -> MetricsEvidence:
+    typed = _TYPED.decode(data)
+    if not all(q.status == "ok" for q in typed.queries.values()) or typed.step_seconds <= 0:
+        raise msgspec.ValidationError("not every query is ok")
+    # equal floats share one object: a range query's evaluation times are the same for every
+    # series, and most values repeat (limits, requests, replica counts, 0/1 flags); at most
+    # _SHARED distinct ones each, so a series of all-different values costs no more than before
+    times: dict[float, float] = {}
+    values: dict[float, float] = {}
+    queries: dict[str, QueryResult] = {}
+    for key, entry in typed.queries.items():
+        series: list[Series] = []
+        for item in entry.series:
+            time_of = times.setdefault if len(times) < _SHARED else times.get
+            value_of = values.setdefault if len(values) < _SHARED else values.get
+            points = [
+                (time_of(t, t), value_of(v, v)) for t, v in _POINTS.decode(item.points) if math.isfinite(v)
+            ]
+            points.sort()
+            series.append(Series(labels=item.labels, points=tuple(points)))
+        queries[key] = QueryResult(key=key, promql=entry.promql, series=tuple(series))
+    return MetricsEvidence(
+        queries=queries, step_seconds=typed.step_seconds, prometheus_url=typed.prometheus_url
+    )
+
+
+def _load_lenient(data: bytes) -> MetricsEvidence:
+    try:
+        raw = decode_line(data)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON at line {exc.lineno}: {exc.msg}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("queries"), dict):
@@ -45,15 +108,8 @@ def load_metrics(path: Path) -> MetricsEvidence:
             unread = 0
             for item in as_list(entry.get("series")):
                 item = as_map(item)
-                points = []
-                for point in as_list(item.get("points")):
-                    try:
-                        t, v = float(point[0]), float(point[1])
-                    except (TypeError, ValueError, IndexError):
-                        unread += 1
-                        continue
-                    if math.isfinite(v):
-                        points.append((t, v))
+                points, bad = _points(as_list(item.get("points")))
+                unread += bad
                 labels = {str(k): str(v) for k, v in as_map(item.get("labels")).items()}
                 series.append(Series(labels=labels, points=tuple(sorted(points))))
             partial = f"{unread} point(s) of query `{key}` are not [time, value]" if unread else ""
@@ -77,3 +133,23 @@ def load_metrics(path: Path) -> MetricsEvidence:
         partial="; ".join(problems[:3]),
     )
 
+
+def _points(raw: list[Any]) -> tuple[list[tuple[float, float]], int]:
+    """The finite (time, value) points of one series, and how many were not [time, value]."""
+    try:  # the common shape, in one comprehension: pairs of numbers
+        points = [(float(t), float(v)) for t, v in raw]
+    except (TypeError, ValueError):
+        pass
+    else:
+        return [p for p in points if math.isfinite(p[1])], 0
+    points = []
+    unread = 0
+    for point in raw:
+        try:
+            t, v = float(point[0]), float(point[1])
+        except (TypeError, ValueError, IndexError):
+            unread += 1
+            continue
+        if math.isfinite(v):
+            points.append((t, v))
+    return points, unread

@@ -21,6 +21,7 @@ from validator.model import (
 from validator.model.quantity import parse_quantity
 from validator.run_directory import load_run_directory
 from validator.run_directory.k8s_watch import load_k8s, parse_object
+from validator.run_directory.metrics import load_metrics
 
 
 def test_healthy_run_directory(tmp_path: Path) -> None:
@@ -76,7 +77,35 @@ def test_bad_line_in_the_middle_is_skipped_and_named(tmp_path: Path) -> None:
     good = json.dumps(line(1, "Pod", "rex-1", pod()))
     path.write_text(f"{good}\nnot json\n{good}\n", encoding="utf-8")
     k8s = load_k8s(path)
-    assert len(k8s.records) == 2 and "evidence/k8s.jsonl:2: unreadable line skipped" in k8s.partial
+    assert k8s.lines == 2 and "evidence/k8s.jsonl:2: unreadable line skipped" in k8s.partial
+    assert len(k8s.records) == 1  # the same state twice is one state
+
+
+def test_repeated_states_collapse_and_changes_are_kept(tmp_path: Path) -> None:
+    """The reader keeps each object's changes, not its lines: a line repeating the previous state
+    (a resourceVersion bump, a field no criterion reads) folds into the first; a change, a deletion
+    and a re-creation in the same state each stay, in receipt order even when written out of it."""
+    path = tmp_path / "k8s.jsonl"
+    running, pending = pod(), pod("Pending")
+    lines = [
+        line(1, "Pod", "rex-1", pending, "ADDED"),
+        line(3, "Pod", "rex-1", running),
+        line(2, "Pod", "rex-1", pending),  # written late: received before the line above
+        line(4, "Pod", "rex-1", {**running, "metadata": {**running["metadata"], "resourceVersion": "9"}}),
+        line(5, "Pod", "rex-1", running, "DELETED"),
+        line(6, "Pod", "rex-1", running, "ADDED"),
+        line(7, "Pod", "rex-1", running),
+    ]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    k8s = load_k8s(path)
+    kept = k8s.changes("Pod")["agents/rex-1"]
+    assert [(r.received_ms - int(T0 * 1000), r.type) for r in kept] == [
+        (1000, "ADDED"),
+        (3000, "MODIFIED"),
+        (5000, "DELETED"),
+        (6000, "ADDED"),
+    ]
+    assert k8s.lines == 7 and k8s.first_received_ms("Pod") == int((T0 + 1) * 1000)
 
 
 def test_object_deleted_during_a_gap_is_inferred_from_the_relist(tmp_path: Path) -> None:
@@ -409,3 +438,58 @@ def test_a_held_fault_is_in_place_until_its_hold_ends(tmp_path: Path) -> None:
     eviction = next(f for f in chaos.faults if f.fault == "pod-eviction")
     assert eviction.held_until == T0 + 416 and eviction.window is not None and eviction.window.end == T0 + 416
     assert eviction.recovery_from == T0 + 401
+
+
+def _metrics_doc(points: list[object]) -> dict[str, object]:
+    return {
+        "schema": "validator.metrics/v1",
+        "step_seconds": 15,
+        "queries": {
+            "cpu": {"promql": "up", "status": "ok", "series": [{"labels": {"pod": "a"}, "points": points}]}
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("points", "partial"),
+    [
+        ([[T0 + 15, 2], [T0, 1.5]], ""),  # the usual shape, written out of order
+        ([[T0 + 15, 2], [T0, 1.5], [T0 + 30, float("nan")]], ""),  # Python's json writes NaN
+        ([[T0 + 15, 2], [T0, 1.5], ["later", 3]], "1 point(s) of query `cpu` are not [time, value]"),
+    ],
+)
+def test_metric_points_are_time_ordered_finite_and_unreadable_ones_counted(
+    tmp_path: Path, points: list[object], partial: str
+) -> None:
+    """Whichever way the file is read (msgspec, typed, or the lenient path for NaN and odd points),
+    a series holds its finite points in time order, and a point that is not [time, value] makes the
+    query partial rather than silently dropped."""
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps(_metrics_doc(points)), encoding="utf-8")
+    result = load_metrics(path).get("cpu")
+    assert result.ok and result.series[0].points == ((T0, 1.5), (T0 + 15, 2.0))
+    assert result.series[0].labels == {"pod": "a"} and result.partial == partial
+
+
+def test_a_relist_batch_still_open_at_the_end_of_the_file_names_its_deletions(tmp_path: Path) -> None:
+    path = tmp_path / "k8s.jsonl"
+    gap = {
+        "received_ms": int((T0 + 200) * 1000),
+        "kind": "Pod",
+        "type": "GAP",
+        "from_ms": int((T0 + 100) * 1000),
+        "to_ms": int((T0 + 200) * 1000),
+        "reason": "410 Gone",
+        "namespace": "agents",
+        "relist": True,
+    }
+    lines = [
+        line(1, "Pod", "a", pod()),
+        line(1, "Pod", "b", pod()),
+        gap,
+        line(200, "Pod", "a", pod(), "RELIST"),
+    ]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    k8s = load_k8s(path)
+    assert [r.type for r in k8s.changes("Pod")["agents/b"]] == ["MODIFIED", "DELETED"]
+    assert [r.type for r in k8s.changes("Pod")["agents/a"]] == ["MODIFIED"]  # relisted unchanged
