@@ -17,7 +17,8 @@ from validator.config.criteria_file import load_criteria_file
 from validator.criteria.registry import build_specs
 from validator.errors import ConfigError, EvidenceUnavailable, ExitCode
 from validator.history import record_run
-from validator.model import CriterionOverride, Evidence, SourceName, Summary, Verdict
+from validator.model import CriterionOverride, Evidence, SourceName, Summary
+from validator.report.console_table import plain_verdict_lines
 from validator.report.publish import evaluate_and_report, exit_code_for, write_reports
 from validator.report.summary import summary_from_document
 from validator.run_directory import load_run_directory
@@ -109,10 +110,6 @@ def run_report(args: argparse.Namespace) -> int:
 
 def _print_summary(summary: Summary, run_dir: Path) -> None:
     print(f"run {summary.run_id}: {summary.verdict.value.upper()}")
-    for outcome in summary.criteria:
-        marker = " (info)" if outcome.info else ""
-        print(f"  {outcome.verdict.value:<12} {outcome.id}{marker}")
-        for result in outcome.results:
-            if result.verdict is not Verdict.PASS:
-                print(f"      {result.scope_text}: {result.detail}")
-    print(f"written: {run_dir / 'summary.json'}, {run_dir / 'junit.xml'}")
+    for line in plain_verdict_lines(summary):
+        print(line)
+    print(f"written: {run_dir / 'summary.json'}, {run_dir / 'junit.xml'}, {run_dir / 'report.html'}")

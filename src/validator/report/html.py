@@ -3,15 +3,19 @@
 Rendering only: no IO but writing the file. The page holds, top to bottom,
 
 1. the overall verdict, the run's window, and a banner for sandbox or dry runs;
-2. the table of criteria (id, scope, verdict, value, threshold, detail), then the criteria that
-   were not evaluated and why;
-3. for every failure, its advice (which object, what fix);
-4. charts on one clock (shared time axis): submission rate and errors, replicas per HPA, OOM
-   kills, PVC use, with fault windows and recovery spans shaded across all rows;
+2. the criteria, one compact row each: its verdict, how its scopes fared (`3/4 scopes pass`) and
+   its worst scope (value, threshold, detail; see `report.glance`), the other scopes folded
+   beneath it (<details>), then the criteria that were not evaluated and why;
+3. the timeline, charts on one clock (shared time axis): submission rate and errors, replicas per
+   HPA, CPU utilisation, OOM kills, PVC use, with fault windows and recovery spans shaded across
+   all rows;
+4. for every failed criterion, its advice (which object, what fix), worst scope first;
 5. per-scope values against their target band (utilisation per agent type, PVC use, ...).
 
-Charts are plotly figures; plotly.js is inlined once, so opening the file fetches nothing.
-Series are downsampled to a bounded number of points per chart, so a big run stays quick to open.
+Charts are plotly figures; plotly.js is inlined once (see `report.plotly_bundle`), so opening the
+file fetches nothing. Series are downsampled to a bounded number of points per chart and values
+rounded to what a chart shows, so a big run stays light: per-pod detail lives in the evidence
+files, not the page.
 Every string that reaches the page goes through `validator.redaction` first.
 """
 
@@ -43,6 +47,7 @@ from validator.model import (
     format_rfc3339,
 )
 from validator.redaction import redact_text, redact_value
+from validator.report.glance import glances
 from validator.report.plotly_bundle import plotly_js
 
 # Upper bound on points drawn per chart (over all its traces) and on traces per chart.
@@ -499,24 +504,33 @@ def _result_row(outcome: CriterionOutcome, result: Result) -> dict[str, Any]:
     }
 
 
+def _failure(outcome: CriterionOutcome, result: Result) -> dict[str, Any]:
+    return {"id": outcome.id, "scope": result.scope_text,
+            "value": format_value(result.value, result.unit),
+            "threshold": format_threshold(result.threshold, result.unit),
+            "detail": result.detail,
+            "advice": list(result.advice) or ["no advice recorded for this result: see the detail"]}
+
+
 def report_context(summary: Summary, evidence: Evidence) -> dict[str, Any]:
-    """Everything the template shows, as plain (redacted) data."""
-    rows: list[dict[str, Any]] = []
+    """Everything the template shows, as plain (redacted) data.
+
+    `criteria` holds one compact row per criterion (its worst scope, see `report.glance`) with the
+    other scopes beneath it, worst first; `failures` one entry per failed criterion, its worst
+    failing scope first and the other failing scopes after it."""
+    criteria: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
-    for outcome in summary.criteria:
-        if not outcome.results:
-            rows.append({"id": outcome.id, "info": outcome.info, "scope": "all",
-                         "verdict": outcome.verdict.value, "value": "—", "threshold": "—",
-                         "detail": "no results"})
-        for result in outcome.results:
-            rows.append(_result_row(outcome, result))
-            if result.verdict is Verdict.FAIL:
-                failures.append({"id": outcome.id, "scope": result.scope_text,
-                                 "value": format_value(result.value, result.unit),
-                                 "threshold": format_threshold(result.threshold, result.unit),
-                                 "detail": result.detail,
-                                 "advice": list(result.advice) or
-                                 ["no advice recorded for this result: see the detail"]})
+    for outcome, seen in zip(summary.criteria, glances(summary), strict=True):
+        worst = _result_row(outcome, seen.worst) if seen.worst is not None else {
+            "id": outcome.id, "info": outcome.info, "scope": "all", "verdict": outcome.verdict.value,
+            "value": "—", "threshold": "—", "detail": "no results"}
+        criteria.append({"id": outcome.id, "info": outcome.info, "verdict": outcome.verdict.value,
+                         "scopes": seen.counts_text(), "worst": worst,
+                         "others": [_result_row(outcome, r) for r in seen.others]})
+        failed = [r for r in (seen.worst, *seen.others) if r is not None and r.verdict is Verdict.FAIL]
+        if failed:
+            failures.append({"id": outcome.id, "info": outcome.info, "first": _failure(outcome, failed[0]),
+                             "more": [_failure(outcome, r) for r in failed[1:]]})
     counts = {v.value: 0 for v in Verdict}
     for outcome in summary.criteria:
         counts[outcome.verdict.value] += 1
@@ -542,7 +556,7 @@ def report_context(summary: Summary, evidence: Evidence) -> dict[str, Any]:
         "namespaces": ", ".join(manifest.namespaces),
         "prometheus_url": evidence.metrics.prometheus_url if evidence.metrics else "",
         "banners": banners,
-        "rows": rows,
+        "criteria": criteria,
         "counts": counts,
         "failures": failures,
         "not_evaluated": [
@@ -564,18 +578,18 @@ def render_report_html(summary: Summary, evidence: Evidence) -> str:
     """The page as a string (see the module doc for what it holds)."""
     context = report_context(summary, evidence)
     timeline, notes = timeline_figure(summary, evidence)
-    charts = []
+    timeline_chart = None
     if timeline is not None:
-        charts.append({"id": "timeline", "title": "Timeline (UTC, one clock for every row)",
-                       "json": _figure_json(timeline)})
-    for criterion, fig in band_figures(summary):
-        charts.append({"id": f"band-{criterion}", "title": f"{criterion}: value per scope against its target",
-                       "json": _figure_json(fig)})
+        timeline_chart = {"id": "timeline", "title": "Timeline (UTC, one clock for every row)",
+                          "json": _figure_json(timeline)}
+    bands = [{"id": f"band-{criterion}", "title": f"{criterion}: value per scope against its target",
+              "json": _figure_json(fig)} for criterion, fig in band_figures(summary)]
     template = _ENV.get_template("report.html.j2")
     return template.render(
         **context,
         chart_notes=[redact_text(n) for n in notes],
-        charts=charts,
+        timeline=timeline_chart,
+        bands=bands,
         plotly_js=Markup(plotly_js()),
         plot_config=Markup(json.dumps(_PLOT_CONFIG)),
         verdict_colour=_VERDICT_COLOUR[summary.verdict],

@@ -42,7 +42,7 @@ from validator.model import (
     TimeWindow,
     Verdict,
 )
-from validator.report.console_table import COLOUR, overall_verdict_line, verdict_table
+from validator.report.console_table import COLOUR, overall_verdict_line, print_verdicts
 from validator.report.publish import evaluate_and_report, exit_code_for
 from validator.resources import load_profile_path, platform_revision
 from validator.run.abort import AbortWatch
@@ -414,7 +414,7 @@ class SuiteRun:
             not_evaluated_reason=f"not judged by the {self.suite.name} suite (its `judge` list)",
             revise=(lambda s: replace(s, verdict=Verdict.FAIL, aborted=aborted)) if aborted else None,
         )
-        self.console.print(verdict_table(summary, f"validator run {summary.run_id}"))
+        print_verdicts(self.console, summary, f"validator run {summary.run_id}")
         self.console.print(overall_verdict_line(summary))
         self.console.print(f"report: {self.run_dir / REPORT}")
         report = self.run_dir / REPORT
