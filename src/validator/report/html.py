@@ -55,6 +55,9 @@ MAX_POINTS_PER_CHART = 4000
 MAX_TRACES_PER_CHART = 24
 MIN_POINTS_PER_TRACE = 60
 
+# A compact row shows its detail on at most two lines; one longer than this is also shown whole, folded.
+DETAIL_SHOWN = 80
+
 SANDBOX_NOTE = "simulated nodes: kwok does not enforce memory limits; OOM kills are simulated"
 DRY_RUN_NOTE = "dry run: Chaos Toolkit marked skipped activities as succeeded; no fault was injected"
 
@@ -155,6 +158,15 @@ def downsample(points: Sequence[tuple[float, float]], max_points: int) -> list[t
         for i in sorted({i_min, i_max}):
             out.append(chunk[i])
     return out
+
+
+def visible(points: Sequence[tuple[float, float]], digits: int = 4) -> list[tuple[float, float]]:
+    """The points a chart line shows: values rounded to `digits` significant digits (finer than a
+    chart's pixels), and the inner points of every flat stretch dropped (the line through them is
+    the same line). The first and last points stay; time order is kept."""
+    rounded = [(t, float(f"{v:.{digits}g}") if math.isfinite(v) else v) for t, v in points]
+    return [p for i, p in enumerate(rounded)
+            if i == 0 or i == len(rounded) - 1 or not (rounded[i - 1][1] == p[1] == rounded[i + 1][1])]
 
 
 def _per_trace_budget(traces: int) -> int:
@@ -363,7 +375,7 @@ def _add_lines(fig: go.Figure, lines: list[_Line], row: int, *, group: str) -> i
     shown = lines[:MAX_TRACES_PER_CHART]
     budget = _per_trace_budget(len(shown))
     for line in shown:
-        pts = downsample(sorted(line.points), budget)
+        pts = visible(downsample(sorted(line.points), budget))
         fig.add_trace(
             go.Scatter(x=[_iso(t) for t, _ in pts], y=[v for _, v in pts], name=line.name, mode="lines",
                        line={"dash": line.dash, "width": 1.5, "shape": line.shape}, legendgroup=group,
@@ -515,8 +527,8 @@ def _failure(outcome: CriterionOutcome, result: Result) -> dict[str, Any]:
 def report_context(summary: Summary, evidence: Evidence) -> dict[str, Any]:
     """Everything the template shows, as plain (redacted) data.
 
-    `criteria` holds one compact row per criterion (its worst scope, see `report.glance`) with the
-    other scopes beneath it, worst first; `failures` one entry per failed criterion, its worst
+    `criteria` holds one compact row per criterion (its worst scope, see `report.glance`) and every
+    scope, worst first, with its whole detail, to fold beneath it; `failures` one entry per failed criterion, its worst
     failing scope first and the other failing scopes after it."""
     criteria: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
@@ -526,7 +538,9 @@ def report_context(summary: Summary, evidence: Evidence) -> dict[str, Any]:
             "value": "—", "threshold": "—", "detail": "no results"}
         criteria.append({"id": outcome.id, "info": outcome.info, "verdict": outcome.verdict.value,
                          "scopes": seen.counts_text(), "worst": worst,
-                         "others": [_result_row(outcome, r) for r in seen.others]})
+                         "scope_rows": [_result_row(outcome, r) for r in (seen.worst, *seen.others)
+                                        if r is not None],
+                         "folded": seen.scopes > 1 or len(worst["detail"]) > DETAIL_SHOWN})
         failed = [r for r in (seen.worst, *seen.others) if r is not None and r.verdict is Verdict.FAIL]
         if failed:
             failures.append({"id": outcome.id, "info": outcome.info, "first": _failure(outcome, failed[0]),
