@@ -95,6 +95,7 @@ demo: venv debian toolchain
 # Every benchmark; each writes benchmarks/results/<name>.json. The sandbox ones start their own clusters.
 bench: venv debian toolchain
 	$(PY) benchmarks/evaluate_10k.py
+	$(PY) benchmarks/report_weight.py
 	$(PY) benchmarks/history_detector.py
 	$(PY) benchmarks/load_throughput.py
 	$(VALIDATOR) sandbox up

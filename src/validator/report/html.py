@@ -528,19 +528,19 @@ def report_context(summary: Summary, evidence: Evidence) -> dict[str, Any]:
     """Everything the template shows, as plain (redacted) data.
 
     `criteria` holds one compact row per criterion (its worst scope, see `report.glance`) and every
-    scope, worst first, with its whole detail, to fold beneath it; `failures` one entry per failed criterion, its worst
-    failing scope first and the other failing scopes after it."""
+    scope, worst first, with its whole detail, to fold beneath it; `failures` one entry per failed
+    criterion, its worst failing scope first and the other failing scopes after it."""
     criteria: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     for outcome, seen in zip(summary.criteria, glances(summary), strict=True):
-        worst = _result_row(outcome, seen.worst) if seen.worst is not None else {
+        worst: dict[str, Any] = _result_row(outcome, seen.worst) if seen.worst is not None else {
             "id": outcome.id, "info": outcome.info, "scope": "all", "verdict": outcome.verdict.value,
             "value": "—", "threshold": "—", "detail": "no results"}
         criteria.append({"id": outcome.id, "info": outcome.info, "verdict": outcome.verdict.value,
                          "scopes": seen.counts_text(), "worst": worst,
                          "scope_rows": [_result_row(outcome, r) for r in (seen.worst, *seen.others)
                                         if r is not None],
-                         "folded": seen.scopes > 1 or len(worst["detail"]) > DETAIL_SHOWN})
+                         "folded": seen.scopes > 1 or len(str(worst["detail"])) > DETAIL_SHOWN})
         failed = [r for r in (seen.worst, *seen.others) if r is not None and r.verdict is Verdict.FAIL]
         if failed:
             failures.append({"id": outcome.id, "info": outcome.info, "first": _failure(outcome, failed[0]),
