@@ -97,6 +97,7 @@ demo: venv debian toolchain
 bench: venv debian toolchain
 	$(PY) benchmarks/evaluate_10k.py
 	$(PY) benchmarks/evaluate_day.py
+	$(PY) benchmarks/report_weight.py
 	$(PY) benchmarks/history_detector.py
 	$(PY) benchmarks/export_push.py
 	$(PY) benchmarks/history_forecast.py

@@ -48,7 +48,7 @@ from validator.model import (
     TimeWindow,
     parse_rfc3339,
 )
-from validator.report.console_table import overall_verdict_line, verdict_table
+from validator.report.console_table import overall_verdict_line, print_verdicts
 from validator.report.publish import evaluate_and_report, exit_code_for
 from validator.run_directory.manifest import load_manifest, write_manifest
 from validator.run_directory.metrics import load_metrics
@@ -196,7 +196,7 @@ def _not_evaluated(summary: Summary) -> Summary:
 
 
 def _print_table(console: Console, summary: Summary, out_dir: Path) -> None:
-    console.print(verdict_table(summary, f"validator check {summary.run_id}"))
+    print_verdicts(console, summary, f"validator check {summary.run_id}")
     console.print(
         f"{overall_verdict_line(summary)} ({len(summary.criteria)} evaluated, {len(summary.not_evaluated)} "
         f"not evaluated, which do not count)\nreports: {out_dir}"

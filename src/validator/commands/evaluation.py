@@ -21,7 +21,8 @@ from validator.errors import ConfigError, EvidenceUnavailable, ExitCode
 from validator.export import export_results
 from validator.history import default_history_path, judge_against_history, record_run, regression_lines
 from validator.history.evidence import history_evidence
-from validator.model import CriterionOverride, Evidence, RegressionPolicy, SourceName, Summary, Verdict
+from validator.model import CriterionOverride, Evidence, RegressionPolicy, SourceName, Summary
+from validator.report.console_table import plain_verdict_lines
 from validator.report.publish import evaluate_and_report, exit_code_for, write_reports
 from validator.report.summary import summary_from_document
 from validator.run_directory import load_run_directory
@@ -143,10 +144,6 @@ def run_report(args: argparse.Namespace) -> int:
 
 def _print_summary(summary: Summary, run_dir: Path) -> None:
     print(f"run {summary.run_id}: {summary.verdict.value.upper()}")
-    for outcome in summary.criteria:
-        marker = " (info)" if outcome.info else ""
-        print(f"  {outcome.verdict.value:<12} {outcome.id}{marker}")
-        for result in outcome.results:
-            if result.verdict is not Verdict.PASS:
-                print(f"      {result.scope_text}: {result.detail}")
-    print(f"written: {run_dir / 'summary.json'}, {run_dir / 'junit.xml'}")
+    for line in plain_verdict_lines(summary):
+        print(line)
+    print(f"written: {run_dir / 'summary.json'}, {run_dir / 'junit.xml'}, {run_dir / 'report.html'}")

@@ -3,15 +3,19 @@
 Rendering only: no IO but writing the file. The page holds, top to bottom,
 
 1. the overall verdict, the run's window, and a banner for sandbox or dry runs;
-2. the table of criteria (id, scope, verdict, value, threshold, detail), then the criteria that
-   were not evaluated and why;
-3. for every failure, its advice (which object, what fix);
-4. charts on one clock (shared time axis): submission rate and errors, replicas per HPA, OOM
-   kills, PVC use, with fault windows and recovery spans shaded across all rows;
+2. the criteria, one compact row each: its verdict, how its scopes fared (`3/4 scopes pass`) and
+   its worst scope (value, threshold, detail; see `report.glance`), the other scopes folded
+   beneath it (<details>), then the criteria that were not evaluated and why;
+3. the timeline, charts on one clock (shared time axis): submission rate and errors, replicas per
+   HPA, CPU utilisation, OOM kills, PVC use, with fault windows and recovery spans shaded across
+   all rows;
+4. for every failed criterion, its advice (which object, what fix), worst scope first;
 5. per-scope values against their target band (utilisation per agent type, PVC use, ...).
 
-Charts are plotly figures; plotly.js is inlined once, so opening the file fetches nothing.
-Series are downsampled to a bounded number of points per chart, so a big run stays quick to open.
+Charts are plotly figures; plotly.js is inlined once (see `report.plotly_bundle`), so opening the
+file fetches nothing. Series are downsampled to a bounded number of points per chart and values
+rounded to what a chart shows, so a big run stays light: per-pod detail lives in the evidence
+files, not the page.
 Every string that reaches the page goes through `validator.redaction` first.
 """
 
@@ -43,12 +47,16 @@ from validator.model import (
     format_rfc3339,
 )
 from validator.redaction import redact_text, redact_value
+from validator.report.glance import glances
 from validator.report.plotly_bundle import plotly_js
 
 # Upper bound on points drawn per chart (over all its traces) and on traces per chart.
 MAX_POINTS_PER_CHART = 4000
 MAX_TRACES_PER_CHART = 24
 MIN_POINTS_PER_TRACE = 60
+
+# A compact row shows its detail on at most two lines; one longer than this is also shown whole, folded.
+DETAIL_SHOWN = 80
 
 SANDBOX_NOTE = "simulated nodes: kwok does not enforce memory limits; OOM kills are simulated"
 DRY_RUN_NOTE = "dry run: Chaos Toolkit marked skipped activities as succeeded; no fault was injected"
@@ -150,6 +158,15 @@ def downsample(points: Sequence[tuple[float, float]], max_points: int) -> list[t
         for i in sorted({i_min, i_max}):
             out.append(chunk[i])
     return out
+
+
+def visible(points: Sequence[tuple[float, float]], digits: int = 4) -> list[tuple[float, float]]:
+    """The points a chart line shows: values rounded to `digits` significant digits (finer than a
+    chart's pixels), and the inner points of every flat stretch dropped (the line through them is
+    the same line). The first and last points stay; time order is kept."""
+    rounded = [(t, float(f"{v:.{digits}g}") if math.isfinite(v) else v) for t, v in points]
+    return [p for i, p in enumerate(rounded)
+            if i == 0 or i == len(rounded) - 1 or not (rounded[i - 1][1] == p[1] == rounded[i + 1][1])]
 
 
 def _per_trace_budget(traces: int) -> int:
@@ -358,7 +375,7 @@ def _add_lines(fig: go.Figure, lines: list[_Line], row: int, *, group: str) -> i
     shown = lines[:MAX_TRACES_PER_CHART]
     budget = _per_trace_budget(len(shown))
     for line in shown:
-        pts = downsample(sorted(line.points), budget)
+        pts = visible(downsample(sorted(line.points), budget))
         fig.add_trace(
             go.Scatter(x=[_iso(t) for t, _ in pts], y=[v for _, v in pts], name=line.name, mode="lines",
                        line={"dash": line.dash, "width": 1.5, "shape": line.shape}, legendgroup=group,
@@ -499,24 +516,35 @@ def _result_row(outcome: CriterionOutcome, result: Result) -> dict[str, Any]:
     }
 
 
+def _failure(outcome: CriterionOutcome, result: Result) -> dict[str, Any]:
+    return {"id": outcome.id, "scope": result.scope_text,
+            "value": format_value(result.value, result.unit),
+            "threshold": format_threshold(result.threshold, result.unit),
+            "detail": result.detail,
+            "advice": list(result.advice) or ["no advice recorded for this result: see the detail"]}
+
+
 def report_context(summary: Summary, evidence: Evidence) -> dict[str, Any]:
-    """Everything the template shows, as plain (redacted) data."""
-    rows: list[dict[str, Any]] = []
+    """Everything the template shows, as plain (redacted) data.
+
+    `criteria` holds one compact row per criterion (its worst scope, see `report.glance`) and every
+    scope, worst first, with its whole detail, to fold beneath it; `failures` one entry per failed
+    criterion, its worst failing scope first and the other failing scopes after it."""
+    criteria: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
-    for outcome in summary.criteria:
-        if not outcome.results:
-            rows.append({"id": outcome.id, "info": outcome.info, "scope": "all",
-                         "verdict": outcome.verdict.value, "value": "—", "threshold": "—",
-                         "detail": "no results"})
-        for result in outcome.results:
-            rows.append(_result_row(outcome, result))
-            if result.verdict is Verdict.FAIL:
-                failures.append({"id": outcome.id, "scope": result.scope_text,
-                                 "value": format_value(result.value, result.unit),
-                                 "threshold": format_threshold(result.threshold, result.unit),
-                                 "detail": result.detail,
-                                 "advice": list(result.advice) or
-                                 ["no advice recorded for this result: see the detail"]})
+    for outcome, seen in zip(summary.criteria, glances(summary), strict=True):
+        worst: dict[str, Any] = _result_row(outcome, seen.worst) if seen.worst is not None else {
+            "id": outcome.id, "info": outcome.info, "scope": "all", "verdict": outcome.verdict.value,
+            "value": "—", "threshold": "—", "detail": "no results"}
+        criteria.append({"id": outcome.id, "info": outcome.info, "verdict": outcome.verdict.value,
+                         "scopes": seen.counts_text(), "worst": worst,
+                         "scope_rows": [_result_row(outcome, r) for r in (seen.worst, *seen.others)
+                                        if r is not None],
+                         "folded": seen.scopes > 1 or len(str(worst["detail"])) > DETAIL_SHOWN})
+        failed = [r for r in (seen.worst, *seen.others) if r is not None and r.verdict is Verdict.FAIL]
+        if failed:
+            failures.append({"id": outcome.id, "info": outcome.info, "first": _failure(outcome, failed[0]),
+                             "more": [_failure(outcome, r) for r in failed[1:]]})
     counts = {v.value: 0 for v in Verdict}
     for outcome in summary.criteria:
         counts[outcome.verdict.value] += 1
@@ -542,7 +570,7 @@ def report_context(summary: Summary, evidence: Evidence) -> dict[str, Any]:
         "namespaces": ", ".join(manifest.namespaces),
         "prometheus_url": evidence.metrics.prometheus_url if evidence.metrics else "",
         "banners": banners,
-        "rows": rows,
+        "criteria": criteria,
         "counts": counts,
         "failures": failures,
         "not_evaluated": [
@@ -564,18 +592,18 @@ def render_report_html(summary: Summary, evidence: Evidence) -> str:
     """The page as a string (see the module doc for what it holds)."""
     context = report_context(summary, evidence)
     timeline, notes = timeline_figure(summary, evidence)
-    charts = []
+    timeline_chart = None
     if timeline is not None:
-        charts.append({"id": "timeline", "title": "Timeline (UTC, one clock for every row)",
-                       "json": _figure_json(timeline)})
-    for criterion, fig in band_figures(summary):
-        charts.append({"id": f"band-{criterion}", "title": f"{criterion}: value per scope against its target",
-                       "json": _figure_json(fig)})
+        timeline_chart = {"id": "timeline", "title": "Timeline (UTC, one clock for every row)",
+                          "json": _figure_json(timeline)}
+    bands = [{"id": f"band-{criterion}", "title": f"{criterion}: value per scope against its target",
+              "json": _figure_json(fig)} for criterion, fig in band_figures(summary)]
     template = _ENV.get_template("report.html.j2")
     return template.render(
         **context,
         chart_notes=[redact_text(n) for n in notes],
-        charts=charts,
+        timeline=timeline_chart,
+        bands=bands,
         plotly_js=Markup(plotly_js()),
         plot_config=Markup(json.dumps(_PLOT_CONFIG)),
         verdict_colour=_VERDICT_COLOUR[summary.verdict],

@@ -45,7 +45,7 @@ from validator.model import (
     TimeWindow,
     Verdict,
 )
-from validator.report.console_table import COLOUR, overall_verdict_line, verdict_table
+from validator.report.console_table import COLOUR, overall_verdict_line, print_verdicts
 from validator.report.publish import evaluate_and_report, exit_code_for
 from validator.resources import load_profile_path, platform_revision
 from validator.run.abort import AbortWatch
@@ -440,7 +440,7 @@ class SuiteRun:
             not_evaluated_reason=f"not judged by the {self.suite.name} suite (its `judge` list)",
             revise=revise,
         )
-        self.console.print(verdict_table(summary, f"validator run {summary.run_id}"))
+        print_verdicts(self.console, summary, f"validator run {summary.run_id}")
         for line in regression_lines(summary.regressions):
             self.console.print(line, markup=False, highlight=False)
         self.console.print(overall_verdict_line(summary))

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import re
 from pathlib import Path
 
+import plotly.offline
+
 from tests.support.synthetic_run import SECRET_URL, summary_and_evidence
 from validator.model import Verdict
 from validator.report.html import (
+    DETAIL_SHOWN,
     MAX_POINTS_PER_CHART,
     SANDBOX_NOTE,
     downsample,
     format_threshold,
     format_value,
     render_report_html,
+    visible,
     write_report_html,
 )
 
@@ -37,7 +43,18 @@ def test_report_fetches_nothing_from_the_network(tmp_path: Path) -> None:
     assert re.search(r"@import\s+url\(\s*['\"]?(?:https?:)?//", html) is None
     assert "cdn.plot.ly/plotly" not in html.split("<script>", 1)[0]  # nothing above the inlined bundle
     assert "Plotly.newPlot" in html
-    assert len(html) > 3_000_000  # plotly.js is inlined, not linked
+
+
+def test_plotly_js_is_inlined_compressed_and_is_plotlys_own(tmp_path: Path) -> None:
+    """The page carries plotly's own bundle, the version its figures are written for, deflated: it
+    inflates back byte for byte, and the page weighs less than plotly.js alone."""
+    html = _render(tmp_path)
+    payload = re.search(r'var payload = "([A-Za-z0-9+/=]+)"', html)
+    assert payload is not None
+    inflated = gzip.decompress(base64.b64decode(payload.group(1))).decode("utf-8")
+    assert inflated == plotly.offline.get_plotlyjs()
+    assert 'new DecompressionStream("gzip")' in html
+    assert len(html.encode("utf-8")) < len(plotly.offline.get_plotlyjs().encode("utf-8"))
 
 
 def test_verdict_table_and_advice_for_every_failure(tmp_path: Path) -> None:
@@ -122,6 +139,14 @@ def test_downsample_keeps_peaks_and_bounds() -> None:
     assert downsample(points[:10], 500) == points[:10]
 
 
+def test_visible_keeps_what_a_line_shows() -> None:
+    flat = [(float(i), 3.0) for i in range(10_000)]
+    assert visible(flat) == [(0.0, 3.0), (9_999.0, 3.0)]  # a flat line is its two ends
+    step = [(0.0, 1.0), (1.0, 1.0), (2.0, 1.0), (3.0, 2.0), (4.0, 2.0), (5.0, 2.0)]
+    assert visible(step) == [(0.0, 1.0), (2.0, 1.0), (3.0, 2.0), (5.0, 2.0)]  # every change survives
+    assert visible([(0.0, 0.6599999999999999), (1.0, 12345.678)]) == [(0.0, 0.66), (1.0, 12350.0)]
+
+
 def plain(text: str) -> str:
     return text.replace("\u00a0", " ")
 
@@ -137,3 +162,35 @@ def test_formatting() -> None:
     assert plain(format_threshold({"below": 0.05}, "ratio")) == "v < 5.0 %"
     assert plain(format_threshold({"min_success_ratio": 0.99}, "ratio")) == "success ratio ≥ 99.0 %"
     assert plain(format_threshold({"max_rejections": 0}, "count")) == "rejections ≤ 0"
+
+
+def test_one_compact_row_per_criterion_its_worst_scope_and_the_others_folded(tmp_path: Path) -> None:
+    summary, _ = summary_and_evidence()
+    html = _render(tmp_path)
+    table = html[html.index('<section class="criteria">'):html.index("</section>")]
+    for outcome in summary.criteria:
+        rows = re.findall(rf'<tr class="(\w+)" data-criterion="{outcome.id}">(.*?)</tr>', table, re.DOTALL)
+        assert len(rows) == 1, outcome.id  # one compact row, whatever the number of scopes
+        assert rows[0][0] == outcome.verdict.value
+        folded = re.search(rf'<details data-criterion="{outcome.id}">(.*?)</details>', table, re.DOTALL)
+        long_detail = any(len(r.detail) > DETAIL_SHOWN for r in outcome.results)
+        assert (folded is not None) == (len(outcome.results) > 1 or long_detail), outcome.id
+        if folded is not None:  # every scope is there, folded, with its whole detail
+            assert len(re.findall(r"<tr class=", folded.group(1))) == len(outcome.results)
+    # cpu_utilization: tess, the failing agent, is the row's scope; the three passing ones are folded
+    cpu = re.search(r'<tr class="fail" data-criterion="cpu_utilization">(.*?)</tr>', table, re.DOTALL)
+    assert cpu is not None and "agent=tess" in cpu.group(1) and "3/4 scopes pass" in cpu.group(1)
+    folded_cpu = re.search(r'<details data-criterion="cpu_utilization">(.*?)</details>', table, re.DOTALL)
+    assert folded_cpu is not None
+    scopes = re.findall(r'data-scope="agent=(\w+)"', folded_cpu.group(1))
+    assert scopes[0] == "tess" and sorted(scopes[1:]) == ["blaze", "cleo", "rex"]  # worst first
+
+
+def test_the_timeline_follows_the_criteria_before_advice_and_other_charts(tmp_path: Path) -> None:
+    html = _render(tmp_path)
+    criteria_end = html.index("</section>", html.index('<section class="criteria">'))
+    timeline = html.index('<div id="timeline">')
+    assert criteria_end < timeline < html.index("What failed, and what to do") < html.index('<div id="band-')
+    between = re.sub(r'<p class="note">.*?</p>|<div class="chart">|<h3>[^<]*</h3>|\s', "",
+                     html[criteria_end + len("</section>"):timeline], flags=re.DOTALL)
+    assert between == ""  # nothing but notes between the criteria and the timeline
