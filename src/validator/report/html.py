@@ -578,6 +578,7 @@ def report_context(summary: Summary, evidence: Evidence) -> dict[str, Any]:
             for n in summary.not_evaluated
         ],
         "missing": missing,
+        "history": _history_context(summary),
         "faults": [{"fault": f.fault, "start": format_rfc3339(f.start),
                     "end": format_rfc3339(f.end) if f.end is not None else "never reported",
                     "status": f.status, "targets": ", ".join(f.targets)}
@@ -586,6 +587,23 @@ def report_context(summary: Summary, evidence: Evidence) -> dict[str, Any]:
     }
     redacted: dict[str, Any] = redact_value(context)
     return redacted
+
+
+def _history_context(summary: Summary) -> dict[str, Any] | None:
+    """The run against its history (regressions), for the page; None: not checked."""
+    check = summary.regressions
+    if check is None:
+        return None
+    return {
+        "policy": check.policy.value,
+        "earlier_runs": check.earlier_runs,
+        "note": check.note,
+        "found": [
+            {"criterion": r.criterion, "scope": r.scope, "started_run": r.started_run,
+             "method": r.method, "detail": r.detail}
+            for r in check.found
+        ],
+    }
 
 
 def render_report_html(summary: Summary, evidence: Evidence) -> str:

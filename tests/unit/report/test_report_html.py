@@ -6,12 +6,13 @@ import base64
 import gzip
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import plotly.offline
 
 from tests.support.synthetic_run import SECRET_URL, summary_and_evidence
-from validator.model import Verdict
+from validator.model import Regression, RegressionCheck, RegressionPolicy, Verdict
 from validator.report.html import (
     DETAIL_SHOWN,
     MAX_POINTS_PER_CHART,
@@ -194,3 +195,26 @@ def test_the_timeline_follows_the_criteria_before_advice_and_other_charts(tmp_pa
     between = re.sub(r'<p class="note">.*?</p>|<div class="chart">|<h3>[^<]*</h3>|\s', "",
                      html[criteria_end + len("</section>"):timeline], flags=re.DOTALL)
     assert between == ""  # nothing but notes between the criteria and the timeline
+
+
+def test_the_run_against_its_history_is_on_the_page() -> None:
+    summary, evidence = summary_and_evidence()
+    assert 'id="regressions"' not in render_report_html(summary, evidence)  # not checked: nothing said
+    found = Regression(
+        criterion="cpu_utilization", scope="agent=cleo", started_run="night-3", before=0.7, after=1.4,
+        unit="ratio", method="step", detail="0.7 ratio -> 1.4 ratio since run night-3: a step",
+    )
+    checked = replace(
+        summary,
+        regressions=RegressionCheck(policy=RegressionPolicy.FAIL, earlier_runs=2, found=(found,)),
+    )
+    page = render_report_html(checked, evidence)
+    section = page.split('<section id="regressions">', 1)[1].split("</section>", 1)[0]
+    assert "1 regressed" in section and "2 earlier run(s)" in section
+    assert "policy <code>fail</code>" in section
+    assert "<code>cpu_utilization</code> agent=cleo: 0.7 ratio -&gt; 1.4 ratio since run night-3" in section
+    note = "no earlier run of suite nightly: nothing to compare with"
+    first = replace(
+        summary, regressions=RegressionCheck(policy=RegressionPolicy.WARN, earlier_runs=0, note=note)
+    )
+    assert "nothing to compare with" in render_report_html(first, evidence)
