@@ -129,6 +129,8 @@ def run_import(args: argparse.Namespace) -> int:
 
 def _how(shift: Shift) -> str:
     return "a step on the latest run" if shift.method is Method.STEP else f"p={shift.pvalue:.1g}"
+
+
 def _measures(run_dir: Path, manifest: RunManifest) -> tuple[Measure, ...]:
     """The platform's requests and quota use the run's metrics evidence holds (none without it)."""
     path = run_dir / METRICS
