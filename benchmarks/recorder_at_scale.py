@@ -10,22 +10,30 @@ Events of the namespace, Nodes cluster-wide) runs in a process of its own, as in
 k8s.jsonl; the driver runs in this one.
 
 Lag: each line's `received_ms` (the recorder's receipt) minus the time of the change it is the
-first line to show, by the objects' own clocks:
+first line to show, by three kinds of clock:
 
-- `pod_created`: `metadata.creationTimestamp` (the apiserver's clock at the create);
-- `pod_transition`: pod conditions' `lastTransitionTime` and containers' `startedAt` /
-  `finishedAt` (kwok's clock when it wrote Running / Ready / Succeeded; the node lifecycle
-  controller's when it marked the pods of a failed node not Ready);
-- `node_transition`: a node's Ready condition `lastTransitionTime` (kwok's clock, at a flap);
-- `node_heartbeat`: a node's Ready condition `lastHeartbeatTime` (kwok's clock at each status
-  heartbeat: a thousand nodes' steady stream of MODIFIED lines);
-- `event`: an Event's `eventTime` (MicroTime) where its reporter sets one, else `lastTimestamp`.
+- `apiserver_<Kind>`: the apiserver's own clock at the write: `creationTimestamp` for an ADDED
+  line, the latest managedFields `time` for a MODIFIED one (the recorder drops managedFields, so
+  its process here keeps that one value on each line: `bench_written`). This is the lag the
+  recorder adds to what the apiserver committed.
+- `writer_*`: the times the writer put into the object: pod conditions' `lastTransitionTime` and
+  containers' `startedAt` / `finishedAt`, a node's Ready `lastTransitionTime` and
+  `lastHeartbeatTime` (kwok's clock when it rendered the status, the node lifecycle controller's
+  when it marked pods not Ready). These include the writer's own delay between rendering the
+  status and the apiserver accepting it (kwok's queue, under load), which is not the recorder's.
+- `reporter_event_*`: an Event's `eventTime` (MicroTime) or `lastTimestamp`; includes the
+  reporter's event broadcaster, which batches and rate-limits.
 
-All of those but `eventTime` are `metav1.Time`, serialised in whole seconds (truncated), so each
-value is the true lag plus an unknown u in [0, 1000) ms: the true p99 lies within
+All but `eventTime` are `metav1.Time`, serialised in whole seconds (truncated), so each value is
+the true lag plus an unknown u in [0, 1000) ms: the true p99 lies within
 [measured p99 - 1000 ms, measured p99]. The driver's own writes give a 1 ms view on this
 process's clock (`client_*`): the send of a create / delete / node label patch to the receipt of
 the line that shows it, an upper bound that includes the apiserver's queueing under the load.
+
+The sandbox's Prometheus is stopped once the sandbox is up (`--keep-prometheus` keeps it): with the
+compressed timings it scrapes every simulated kubelet each second, which at 1,000 nodes takes
+~2 GB and most of kwok's CPU on 2 cores, so kwok fell behind and most of the 10,000 pods never
+reached Running (no completions, hence no churn). The recorder does not read Prometheus.
 
 Requests: the recorder's own counters (list pages and watch requests; watches only, no polling),
 read at the start and the end of the churn window. Gaps: every GAP line, its reason and whether
@@ -63,18 +71,34 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from validator.collect import recorder as recorder_module
 from validator.collect.recorder import KubernetesRecorder, now_ms
 from validator.kube import api_client
 from validator.sandbox import lifecycle
+from validator.sandbox.local_processes import stop_process
 
 RESULTS = Path(__file__).parent / "results" / "recorder_at_scale.json"
 NOT_READY = "sim.validator.io/not-ready"
+WRITTEN = "bench_written"  # added to each line by the benchmark's recorder process
 
 
 # --- the recorder, in a process of its own -------------------------------------------------------
 
 
 def _recorder_process(out: str, kubeconfig: str, context: str, namespace: str, conn: Any, stop: Any) -> None:
+    # The recorder drops managedFields from every object; their latest `time` is the apiserver's
+    # clock at the object's last write, so this process keeps that one value (WRITTEN) on each line.
+    original = recorder_module.object_record
+
+    def object_record(received_ms: int, kind: str, event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
+        entries = (obj.get("metadata") or {}).get("managedFields") or []
+        times = [str(e["time"]) for e in entries if isinstance(e, dict) and e.get("time")]
+        record = original(received_ms, kind, event_type, obj)
+        if times:
+            record[WRITTEN] = max(times)  # RFC 3339 in UTC, whole seconds: orders as text
+        return record
+
+    recorder_module.object_record = object_record
     recorder = KubernetesRecorder.from_kubeconfig(
         out, kubeconfig=kubeconfig, context=context, namespaces=[namespace]
     )
@@ -302,6 +326,7 @@ def analyse(path: Path, driver: Driver, since_ms: int, window: tuple[int, int]) 
     created_left = dict(driver.created_sent)
     deleted_left = dict(driver.deleted_sent)
     flaps = {(node, value): sent for node, value, sent in driver.flaps_sent}
+    phases: dict[str, set[str]] = {"Running": set(), "Succeeded": set()}
     lines = 0
 
     def add(source: str, received: int, at: int) -> None:
@@ -311,11 +336,17 @@ def analyse(path: Path, driver: Driver, since_ms: int, window: tuple[int, int]) 
         if phase:
             samples[phase].setdefault(source, []).append(received - at)
 
+    def first(uid: str, key: str, when: str) -> bool:
+        if (uid, key, when) in seen:
+            return False
+        seen.add((uid, key, when))
+        return True
+
     with path.open("rb") as handle:
         for raw in handle:
             lines += 1
             record = json.loads(raw)
-            kind, kind_type = record.get("kind"), record.get("type")
+            kind, kind_type = str(record.get("kind")), record.get("type")
             if kind_type == "GAP":
                 gaps.append({k: record.get(k) for k in ("kind", "from_ms", "to_ms", "reason", "relist")})
                 continue
@@ -325,49 +356,55 @@ def analyse(path: Path, driver: Driver, since_ms: int, window: tuple[int, int]) 
             obj = record.get("object") or {}
             metadata = obj.get("metadata") or {}
             uid, name = str(record.get("uid", "")), str(record.get("name", ""))
+            # the apiserver's clock: a creation's creationTimestamp, a change's managedFields time
+            if kind_type == "ADDED" and metadata.get("creationTimestamp"):
+                add(f"apiserver_{kind}", received, epoch_ms(metadata["creationTimestamp"]))
+            elif kind_type == "MODIFIED" and record.get(WRITTEN) and first(uid, WRITTEN, record[WRITTEN]):
+                add(f"apiserver_{kind}", received, epoch_ms(record[WRITTEN]))
             if kind == "Pod":
-                if kind_type == "ADDED":
-                    add("pod_created", received, epoch_ms(metadata["creationTimestamp"]))
-                    if name in created_left:
-                        add("client_create_to_line", received, created_left.pop(name))
+                if kind_type == "ADDED" and name in created_left:
+                    add("client_create_to_line", received, created_left.pop(name))
                 if kind_type == "DELETED" and name in deleted_left:
                     add("client_delete_to_line", received, deleted_left.pop(name))
+                phase = (obj.get("status") or {}).get("phase")
+                if phase in phases:
+                    phases[phase].add(uid)
                 for key, when in pod_times(obj):
-                    if (uid, key, when) not in seen:
-                        seen.add((uid, key, when))
-                        add("pod_transition", received, epoch_ms(when))
+                    if first(uid, key, when):
+                        add("writer_pod_transition", received, epoch_ms(when))
             elif kind == "Node":
-                labels = metadata.get("labels") or {}
-                value = labels.get(NOT_READY, "")
-                if (name, value) in flaps:
-                    add("client_node_label_to_line", received, flaps.pop((name, value)))
+                value = (metadata.get("labels") or {}).get(NOT_READY, "")
+                sent = flaps.get((name, value))
+                if sent is not None and received >= sent:
+                    add("client_node_label_to_line", received, sent)
+                    del flaps[(name, value)]
                 for condition in (obj.get("status") or {}).get("conditions") or []:
                     if condition.get("type") != "Ready":
                         continue
                     for source, field in (
-                        ("node_transition", "lastTransitionTime"),
-                        ("node_heartbeat", "lastHeartbeatTime"),
+                        ("writer_node_transition", "lastTransitionTime"),
+                        ("writer_node_heartbeat", "lastHeartbeatTime"),
                     ):
                         when = condition.get(field)
-                        if when and (uid, field, when) not in seen:
-                            seen.add((uid, field, when))
+                        if when and first(uid, field, when):
                             add(source, received, epoch_ms(when))
             elif kind == "Event" and kind_type == "ADDED":
                 if obj.get("eventTime"):
-                    add("event_time_micro", received, epoch_ms(obj["eventTime"]))
+                    add("reporter_event_time", received, epoch_ms(obj["eventTime"]))
                 elif obj.get("lastTimestamp"):
-                    add("event_last_timestamp", received, epoch_ms(obj["lastTimestamp"]))
-    micro = {
-        "event_time_micro",
+                    add("reporter_event_last_timestamp", received, epoch_ms(obj["lastTimestamp"]))
+    fine = {
+        "reporter_event_time",
         "client_create_to_line",
         "client_delete_to_line",
         "client_node_label_to_line",
     }
     return {
         "lines": lines,
+        "pods_seen": {phase: len(uids) for phase, uids in phases.items()},
         "lag": {
             phase: {
-                source: distribution(values, 1 if source in micro else 1000)
+                source: distribution(values, 1 if source in fine else 1000)
                 for source, values in sorted(by_source.items())
             }
             for phase, by_source in samples.items()
@@ -388,6 +425,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         progress=lambda m: print(f"[sandbox {name}] {m}", file=sys.stderr, flush=True),
     )
     up_s = time.monotonic() - started
+    if not args.keep_prometheus:
+        stop_process(info.processes["prometheus"])
     result: dict[str, Any] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -481,6 +520,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "other": [g for g in analysis["gaps"] if g not in gaps_410],
             },
             "lines_analysed": analysis["lines"],
+            "pods_seen_in_phase": analysis["pods_seen"],
+            "prometheus": "kept" if args.keep_prometheus else "stopped (see the module's docstring)",
             "lag": analysis["lag"],
         }
     finally:
@@ -518,6 +559,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flap-every", type=float, default=5, help="seconds between node failures")
     parser.add_argument("--flap-seconds", type=float, default=40, help="how long a node stays NotReady")
     parser.add_argument("--workers", type=int, default=16, help="driver requests in flight")
+    parser.add_argument(
+        "--keep-prometheus",
+        action="store_true",
+        help="leave the sandbox's Prometheus scraping every simulated kubelet each second",
+    )
     parser.add_argument("--sandbox-name", default="", help="default: recorder-scale-<random>")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)

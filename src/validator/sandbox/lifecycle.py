@@ -66,6 +66,7 @@ Progress = Callable[[str], None]
 # nodes take 36 s; in flight together, the apiserver's own concurrency does the work
 # (benchmarks/results/sandbox_lifecycle.json, docs/sandbox-contract.md "Node creation").
 NODE_CREATE_WORKERS = 16
+NODE_READY_SECONDS_PER_NODE = 0.25  # added to `ready_timeout_s` while the nodes become Ready
 
 
 def _quiet(_: str) -> None:
@@ -647,10 +648,11 @@ def _start(options: SandboxOptions, state: Path, bins: dict[str, Path], progress
     _create_nodes(info, options.nodes, options.node_create_workers)
     created = time.monotonic() - began
     wait_for(
-        "every node Ready",
+        "every node Ready and schedulable",
         lambda: all(r == t for r, t in _node_readiness(info).values()),
-        options.ready_timeout_s,
-        "see kwok's log under the state directory",
+        # on 2 busy cores 1,000 nodes have taken up to a few minutes to be Ready and untainted
+        options.ready_timeout_s + NODE_READY_SECONDS_PER_NODE * options.nodes,
+        "see kwok's and kube-controller-manager's logs under the state directory",
     )
     progress(
         f"{options.nodes} nodes created in {created:.1f} s, all Ready {time.monotonic() - began:.1f} s "
