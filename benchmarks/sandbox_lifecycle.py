@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/sandbox_lifecycle.py                # warm up/down x5, node scaling
     .venv/bin/python benchmarks/sandbox_lifecycle.py --cold-build   # also a cold build (15+ min)
+    .venv/bin/python benchmarks/sandbox_lifecycle.py --skip-warm --nodes 1000             # nodes only
+    .venv/bin/python benchmarks/sandbox_lifecycle.py --skip-warm --nodes --idle-cost 1000 # idle CPU
 
 Writes benchmarks/results/sandbox_lifecycle.json and prints a table. Each measurement uses a
 cluster of its own name, so a running sandbox is not disturbed.
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from validator.sandbox import lifecycle, toolchain
+from validator.sandbox.local_processes import stop_process
 
 RESULTS = Path(__file__).parent / "results" / "sandbox_lifecycle.json"
 
@@ -142,6 +145,60 @@ def node_scaling(counts: list[int], workers: int) -> list[dict[str, Any]]:
     return results
 
 
+def _cpu_seconds(state: Path) -> dict[str, float]:
+    """CPU seconds so far of every process of the sandbox in `state`, by binary name."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if str(state).encode() not in cmdline:
+            continue
+        binary = Path(cmdline.split(b"\0", 1)[0].decode(errors="replace")).name
+        out[binary] = out.get(binary, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def _cores(state: Path, seconds: float) -> dict[str, float]:
+    before = _cpu_seconds(state)
+    time.sleep(seconds)
+    after = _cpu_seconds(state)
+    return {k: round((v - before.get(k, 0.0)) / seconds, 3) for k, v in sorted(after.items())}
+
+
+def idle_cost(count: int, seconds: float = 30) -> dict[str, Any]:
+    """What an idle `count`-node sandbox keeps busy, with its Prometheus and after stopping it
+    (with the compressed timings Prometheus scrapes every simulated kubelet each second)."""
+    name = f"bench-idle-{count}-{uuid.uuid4().hex[:4]}"
+    info = lifecycle.up(lifecycle.SandboxOptions(name=name, nodes=count))
+    state = Path(info.state_dir)
+    try:
+        time.sleep(15)  # Prometheus discovers the nodes within 5 s
+        load_with = os.getloadavg()[0]
+        with_prometheus = _cores(state, seconds)
+        prometheus_rss = _rss_mib("prometheus", state)
+        stop_process(info.processes["prometheus"])
+        time.sleep(5)
+        load_without = os.getloadavg()[0]
+        without = _cores(state, seconds)
+    finally:
+        lifecycle.down(name)
+    return {
+        "nodes": count,
+        "cores_used_with_prometheus": with_prometheus,
+        "cores_used_without_prometheus": without,
+        "prometheus_rss_mib": round(prometheus_rss, 1),
+        "load_average_1m": [round(load_with, 2), round(load_without, 2)],
+        "note": "cores a process got, averaged over the sample; on a loaded machine a process may "
+        "want more than it gets",
+    }
+
+
 def cold_build() -> dict[str, Any]:
     """Rebuild every binary with an empty Go build cache (the module cache is kept: downloads vary)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -183,6 +240,9 @@ def main() -> int:
         help="create requests in flight; 1 is the old one-at-a-time creation, for comparison",
     )
     parser.add_argument("--skip-warm", action="store_true", help="node scaling only")
+    parser.add_argument(
+        "--idle-cost", type=int, default=0, help="also: the CPU an idle sandbox of this many nodes keeps busy"
+    )
     parser.add_argument("--cold-build", action="store_true")
     args = parser.parse_args()
     if toolchain.missing_components():
@@ -208,6 +268,9 @@ def main() -> int:
                 f"{row['all_ready_seconds']:>12} {row['server_first_create_to_last_ready_seconds']:>9} "
                 f"{row['apiserver_rss_mib']:>14} {row['etcd_rss_mib']:>9}"
             )
+    if args.idle_cost:
+        results[f"idle_cost_{args.idle_cost}_nodes"] = cost = idle_cost(args.idle_cost)
+        print(json.dumps(cost, indent=2))
     if args.cold_build:
         results["cold_build"] = cold_build()
         cold = results["cold_build"]
