@@ -31,9 +31,10 @@ process's clock (`client_*`): the send of a create / delete / node label patch t
 the line that shows it, an upper bound that includes the apiserver's queueing under the load.
 
 The sandbox's Prometheus is stopped once the sandbox is up (`--keep-prometheus` keeps it): with the
-compressed timings it scrapes every simulated kubelet each second, which at 1,000 nodes takes
-~2 GB and most of kwok's CPU on 2 cores, so kwok fell behind and most of the 10,000 pods never
-reached Running (no completions, hence no churn). The recorder does not read Prometheus.
+compressed timings it scrapes every simulated kubelet each second, which at 1,000 idle nodes keeps
+kwok at 0.32 cores instead of 0.07 (benchmarks/results/sandbox_lifecycle.json) and grew to ~2 GB
+with the 10,000 pods; in a run with it kept kwok fell behind and hardly any pod completed (no
+churn). The recorder does not read Prometheus.
 
 Requests: the recorder's own counters (list pages and watch requests; watches only, no polling),
 read at the start and the end of the churn window. Gaps: every GAP line, its reason and whether
