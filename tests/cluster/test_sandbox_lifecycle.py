@@ -14,6 +14,7 @@ import yaml
 from validator.cli import main
 from validator.sandbox import lifecycle
 from validator.sandbox.local_processes import pid_alive
+from validator.sandbox.node_pools import node_manifests, plan_pools
 
 pytestmark = pytest.mark.sandbox
 
@@ -163,3 +164,36 @@ def test_two_sandboxes_started_at_once_both_run_every_component() -> None:
     finally:
         for name in names:
             lifecycle.down(name)
+
+
+def test_up_with_50_nodes_makes_every_pools_nodes_ready_with_their_labels_and_no_taint() -> None:
+    """Nodes are created many at a time: every one of them still arrives, in its pool, labelled,
+    annotated and sized as the pool declares, Ready and schedulable (no taint: the pools declare
+    none, and the not-ready taint is lifted) by the time `up` returns."""
+    name = f"nodes-{uuid.uuid4().hex[:6]}"
+    try:
+        assert main(["sandbox", "up", "--name", name, "--nodes", "50"]) == 0
+        info = lifecycle.load_info(name)
+        assert info is not None
+        with lifecycle.api_client(info) as api:
+            nodes = {n["metadata"]["name"]: n for n in lifecycle.list_nodes_raw(api)}
+        declared = {m["metadata"]["name"]: m for m in node_manifests(plan_pools(50))}
+        assert sorted(nodes) == sorted(declared)
+        for node_name, manifest in declared.items():
+            node = nodes[node_name]
+            labels = node["metadata"].get("labels") or {}
+            assert manifest["metadata"]["labels"].items() <= labels.items(), node_name
+            annotations = node["metadata"].get("annotations") or {}
+            assert manifest["metadata"]["annotations"].items() <= annotations.items(), node_name
+            capacity = node["status"]["capacity"]
+            assert {k: capacity[k] for k in ("cpu", "memory", "pods")} == {
+                k: manifest["status"]["capacity"][k] for k in ("cpu", "memory", "pods")
+            }, node_name
+            ready = [c for c in node["status"]["conditions"] if c["type"] == "Ready"]
+            assert [c["status"] for c in ready] == ["True"], node_name
+            assert (node.get("spec") or {}).get("taints") in (None, []), node_name
+        status = lifecycle.status(name)
+        assert status is not None
+        assert status.nodes_ready == {pool: (n, n) for pool, n in plan_pools(50).items()}
+    finally:
+        assert main(["sandbox", "down", "--name", name]) == 0

@@ -283,6 +283,9 @@ class RecorderStats:
     reconnects: int
     dropped_after_stop: int
     last_errors: dict[str, str]
+    # requests to the apiserver: list pages (the first list, relists) and watches (each renewal)
+    list_requests: int = 0
+    watch_requests: int = 0
 
 
 # --- one stream ------------------------------------------------------------------------------------
@@ -321,6 +324,8 @@ class _ResourceWatcher:
         self.gaps = 0
         self.bookmarks = 0
         self.reconnects = 0
+        self.list_requests = 0
+        self.watch_requests = 0
 
     # -- control, from the recorder's thread
 
@@ -408,6 +413,10 @@ class _ResourceWatcher:
     def _call(self, **kwargs: Any) -> Any:
         if self.resource.namespace:
             kwargs["namespace"] = self.resource.namespace
+        if kwargs.get("watch"):
+            self.watch_requests += 1
+        else:
+            self.list_requests += 1
         response = self.resource.list_call(_preload_content=False, **kwargs)
         with self._response_lock:
             self._response = response
@@ -708,6 +717,8 @@ class KubernetesRecorder:
             reconnects=sum(w.reconnects for w in self._watchers),
             dropped_after_stop=writer.dropped if writer else 0,
             last_errors={w.resource.label: w.last_error for w in self._watchers if w.last_error},
+            list_requests=sum(w.list_requests for w in self._watchers),
+            watch_requests=sum(w.watch_requests for w in self._watchers),
         )
 
     def __enter__(self) -> Self:

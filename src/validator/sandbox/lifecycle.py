@@ -16,11 +16,14 @@ import fcntl
 import json
 import os
 import shutil
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 from kubernetes.client import ApiClient
@@ -34,6 +37,7 @@ from validator.sandbox.kwokctl_driver import (
     Timing,
     kwok_component_pids,
     kwok_components,
+    kwok_config,
     kwok_module_dir,
     kwokctl_config,
     process_running,
@@ -58,6 +62,13 @@ STATE_DIR_ENV = "VALIDATOR_SANDBOX_DIR"
 Progress = Callable[[str], None]
 
 
+# Concurrent creates: one at a time, a create's round trip (~36 ms on 2 shared cores) made 1,000
+# nodes take 36 s; in flight together, the apiserver's own concurrency does the work
+# (benchmarks/results/sandbox_lifecycle.json, docs/sandbox-contract.md "Node creation").
+NODE_CREATE_WORKERS = 16
+NODE_READY_SECONDS_PER_NODE = 0.25  # added to `ready_timeout_s` while the nodes become Ready
+
+
 def _quiet(_: str) -> None:
     return None
 
@@ -68,6 +79,7 @@ class SandboxOptions:
     nodes: int = 10
     timing: Timing = "compressed"
     ready_timeout_s: float = 180.0
+    node_create_workers: int = NODE_CREATE_WORKERS  # 1: one create at a time, as before (benchmarks)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -261,32 +273,85 @@ def api_client(info: SandboxInfo) -> ApiClient:
 
 
 def _node_readiness(info: SandboxInfo) -> dict[str, tuple[int, int]]:
-    from kubernetes import client
-
     with api_client(info) as api:
-        nodes = client.CoreV1Api(api).list_node(_request_timeout=5).items
+        nodes = list_nodes_raw(api)
     counts: dict[str, list[int]] = {}
     for node in nodes:
-        pool = (node.metadata.labels or {}).get(POOL_LABEL, "(none)")
-        ready = any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
+        pool = ((node.get("metadata") or {}).get("labels") or {}).get(POOL_LABEL, "(none)")
         entry = counts.setdefault(pool, [0, 0])
-        entry[0] += int(ready)
+        entry[0] += int(node_ready(node))
         entry[1] += 1
     return {pool: (r, t) for pool, (r, t) in sorted(counts.items())}
 
 
-def _create_nodes(info: SandboxInfo, count: int) -> None:
+def list_nodes_raw(api: ApiClient, label_selector: str = "") -> list[dict[str, Any]]:
+    """Every node as the apiserver's JSON (no client models: building 1,000 V1Node objects takes
+    seconds of a shared core, the JSON a fraction of one)."""
+    from kubernetes import client
+
+    response = client.CoreV1Api(api).list_node(
+        label_selector=label_selector, _preload_content=False, _request_timeout=15
+    )
+    try:
+        items = json.loads(response.data).get("items") or []
+    finally:
+        response.release_conn()
+    return [item for item in items if isinstance(item, dict)]
+
+
+# Taints the node lifecycle controller puts on a node until it is Ready (and off again after)
+_READINESS_TAINTS = frozenset({"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"})
+
+
+def node_ready(node: dict[str, Any]) -> bool:
+    """The node's Ready condition is True and the node lifecycle controller has lifted its
+    not-ready taint, so pods can land on it (a node's JSON, as `list_nodes_raw` returns it)."""
+    conditions = (node.get("status") or {}).get("conditions") or []
+    taints = (node.get("spec") or {}).get("taints") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions) and not any(
+        t.get("key") in _READINESS_TAINTS for t in taints
+    )
+
+
+def create_nodes(
+    info: SandboxInfo, manifests: Sequence[dict[str, Any]], *, workers: int = NODE_CREATE_WORKERS
+) -> None:
+    """Create these nodes, `workers` requests in flight at a time; a node that exists is kept
+    (`up` is idempotent). The first other failure is raised once every request has ended."""
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
-    with api_client(info) as api:
+    with kube_api_client(info.kubeconfig, info.context, connections=workers + 1) as api:
         core = client.CoreV1Api(api)
-        for manifest in node_manifests(plan_pools(count)):
+
+        def create(manifest: dict[str, Any]) -> None:
             try:
-                core.create_node(manifest)
+                # the raw response: the created node is not needed, and deserialising it into a
+                # client model costs more CPU than the request itself
+                response = core.create_node(manifest, _preload_content=False, _request_timeout=(5, 60))
             except ApiException as exc:
-                if exc.status != 409:  # already there: `up` is idempotent
+                if exc.status != 409:  # already there
                     raise
+                return
+            try:
+                response.read()  # to the end, so the connection can be reused
+            finally:
+                response.release_conn()
+
+        if workers <= 1:
+            for manifest in manifests:
+                create(manifest)
+            return
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sandbox-node-create") as pool:
+            futures = [pool.submit(create, manifest) for manifest in manifests]
+            errors = [f.exception() for f in futures]
+        first = next((e for e in errors if e is not None), None)
+        if first is not None:
+            raise first
+
+
+def _create_nodes(info: SandboxInfo, count: int, workers: int) -> None:
+    create_nodes(info, node_manifests(plan_pools(count)), workers=workers)
 
 
 def _api_service_available(info: SandboxInfo, name: str) -> bool:
@@ -460,7 +525,7 @@ def _start(options: SandboxOptions, state: Path, bins: dict[str, Path], progress
         kubectl_link.symlink_to(bins["kubectl"])
 
     kwok_src = kwok_module_dir(state_root())
-    config_docs = [kwokctl_config(options.timing, bins)]
+    config_docs = [kwokctl_config(options.timing, bins), kwok_config()]
     config_path = state / "kwokctl.yaml"
     config_path.write_text(yaml.safe_dump_all(config_docs, sort_keys=False))
     # kwok's own default stages (passing any Stage replaces them all; node-initialize and pod-ready
@@ -579,12 +644,19 @@ def _start(options: SandboxOptions, state: Path, bins: dict[str, Path], progress
     _info_path(name).write_text(info.to_json())
 
     progress(f"creating {options.nodes} fake nodes in pools implementation, quality, testing, system")
-    _create_nodes(info, options.nodes)
+    began = time.monotonic()
+    _create_nodes(info, options.nodes, options.node_create_workers)
+    created = time.monotonic() - began
     wait_for(
-        "every node Ready",
+        "every node Ready and schedulable",
         lambda: all(r == t for r, t in _node_readiness(info).values()),
-        options.ready_timeout_s,
-        "see kwok's log under the state directory",
+        # on 2 busy cores 1,000 nodes have taken up to a few minutes to be Ready and untainted
+        options.ready_timeout_s + NODE_READY_SECONDS_PER_NODE * options.nodes,
+        "see kwok's and kube-controller-manager's logs under the state directory",
+    )
+    progress(
+        f"{options.nodes} nodes created in {created:.1f} s, all Ready {time.monotonic() - began:.1f} s "
+        "after the first create"
     )
     wait_for(
         "Prometheus ready",

@@ -477,3 +477,32 @@ def test_a_410_relist_is_logged_as_routine_and_a_refused_list_as_a_warning(
     logged = [(r.levelno, r.getMessage()) for r in caplog.records if r.getMessage().startswith("recorder:")]
     assert [level for level, text in logged if "410 Gone" in text] == [logging.INFO], logged
     assert [level for level, text in logged if "HTTP 503" in text] == [logging.WARNING], logged
+
+
+def test_the_recorder_counts_every_list_and_watch_request_it_sends(tmp_path: Path) -> None:
+    """The request rate the recorder puts on the apiserver (benchmarks/recorder_at_scale.py) comes
+    from these counters: a paged list, a 410 on the watch, the relist and the watches after it."""
+    first = FakeResponse(
+        data=json.dumps(
+            {"items": [pod("a", 10)], "metadata": {"resourceVersion": "10", "continue": "next"}}
+        ).encode()
+    )
+    script = ScriptedListWatch(
+        lists=[first, page([pod("b", 11)], 11), page([pod("a", 20)], 21)],
+        watches=[
+            ApiException(status=410, reason="Gone"),
+            FakeResponse(chunks=[event("MODIFIED", pod("a", 22))], hold=True),
+        ],
+    )
+    out = tmp_path / "k8s.jsonl"
+    recorder = KubernetesRecorder(
+        out, [WatchedResource(kind="Pod", namespace="agents", list_call=script)], tuning=FAST
+    )
+    with recorder:
+        wait_for(lambda: out.exists() and '"resource_version":"22"' in out.read_text(), "the MODIFIED line")
+    stats = recorder.stats()
+    assert (stats.list_requests, stats.watch_requests) == (3, 2)
+    assert (stats.list_requests, stats.watch_requests) == (
+        script.list_count,
+        len(script.watch_versions),
+    )
