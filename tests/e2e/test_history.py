@@ -16,6 +16,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support.cluster import BIN, ROOT, deploy_platform, run_nightly
 
 CHANGED = Path(__file__).resolve().parent / "failure_matrix" / "cpu_utilization"
@@ -42,6 +44,7 @@ def _regressions(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(r["criterion"], r["scope"], r["started_run"]) for r in block.get("found", [])]
 
 
+@pytest.mark.timeout(2700)  # three whole nightlies, one after the other (~7 min each)
 def test_the_history_flags_a_change_at_the_run_it_started(sandbox: Any, tmp_path: Path) -> None:
     nights: list[tuple[str, dict[str, Any]]] = []
     requests = []
