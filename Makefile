@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 DEBIAN_PACKAGES := prometheus prometheus-pushgateway chromium
 VENV_STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: all demo test test-unit test-cluster test-e2e lint schemas constraints venv debian toolchain sandbox-up sandbox-down bench clean
+.PHONY: all demo test test-unit test-cluster test-e2e lint schemas constraints venv debian toolchain sandbox-up sandbox-down bench vendor-plotly clean
 
 all: test
 
@@ -54,6 +54,13 @@ schemas: venv
 constraints: venv
 	@{ echo "# pip install -c constraints.txt: the versions the suite was last tested with ($$(date -u +%F))"; \
 	  $(PY) -m pip freeze --exclude-editable | grep -v -i '^validator[= ]'; } > constraints.txt
+
+# Re-fetch plotly's basic partial bundle (npm's plotly.js-basic-dist-min, the plotly.js version the
+# installed `plotly` ships) into src/validator/bundled/vendor/plotly/, checked against the registry's
+# sha512. By hand after a `plotly` upgrade (tests/unit/report/test_plotly_bundle.py says when); it needs
+# npm and the npm registry, so `test` and `demo` never call it.
+vendor-plotly: venv
+	$(PY) tools/vendor_plotly.py
 
 test-unit: venv debian
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)

@@ -15,7 +15,8 @@ fixed cost every CLI call pays (`validator history --help`). Then, in this proce
 page's time goes (store read, detection, rendering). The page's size is measured whole and without
 the inlined plotly.js.
 
-The issue's targets: store + page under 5 s and 300 MiB, page under 2 MB (without plotly.js).
+The issue's targets: store + page under 5 s and 300 MiB, page under 2 MB (with the inlined plotly.js;
+its figure without it is recorded too).
 """
 
 from __future__ import annotations
@@ -252,7 +253,7 @@ def main() -> None:
         "latest_change_a_regression": regressed,
         "report_said": pages[-1]["output"].strip(),
         "fixture_seconds": round(fixtures, 1),
-        "targets": {"total_seconds": 5, "peak_rss_mib": 300, "page_bytes_without_plotly": 2_000_000},
+        "targets": {"total_seconds": 5, "peak_rss_mib": 300, "page_bytes": 2_000_000},
         "cpu_count": os.cpu_count(),
         "load_average_before": round(load_before, 2),  # the machine is shared: wall time includes waiting
     }

@@ -25,6 +25,11 @@ The stored "before" figures are of commit 94c0cd0's report code (full plotly.js 
 of every scope), measured with `PYTHONPATH=<that commit's src/> ... --label before` (git archive
 94c0cd0 src | tar -x -C DIR): the import path then finds the old `validator` first.
 
+"full_gzip" is the previous "after" (commit 89066aa: the full 4.8 MB plotly.js, gzip + base64);
+"after" inlines the vendored basic bundle the same way, "basic_raw" the same bundle as it is:
+
+    .venv/bin/python benchmarks/report_weight.py --repetitions 7 --label basic_raw --raw-plotly
+
 Prints a table and merges its figures into benchmarks/results/report_weight.json under the label
 ("after" by default), so a before/after pair lives in one file.
 """
@@ -243,7 +248,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-ms", type=int, default=60_000, help="Chromium's virtual time budget")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/validator-bench-report-weight"))
     parser.add_argument("--runs", nargs="+", choices=sorted(RUNS), default=list(RUNS))
+    parser.add_argument("--raw-plotly", action="store_true",
+                        help="inline the plotly.js bundle as it is, not gzip + base64 (for comparison)")
     args = parser.parse_args(argv)
+    if args.raw_plotly:
+        import validator.report.html as report_html
+        from validator.report.plotly_bundle import plotly_js_source
+
+        source = plotly_js_source()
+        if "</script" in source.lower():
+            raise SystemExit("the bundle holds '</script': it cannot be inlined as it is")
+        raw = source + "\nwindow.PlotlyReady = Promise.resolve(window.Plotly);\n"
+        report_html.plotly_js = lambda: raw  # type: ignore[attr-defined,assignment]
 
     figures = {name: measure(name, RUNS[name], args.workdir, args.repetitions, args.budget_ms)
                for name in args.runs}

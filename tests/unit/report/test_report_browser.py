@@ -104,6 +104,10 @@ def test_report_renders_in_chromium_without_console_errors_and_shows_verdict(tmp
     assert charts >= 3
     assert len(re.findall(r'class="main-svg"', dom)) >= charts
     assert "OOM kills" in dom
+    # every trace type the report draws is in the inlined plotly.js bundle (one missing from it
+    # leaves empty axes and no console error): the timeline's lines, the per-scope bars
+    assert 'class="trace scatter' in dom
+    assert 'class="trace bars' in dom
 
 
 def test_chromium_probe_does_see_a_broken_page(tmp_path: Path) -> None:
