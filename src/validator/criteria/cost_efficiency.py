@@ -6,9 +6,13 @@
   (`validator history pin RUN`), else its first recorded run (`Evidence.history`); the detail names
   it. Pass at `target_saving` or more; a smaller saving fails, and a negative one (requests grew) is
   never a pass. Without a baseline run (the first night, no history): inconclusive.
-- `right_sizing`: the estimate of what right-sizing would free: 1 - p95 of usage over the window x
-  `headroom` / mean requests. Pass when the requests cover p95 x headroom (value >= 0); below it the
-  type is under-provisioned: fail, with advice naming the type and the resource to raise.
+- `right_sizing`: the estimate of what right-sizing would free: 1 - p95 over the window of usage /
+  requests (both the type's sums, sample by sample) x `headroom`. Pass when the requests cover p95 x
+  headroom (value >= 0); below it the type is under-provisioned: fail, with advice naming the type
+  and the resource to raise. Sample by sample, because a type's pods come and go: the p95 of its
+  summed usage against its mean requests read every busy moment (more pods, more use and more
+  requests) as under-provisioning, and called every agent type of the reference platform
+  under-provisioned at ~70% CPU utilisation.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             )
             continue
         usage = sum_by(found[usage_key], label, window=evidence.window)
+        requested = sum_by(found[request_key], label, window=evidence.window)
         requests = requests_by_agent(evidence, request_key)
         for agent in sorted({a for (a,) in usage} | set(requests)):
             if not agent:
@@ -73,33 +78,36 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                     )
                 )
                 continue
-            used = [v for _, v in usage.get((agent,), [])]
-            estimate = _right_sizing(spec, agent, resource, asked, used)
+            asked_at = dict(requested.get((agent,), []))
+            shares = [v / asked_at[t] for t, v in usage.get((agent,), []) if asked_at.get(t, 0.0) > 0]
+            estimate = _right_sizing(spec, agent, resource, shares)
             results.append(_saving(spec, evidence, agent, resource, asked, estimate))
             results.append(estimate)
     return results or [inconclusive(spec, "no agent type in the usage series", unit="ratio", threshold=band)]
 
 
-def _right_sizing(spec: CriterionSpec, agent: str, resource: str, asked: float, used: list[float]) -> Result:
+def _right_sizing(spec: CriterionSpec, agent: str, resource: str, shares: list[float]) -> Result:
+    """`shares`: the type's usage / its requests, one per sample where both were measured."""
     headroom = spec.threshold("headroom")
     scope = {"agent": agent, "resource": resource, "measure": RIGHT_SIZING}
     band = spec.band("headroom")
-    if not used:
+    if not shares:
         return inconclusive(
             spec,
-            f"no {resource} usage of agent `{agent}` in the window",
+            f"no {resource} usage of agent `{agent}` measured beside its requests in the window",
             scope=scope,
             unit="ratio",
             threshold=band,
         )
-    need = percentile(used, 0.95) * headroom
-    value = 1.0 - need / asked
+    need = percentile(shares, 0.95) * headroom  # of the requests
+    value = 1.0 - need
     if at_least(value, 0.0):
         return judged(
             spec,
             True,
             value,
-            f"requests cover p95 use x {headroom:g}: right-sizing to it would free {pct(value)} of them",
+            f"requests cover p95 use x {headroom:g} ({pct(need)} of them, sample by sample): right-sizing "
+            f"to it would free {pct(value)} of them",
             scope=scope,
             unit="ratio",
             threshold=band,
@@ -108,14 +116,14 @@ def _right_sizing(spec: CriterionSpec, agent: str, resource: str, asked: float, 
         spec,
         False,
         value,
-        f"agent `{agent}` under-provisioned in {resource}: p95 use x {headroom:g} ({need:.4g}) is above "
-        f"its requests ({asked:.4g}, mean over the window)",
+        f"agent `{agent}` under-provisioned in {resource}: p95 use x {headroom:g} is {pct(need)} of its "
+        f"requests (usage / requests sample by sample)",
         scope=scope,
         unit="ratio",
         threshold=band,
         advice=(
             f"agent `{agent}` is under-provisioned in {resource}: raise resources.requests.{resource} by "
-            f"about {pct(need / asked - 1.0)} (to p95 use x {headroom:g})",
+            f"about {pct(need - 1.0)} (to p95 use x {headroom:g})",
         ),
     )
 

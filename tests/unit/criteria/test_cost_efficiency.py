@@ -76,7 +76,7 @@ def test_an_under_provisioned_type_is_named_with_the_resource_to_raise() -> None
     cpu = results[("cpu", "right_sizing")]
     assert cpu.verdict is Verdict.FAIL
     # the detail names it too: JUnit shows an info criterion's failure as a note without its advice
-    assert cpu.detail.startswith("agent `rex` under-provisioned in cpu: p95 use x 1.2 (1.2) is above")
+    assert cpu.detail.startswith("agent `rex` under-provisioned in cpu: p95 use x 1.2 is 120.0% of its")
     assert cpu.advice == (
         "agent `rex` is under-provisioned in cpu: raise resources.requests.cpu by about 20.0% "
         "(to p95 use x 1.2)",
@@ -178,3 +178,18 @@ def test_missing_memory_is_inconclusive_for_memory_only() -> None:
 
 def test_is_info() -> None:
     assert crit.INFO is True
+
+
+def test_pods_coming_and_going_are_not_under_provisioning() -> None:
+    # the type runs 1 pod, then 3 at the busy hour: usage and requests both triple, each pod at 70%
+    pods = lambda t: 3.0 if WINDOW / 3 <= t < 2 * WINDOW / 3 else 1.0  # noqa: E731
+    rex = {AGENT: "rex"}
+    busy = metrics(
+        ok("cpu_usage_by_agent", series(rex, steady(lambda t: 0.7 * pods(t)))),
+        ok("cpu_requests_by_agent", series(rex, steady(pods))),
+        ok("memory_working_set_by_agent", series(rex, steady(50.0))),
+        ok("memory_requests_by_agent", series(rex, steady(100.0))),
+    )
+    cpu = by_scope(crit.evaluate(spec(crit), evidence(metrics=busy)))[("cpu", "right_sizing")]
+    # p95 use x 1.2 is 84% of the requests at every moment: 16% to free, not "under-provisioned"
+    assert cpu.verdict is Verdict.PASS and cpu.value is not None and abs(cpu.value - 0.16) < 1e-9
