@@ -64,7 +64,9 @@ def test_the_installed_wheel_runs_a_bundled_suite_from_anywhere(sandbox: Any, tm
     # one eviction under a steady load exercises recovery, not scaling, a drain or an alert: the
     # honest verdict is inconclusive (exit 3), and nothing the fault touched failed
     assert proc.returncode == 3 and summary["verdict"] == "inconclusive", out[-4000:]
-    verdicts = {c["id"]: c["verdict"] for c in summary["criteria"]}
+    # judged criteria only: an info criterion is reported, never judged (cost_efficiency's
+    # right-sizing reads the reference agents' p95 CPU x 1.2 headroom a few % above their requests)
+    verdicts = {c["id"]: c["verdict"] for c in summary["criteria"] if not c.get("info")}
     assert "fail" not in verdicts.values(), verdicts
     assert verdicts["recovery_time"] == "pass" and verdicts["controller_availability"] == "pass", verdicts
 
