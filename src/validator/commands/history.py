@@ -195,8 +195,7 @@ def run_show(args: argparse.Namespace) -> int:
     table = Table(title=f"{args.suite}: {len(runs)} runs in {args.history}")
     for column in ("criterion", "scope", "trend", "latest", "change"):
         table.add_column(column, overflow="fold")
-    for criterion, scope in store.scopes(args.suite):
-        points = store.series(args.suite, criterion, scope)
+    for (criterion, scope), points in store.all_series(args.suite).items():
         last = next((p for p in reversed(points) if p is not None), None)
         finding = detect(_values(points), last.threshold if last else {})
         shift = finding.latest
@@ -247,8 +246,8 @@ def run_compare(args: argparse.Namespace) -> int:
         table.add_column(column, overflow="fold")
     regressed = 0
     started: list[str] = []
-    for criterion, scope in store.scopes(run.suite):
-        points = store.series(run.suite, criterion, scope)[: len(runs)]
+    for (criterion, scope), every_point in store.all_series(run.suite).items():
+        points = every_point[: len(runs)]
         by_run = {p.run_id: p for p in points if p is not None}
         now, then = by_run.get(run.run_id), by_run.get(baseline.run_id)
         finding = detect(_values(points), now.threshold if now else {})

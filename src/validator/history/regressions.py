@@ -55,13 +55,14 @@ def check_regressions(
     earlier = [every[i] for i in keep]
     if not earlier:
         return RegressionCheck(policy=policy, earlier_runs=0, note=_first_run(suite, context, store.path))
+    recorded = store.all_series(suite, context=context)  # one read, in `every`'s order
     ids = [r.run_id for r in earlier] + [summary.run_id]
     found: list[Regression] = []
     for outcome in summary.criteria:
         for result, scope in zip(outcome.results, series_scopes(outcome.results), strict=True):
             if result.value is None:
                 continue
-            points = store.series(suite, outcome.id, scope, context=context)
+            points = recorded.get((outcome.id, scope)) or [None] * len(every)
             values = [_value(points[i]) for i in keep] + [result.value]
             finding = detect(values, result.threshold, tolerance=tolerance)
             shift = finding.latest

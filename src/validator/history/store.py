@@ -333,18 +333,25 @@ class HistoryStore:
             for run_id, end, verdict, value, unit, threshold in found
         ]
 
-    def all_series(self, suite: str) -> dict[tuple[str, str], list[Point | None]]:
-        """`series` of every (criterion, scope) of the suite in one read (the trends page's bulk
-        read): keyed in criterion, scope order, one entry per run in window order, None for a gap."""
+    def all_series(
+        self, suite: str, *, context: str | None = None
+    ) -> dict[tuple[str, str], list[Point | None]]:
+        """`series` of every (criterion, scope) of the suite (on one context, when given) in one read:
+        keyed in criterion, scope order, one entry per run in window order (`runs`' order), None
+        for a gap."""
+        on_context = "" if context is None else " AND context = ?"
+        args = (suite,) if context is None else (suite, context)
         with self._connection() as db:
             runs = db.execute(
-                "SELECT run_id, window_end FROM runs WHERE suite = ? ORDER BY window_end, run_id", (suite,)
+                f"SELECT run_id, window_end FROM runs WHERE suite = ?{on_context} "
+                "ORDER BY window_end, run_id",
+                args,
             ).fetchall()
             found = db.execute(
                 "SELECT results.run_id, criterion, scope, results.verdict, value, unit, threshold "
                 "FROM results "
-                "JOIN runs USING (run_id) WHERE suite = ? ORDER BY criterion, scope",
-                (suite,),
+                f"JOIN runs USING (run_id) WHERE suite = ?{on_context} ORDER BY criterion, scope",
+                args,
             ).fetchall()
         position = {run_id: n for n, (run_id, _) in enumerate(runs)}
         thresholds: dict[str, dict[str, float]] = {}  # most nights repeat the same threshold text
