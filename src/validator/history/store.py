@@ -298,40 +298,15 @@ class HistoryStore:
 
     def scopes(self, suite: str) -> list[tuple[str, str]]:
         """Every (criterion, scope) a run of this suite judged."""
-        with self._connection() as db:
-            found = db.execute(
-                "SELECT DISTINCT criterion, scope FROM results JOIN runs USING (run_id) WHERE suite = ? "
-                "ORDER BY criterion, scope",
-                (suite,),
-            ).fetchall()
-        return [(str(c), str(s)) for c, s in found]
+        return list(self.all_series(suite))
 
     def series(
         self, suite: str, criterion: str, scope: str, *, context: str | None = None
     ) -> list[Point | None]:
         """One point per run of the suite (on one context, when given), in window order; None for a
         run that did not judge this scope (a missing night stays visible as a gap)."""
-        on_context = "" if context is None else " AND context = ?"
-        with self._connection() as db:
-            found = db.execute(
-                "SELECT runs.run_id, window_end, results.verdict, value, unit, threshold FROM runs "
-                "LEFT JOIN results ON results.run_id = runs.run_id AND criterion = ? AND scope = ? "
-                f"WHERE suite = ?{on_context} ORDER BY window_end, runs.run_id",
-                (criterion, scope, suite, *(() if context is None else (context,))),
-            ).fetchall()
-        return [
-            None
-            if verdict is None
-            else Point(
-                run_id=run_id,
-                window_end=end,
-                verdict=verdict,
-                value=value,
-                unit=unit,
-                threshold=json.loads(threshold),
-            )
-            for run_id, end, verdict, value, unit, threshold in found
-        ]
+        every = self.all_series(suite, context=context)
+        return every.get((criterion, scope)) or [None] * len(self.runs(suite, context=context))
 
     def all_series(
         self, suite: str, *, context: str | None = None
