@@ -28,6 +28,7 @@ minutes) and `real` (the brief's windows). The context is *never* in a suite: it
         expected_alerts: [AgentPodNotReady]
     timings:
       sandbox: {load_duration: 7m, time_factor: 6, settle: 20s, cooldown: 60s, step: 5s,
+                quiet: 15m,                  # optional: wait for expected alerts left firing
                 env: {VALIDATOR_RECOVERY_TIMEOUT_S: "60"}}
       real:    {load_duration: 40m, time_factor: 1, settle: 2m, cooldown: 10m, step: 15s}
     criteria:
@@ -137,6 +138,9 @@ class Timings:
     cooldown_s: float  # after the last experiment and the load: recovery is watched this long
     step_s: float  # Prometheus query step
     env: Mapping[str, str] = field(default_factory=dict)
+    # before the window opens: how long to wait for the suite's expected alerts left firing by an
+    # earlier run to resolve (a firing already in progress hides this run's own); 0: do not wait
+    quiet_s: float = 900.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -304,6 +308,11 @@ class Timing(StrictModel):
     settle: Duration = Field(default=0.0, description="recorder synced -> load starts (the baseline)")
     cooldown: Duration = Field(default=0.0, description="after the load: recovery is watched this long")
     step: PositiveDuration = Field(default=15.0, description="Prometheus query step")
+    quiet: Duration = Field(
+        default=900.0,
+        description="give how long to wait, before the window opens, for the suite's expected alerts "
+        "still firing from an earlier run to resolve (0: do not wait)",
+    )
     env: EnvMap | None = Field(default=None, description="environment of the experiments in this mode")
 
     def spec(self) -> Timings:
@@ -314,6 +323,7 @@ class Timing(StrictModel):
             cooldown_s=self.cooldown,
             step_s=self.step,
             env=dict(self.env or {}),
+            quiet_s=self.quiet,
         )
 
 

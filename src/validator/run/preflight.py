@@ -1,12 +1,15 @@
 """Before a run changes anything: the experiment files are valid, the context is allowed and is the
 recorded cluster, every verb the run needs is granted, Prometheus and the load target answer. On
-the sandbox, the simulated platform's queue left by an earlier run is drained first."""
+the sandbox, the simulated platform's queue left by an earlier run is drained first; on any cluster,
+the alerts the suite expects its faults to raise, when an earlier run left them firing, are waited
+for until they resolve (a firing already in progress hides this run's own)."""
 
 from __future__ import annotations
 
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable
 
 from rich.console import Console
 
@@ -152,3 +155,69 @@ def wait_for_quiet_platform(url: str, console: Console, timeout_s: float = QUIET
         )
     else:
         console.print("[green]✓[/] the simulated platform's queue is empty")
+
+
+ALERTS_POLL_S = 5.0
+ALERTS_REPORT_EVERY_S = 60.0
+
+
+def _describe(alert: dict[str, str]) -> str:
+    where = "/".join(alert[k] for k in ("namespace", "pod") if alert.get(k))
+    return f"{alert.get('alertname', '?')} ({where})" if where else alert.get("alertname", "?")
+
+
+def wait_for_expected_alerts_to_clear(
+    prometheus_url: str,
+    expected: Iterable[str],
+    console: Console,
+    timeout_s: float,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[str]:
+    """Before the window opens: when an alert the suite expects a fault to raise is already firing
+    (left by an earlier run: an OOM kill's alert holds for its rule's whole window), this run
+    cannot see it fire; wait up to `timeout_s` for it to resolve, saying what is waited for and
+    showing progress. Returns what is still firing when the wait ends (empty: all clear); the run
+    goes on either way, and alert_accuracy lists a firing carried into the window, never counts it.
+    Raises EvidenceUnavailable when Prometheus does not answer."""
+    names = frozenset(expected)
+    if not names or timeout_s <= 0:
+        return []
+
+    def still_firing() -> list[str]:
+        with PrometheusCollector(prometheus_url) as prometheus:
+            alerts = prometheus.firing_alerts()
+        return sorted({_describe(a) for a in alerts if a.get("alertname") in names})
+
+    firing = still_firing()
+    if not firing:
+        return []
+    console.print(
+        f"waiting up to {timeout_s:g}s for expected alerts left firing by an earlier run to resolve "
+        f"(a firing in progress would hide this run's own): {', '.join(firing)}"
+    )
+    started = clock()
+    deadline = started + timeout_s
+    reported = started
+    last = firing
+    while firing and clock() < deadline:
+        sleep(min(ALERTS_POLL_S, max(0.05, deadline - clock())))
+        try:
+            firing = still_firing()
+        except EvidenceUnavailable as unavailable:
+            console.print(f"[yellow]! {unavailable.what}: asking again[/]")
+            continue
+        now = clock()
+        if firing != last or (firing and now - reported >= ALERTS_REPORT_EVERY_S):
+            shown = ", ".join(firing) if firing else "none"
+            console.print(f"  {now - started:.0f}s of {timeout_s:g}s: still firing: {shown}")
+            last, reported = firing, now
+    if firing:
+        console.print(
+            f"[yellow]! still firing after {timeout_s:g}s: {', '.join(firing)}; this run cannot see "
+            "them fire (alert_accuracy lists them as carried into the window, never counts them)[/]"
+        )
+    else:
+        console.print(f"[green]✓[/] the expected alerts left firing resolved after {clock() - started:.0f}s")
+    return firing

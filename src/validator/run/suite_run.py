@@ -59,7 +59,11 @@ from validator.run.experiments import (
 from validator.run.interrupts import Interrupts
 from validator.run.load_progress import ProgressLocust
 from validator.run.notify import notify
-from validator.run.preflight import preflight, wait_for_quiet_platform
+from validator.run.preflight import (
+    preflight,
+    wait_for_expected_alerts_to_clear,
+    wait_for_quiet_platform,
+)
 from validator.run.rehearsal import rehearse
 from validator.run.request import RunEnvironment, RunRequest, resolve_environment
 from validator.run_directory import K8S, load_run_directory
@@ -319,6 +323,13 @@ class SuiteRun:
         timing = self.suite.timing(env.mode)
         if env.mode == "sandbox" and env.workflow_api_url:
             wait_for_quiet_platform(env.workflow_api_url, self.console)
+        if not self.suite.judge or "alert_accuracy" in self.suite.judge:
+            wait_for_expected_alerts_to_clear(
+                env.prometheus_url,
+                (name for names in self.suite.expected_alerts().values() for name in names),
+                self.console,
+                timing.quiet_s,
+            )
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.console.print(f"run directory: {self.run_dir}")
         self.window_start_ms = _now_ms()

@@ -32,7 +32,7 @@ experiments:
 timings:
   sandbox: {load_duration: 2m, time_factor: 8, settle: 10s, cooldown: 20s, step: 5s,
             env: {VALIDATOR_RECOVERY_TIMEOUT_S: "60"}}
-  real: {load_duration: 40m, time_factor: 1}
+  real: {load_duration: 40m, time_factor: 1, quiet: 0}
 criteria:
   recovery_time: {max: 240}
 """
@@ -78,6 +78,8 @@ def test_good_suite(tmp_path: Path) -> None:
     assert suite.criteria["recovery_time"].thresholds == {"max": 240.0}
     assert suite.timing("sandbox").env == {"VALIDATOR_RECOVERY_TIMEOUT_S": "60"}
     assert suite.timing("real").step_s == 15.0
+    # how long a run waits for expected alerts an earlier run left firing: 15 minutes unless set
+    assert suite.timing("sandbox").quiet_s == 900.0 and suite.timing("real").quiet_s == 0.0
 
 
 @pytest.mark.parametrize(

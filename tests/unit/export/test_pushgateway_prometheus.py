@@ -20,9 +20,8 @@ from typing import Any
 
 import pytest
 
-from tests.support import synthetic_run
+from tests.support import servers, synthetic_run
 from tests.support.run_directory import write_run_directory
-from tests.unit.export import servers
 from validator.cli import main
 from validator.export.pushgateway import push_run
 from validator.export.series import identity

@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from tests.support import synthetic_run
+from tests.support import servers, synthetic_run
 from tests.support.run_directory import write_run_directory
-from tests.unit.export import servers
 from validator.cli import main
 from validator.export import ExportTargets, export_results, resolve_targets
 from validator.export.targets import (

@@ -1,5 +1,5 @@
-"""A real Pushgateway (Debian's prometheus-pushgateway) and a real Prometheus scraping it, each on a
-free 127.0.0.1 port, stopped by the fixtures' finalizers whatever the test did."""
+"""Real servers on free 127.0.0.1 ports, stopped by the fixtures' finalizers whatever the test did:
+Debian's prometheus-pushgateway, and Prometheus scraping it or evaluating a rule file."""
 
 from __future__ import annotations
 
@@ -82,14 +82,29 @@ def pushgateway(root: Path, *, user: str = "", bcrypt_hash: str = "", password: 
 
 
 def prometheus(root: Path, pushgateway_url: str) -> Iterator[str]:
+    """A Prometheus scraping the Pushgateway (its pushed labels kept)."""
     target = urllib.parse.urlsplit(pushgateway_url).netloc
-    config = root / "prometheus.yml"
-    config.write_text(
-        f"global:\n  scrape_interval: {SCRAPE_INTERVAL_S}s\n"
+    yield from _prometheus(
+        root,
         "scrape_configs:\n"
         "  - job_name: pushgateway\n"
         "    honor_labels: true\n"
         f"    static_configs:\n      - targets: ['{target}']\n",
+    )
+
+
+def prometheus_with_rules(root: Path, rules: str) -> Iterator[str]:
+    """A Prometheus evaluating `rules` (a rule file's text) every second, scraping nothing: its
+    alerts are driven by their expressions alone (e.g. `vector(time()) < T`)."""
+    rule_file = root / "rules.yml"
+    rule_file.write_text(rules, encoding="utf-8")
+    yield from _prometheus(root, f"rule_files: ['{rule_file}']\n")
+
+
+def _prometheus(root: Path, config_tail: str) -> Iterator[str]:
+    config = root / "prometheus.yml"
+    config.write_text(
+        f"global:\n  scrape_interval: {SCRAPE_INTERVAL_S}s\n  evaluation_interval: 1s\n" + config_tail,
         encoding="utf-8",
     )
     port = free_port()
