@@ -452,6 +452,8 @@ def write_metrics(path: Path, pods: _Pods, queries: dict[str, str], rng: random.
         "cpu_requests_by_agent": lambda a, k: lambda t: (60 + k) * 0.5,
         "memory_working_set_by_agent": lambda a, k: lambda t: (60 + k) * 400 * 2**20,
         "memory_requests_by_agent": lambda a, k: lambda t: (60 + k) * 512 * 2**20,
+        "cpu_request_per_pod_by_agent": lambda a, k: lambda t: 0.5,
+        "memory_request_per_pod_by_agent": lambda a, k: lambda t: 512 * 2**20,
         "cpu_throttled_periods_by_agent": lambda a, k: lambda t: 0.3 + 0.1 * k,
         "cpu_periods_by_agent": lambda a, k: lambda t: 10.0 * (60 + k),
     }

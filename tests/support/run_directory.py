@@ -28,6 +28,7 @@ def healthy_metrics(cpu_ratio: float = 0.7) -> dict[str, Any]:
     queries: dict[str, Any] = {
         "cpu_usage_by_agent": [_series(rex, cpu_ratio)],
         "cpu_requests_by_agent": [_series(rex, 1.0)],
+        "cpu_request_per_pod_by_agent": [_series(rex, 1.0)],
         "memory_working_set_by_pod": [_series({**pod, AGENT: "rex"}, 50.0)],
         "memory_limits_by_pod": [_series(pod, 100.0)],
         "container_restarts": [_series({**pod, "container": "agent"}, 0.0)],
@@ -67,6 +68,7 @@ def healthy_metrics(cpu_ratio: float = 0.7) -> dict[str, Any]:
         ],
         "memory_working_set_by_agent": [_series(rex, 50.0)],
         "memory_requests_by_agent": [_series(rex, 100.0)],
+        "memory_request_per_pod_by_agent": [_series(rex, 100.0)],
         "workflow_queue_depth": [_series({}, 5.0)],
     }
     return {

@@ -1,11 +1,15 @@
 """20% cost reduction through right-sizing (info), per agent type and resource, two measures:
 
-- `saving`: the reduction of the type's requested CPU or memory against a baseline run's:
-  1 - requests / baseline requests (each the type's requests summed over its Running pods, mean over
-  the window: what the type costs, however many pods it took). The baseline is the suite's pinned run
-  (`validator history pin RUN`), else its first recorded run (`Evidence.history`); the detail names
-  it. Pass at `target_saving` or more; a smaller saving fails, and a negative one (requests grew) is
-  never a pass. Without a baseline run (the first night, no history): inconclusive.
+- `saving`: the reduction of the type's requested CPU or memory per pod against a baseline run's:
+  1 - request per pod / the baseline's (each what one Running pod of the type requests, averaged over
+  its pods, mean over the window). Per pod, because the saving is right-sizing's: the type's summed
+  requests also move with how many pods the night's load kept busy, and on the same platform two
+  nights read 18% apart that way (a "negative saving" nobody made). The detail gives the summed
+  requests beside it, and the pods on average, so a change in what the type cost in all is seen
+  and attributed. The baseline is the suite's pinned run (`validator history pin RUN`), else its
+  first recorded run (`Evidence.history`); the detail names it. Pass at `target_saving` or more; a
+  smaller saving fails, and a negative one (a pod requests more) is never a pass. Without a baseline
+  run (the first night, no history), or a baseline recorded before per-pod requests were: inconclusive.
 - `right_sizing`: the estimate of what right-sizing would free: 1 - p95 over the window of usage /
   requests (both the type's sums, sample by sample) x `headroom`. Pass when the requests cover p95 x
   headroom (value >= 0); below it the type is under-provisioned: fail, with advice naming the type
@@ -17,9 +21,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from validator.criteria import promql
 from validator.criteria.evidence_checks import at_least, inconclusive, judged, queries
-from validator.criteria.platform_measures import REQUESTS, requests_by_agent
+from validator.criteria.platform_measures import REQUEST_PER_POD, REQUESTS, requests_by_agent
 from validator.criteria.series_math import percentile, sum_by
 from validator.criteria.wording import pct
 from validator.model import BaselineSource, CriterionSpec, Evidence, Result, SourceName
@@ -35,11 +41,20 @@ QUERIES: dict[str, str] = {
     "cpu_requests_by_agent": promql.CPU_REQUESTS_BY_AGENT,
     "memory_working_set_by_agent": promql.MEMORY_WORKING_SET_BY_AGENT,
     "memory_requests_by_agent": promql.MEMORY_REQUESTS_BY_AGENT,
+    "cpu_request_per_pod_by_agent": promql.CPU_REQUEST_PER_POD_BY_AGENT,
+    "memory_request_per_pod_by_agent": promql.MEMORY_REQUEST_PER_POD_BY_AGENT,
 }
 DEFAULTS: dict[str, float] = {"headroom": 1.2, "target_saving": 0.2}
+# (resource, usage query, summed requests query, request-per-pod query, unit)
 RESOURCES = (
-    ("cpu", "cpu_usage_by_agent", "cpu_requests_by_agent"),
-    ("memory", "memory_working_set_by_agent", "memory_requests_by_agent"),
+    ("cpu", "cpu_usage_by_agent", "cpu_requests_by_agent", "cpu_request_per_pod_by_agent", "cores"),
+    (
+        "memory",
+        "memory_working_set_by_agent",
+        "memory_requests_by_agent",
+        "memory_request_per_pod_by_agent",
+        "bytes",
+    ),
 )
 SAVING = "saving"
 RIGHT_SIZING = "right_sizing"
@@ -53,7 +68,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     band = spec.band("target_saving")
     label = evidence.manifest.agent_metric_label
     results: list[Result] = []
-    for resource, usage_key, request_key in RESOURCES:
+    for resource, usage_key, request_key, per_pod_key, unit in RESOURCES:
         found, problem = queries(evidence, (usage_key, request_key))
         if problem:
             results.append(
@@ -63,6 +78,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         usage = sum_by(found[usage_key], label, window=evidence.window)
         requested = sum_by(found[request_key], label, window=evidence.window)
         requests = requests_by_agent(evidence, request_key)
+        per_pod = requests_by_agent(evidence, per_pod_key)
         for agent in sorted({a for (a,) in usage} | set(requests)):
             if not agent:
                 continue
@@ -81,7 +97,8 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             asked_at = dict(requested.get((agent,), []))
             shares = [v / asked_at[t] for t, v in usage.get((agent,), []) if asked_at.get(t, 0.0) > 0]
             estimate = _right_sizing(spec, agent, resource, shares)
-            results.append(_saving(spec, evidence, agent, resource, asked, estimate))
+            asked_now = Asked(total=asked, per_pod=per_pod.get(agent), unit=unit)
+            results.append(_saving(spec, evidence, agent, resource, asked_now, estimate))
             results.append(estimate)
     return results or [inconclusive(spec, "no agent type in the usage series", unit="ratio", threshold=band)]
 
@@ -128,8 +145,27 @@ def _right_sizing(spec: CriterionSpec, agent: str, resource: str, shares: list[f
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What a type requested in one run: in all (summed over its pods) and per pod, in `unit`."""
+
+    total: float
+    per_pod: float | None
+    unit: str
+
+    def pods(self) -> float | None:
+        """Its Running pods on average over the window."""
+        return self.total / self.per_pod if self.per_pod else None
+
+
+def _amount(value: float, unit: str) -> str:
+    if unit == "bytes":
+        return f"{value / 2**20:.4g} MiB"
+    return f"{value:.4g} {unit}"
+
+
 def _saving(
-    spec: CriterionSpec, evidence: Evidence, agent: str, resource: str, asked: float, estimate: Result
+    spec: CriterionSpec, evidence: Evidence, agent: str, resource: str, asked: Asked, estimate: Result
 ) -> Result:
     scope = {"agent": agent, "resource": resource, "measure": SAVING}
     band = spec.band("target_saving")
@@ -145,26 +181,43 @@ def _saving(
             threshold=band,
         )
     which = f"{BASELINE_WORDS[history.baseline_source]} `{baseline.run_id}`"
-    before = baseline.value(REQUESTS, {"agent": agent, "resource": resource})
-    if before is None or before <= 0:
+    measured = {"agent": agent, "resource": resource}
+    before_per_pod = baseline.value(REQUEST_PER_POD, measured)
+    if asked.per_pod is None or asked.per_pod <= 0:
         return inconclusive(
             spec,
-            f"{which} recorded no {resource} requests for agent `{agent}`",
+            f"no {resource} request per pod of agent `{agent}` in this run's evidence (its metrics were "
+            f"collected before the query `{resource}_request_per_pod_by_agent` existed)",
             scope=scope,
             unit="ratio",
             threshold=band,
         )
-    value = 1.0 - asked / before
+    if before_per_pod is None or before_per_pod <= 0:
+        return inconclusive(
+            spec,
+            f"{which} recorded no {resource} request per pod for agent `{agent}` (a run recorded before "
+            "per-pod requests were measured, or without the type): pin a later run as the baseline "
+            "(`validator history pin RUN`)",
+            scope=scope,
+            unit="ratio",
+            threshold=band,
+        )
+    before = Asked(
+        total=baseline.value(REQUESTS, measured) or 0.0, per_pod=before_per_pod, unit=asked.unit
+    )
+    value = 1.0 - asked.per_pod / before_per_pod
     target = spec.threshold("target_saving")
-    change = f"{pct(value)} below" if value >= 0 else f"{pct(-value)} above"
+    in_all = _change(1.0 - asked.total / before.total) if before.total > 0 else "not recorded"
     detail = (
-        f"requests {asked:.4g} (mean over the window) against {before:.4g} in {which}: {change} it "
-        f"(target: {pct(target)} below)"
+        f"requests per pod {_amount(asked.per_pod, asked.unit)} (mean over its Running pods and the "
+        f"window) against {_amount(before_per_pod, asked.unit)} in {which}: {_change(value)} it (target: "
+        f"{pct(target)} below); in all {_amount(asked.total, asked.unit)} against "
+        f"{_amount(before.total, asked.unit)}: {in_all}{_pods(asked, before)}"
     )
     advice = (
         [
-            f"agent `{agent}` requests {pct(-value)} more {resource} than in {which}: a negative saving; "
-            f"find what raised resources.requests.{resource}"
+            f"agent `{agent}`: one pod requests {pct(-value)} more {resource} than in {which}: a negative "
+            f"saving; find what raised resources.requests.{resource}"
         ]
         if value < 0
         else []
@@ -189,3 +242,14 @@ def _saving(
         threshold=band,
         advice=tuple(advice),
     )
+
+
+def _change(saving: float) -> str:
+    return f"{pct(saving)} below" if saving >= 0 else f"{pct(-saving)} above"
+
+
+def _pods(now: Asked, before: Asked) -> str:
+    pods_now, pods_before = now.pods(), before.pods()
+    if pods_now is None or pods_before is None:
+        return ""
+    return f" ({pods_now:.1f} pods on average against {pods_before:.1f})"

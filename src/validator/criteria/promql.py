@@ -79,6 +79,11 @@ def per_agent_sum(inner: str) -> str:
     return f"sum by ({{agent_label}}) ({inner} * on(namespace, pod) group_left({{agent_label}}) {_POD_AGENT})"
 
 
+def per_agent_mean(inner: str) -> str:
+    """`inner` (per namespace/pod series) averaged per agent type over its pods, through kube_pod_labels."""
+    return f"avg by ({{agent_label}}) ({inner} * on(namespace, pod) group_left({{agent_label}}) {_POD_AGENT})"
+
+
 def container_rate(metric: str) -> str:
     return f"sum by (namespace, pod) (rate({metric}{{{_CONTAINERS}}}[{{rate_window}}]))"
 
@@ -108,6 +113,14 @@ CPU_REQUESTS_BY_AGENT = (
 )
 MEMORY_WORKING_SET_BY_AGENT = per_agent_sum(container_gauge("container_memory_working_set_bytes"))
 MEMORY_REQUESTS_BY_AGENT = per_agent_sum(
+    running_pod_resource("kube_pod_container_resource_requests", "memory")
+)
+# What one pod of a type requests (averaged over its Running pods): the sizing itself, whatever the
+# load made of the pod count. A type's summed requests rise and fall with its pods; these do not.
+CPU_REQUEST_PER_POD_BY_AGENT = per_agent_mean(
+    running_pod_resource("kube_pod_container_resource_requests", "cpu")
+)
+MEMORY_REQUEST_PER_POD_BY_AGENT = per_agent_mean(
     running_pod_resource("kube_pod_container_resource_requests", "memory")
 )
 

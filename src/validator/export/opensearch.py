@@ -12,8 +12,6 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from opensearchpy import OpenSearch, helpers
-
 from validator.export.documents import INDEX_MAPPING, Document
 from validator.redaction import strip_url_credentials
 from validator.resources import bundled
@@ -36,6 +34,8 @@ def index_documents(
 ) -> int:
     """Bulk-index the documents; how many were indexed. Raises opensearch-py's errors (a refused
     connection, a rejected document) when they cannot all be indexed."""
+    from opensearchpy import OpenSearch, helpers  # here: only --opensearch pays its ~0.25 s import
+
     clean, credentials = strip_url_credentials(url)
     if credentials is not None and not username:
         username, password = credentials

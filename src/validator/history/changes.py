@@ -23,8 +23,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from otava.analysis import compute_change_points
-
 from validator.model import DEFAULT_REGRESSION_TOLERANCE
 
 MIN_RUNS = 4
@@ -125,6 +123,8 @@ def detect(
     known = [(i, v) for i, v in enumerate(values) if v is not None]
     shifts: tuple[Shift, ...] = ()
     if len(known) >= MIN_RUNS:
+        from otava.analysis import compute_change_points  # here: ~0.5 s of import for the runs that detect
+
         points, _ = compute_change_points([v for _, v in known], window_len=WINDOW, max_pvalue=MAX_PVALUE)
         floor = _magnitude_floor(threshold, 0.0, 0.0)
         shifts = tuple(

@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 from kubernetes.client import ApiClient
 
-from validator.errors import ConfigError, SandboxError
+from validator.errors import ConfigError, SandboxError, ValidatorError
 from validator.kube import api_client as kube_api_client
 from validator.kube import in_cluster
 from validator.sandbox import toolchain
@@ -481,11 +481,51 @@ def up(options: SandboxOptions | None = None, progress: Progress = _quiet) -> Sa
             info = _start(options, state, bins, progress)
         _require_components(info)
         return info
-    except BaseException:
+    except BaseException as failure:
         progress("start failed: stopping what was started")
+        kept = keep_start_logs(state, options.name) if isinstance(failure, Exception) else None
         with contextlib.suppress(Exception):
             down(options.name, progress=progress)
+        if kept is not None and isinstance(failure, ValidatorError):
+            _point_at_kept_logs(failure, state, kept)
+        elif kept is not None:
+            progress(f"the start's logs are kept in {kept}")
         raise
+
+
+def failed_start_dir(name: str) -> Path:
+    """Where the logs of the sandbox's last failed start are kept (beside the state directories,
+    never taken for a sandbox: it holds no sandbox.json)."""
+    return state_root() / f"{name}.failed-start"
+
+
+def keep_start_logs(state: Path, name: str) -> Path | None:
+    """Copy every component log of a failed start out of the state directory, which `down` removes,
+    keeping their paths relative to it (the previous failed start's are replaced). None when there
+    were none, or they could not be copied."""
+    logs = [p for p in state.rglob("*.log") if p.is_file()] if state.is_dir() else []
+    if not logs:
+        return None
+    kept = failed_start_dir(name)
+    try:
+        if kept.exists():
+            shutil.rmtree(kept)
+        for log in logs:
+            target = kept / log.relative_to(state)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(log, target)
+    except OSError:
+        return None
+    return kept
+
+
+def _point_at_kept_logs(failure: ValidatorError, state: Path, kept: Path) -> None:
+    """The error names logs under the state directory, which is gone: name the kept copies."""
+    failure.what = failure.what.replace(str(state), str(kept))
+    failure.where = failure.where.replace(str(state), str(kept))
+    fix = failure.fix.replace(str(state), str(kept))
+    failure.fix = f"{fix} (the start's logs are kept in {kept})" if fix else f"see the logs in {kept}"
+    failure.args = (failure.render(),)
 
 
 @contextlib.contextmanager

@@ -1,6 +1,7 @@
-"""cost_efficiency (info), per agent type and resource: the saving of requests against a baseline run
-(the pinned one, else the suite's first), target 20%, never a pass when negative; and the right-sizing
-estimate 1 - p95 usage x headroom / requests, failing an under-provisioned type."""
+"""cost_efficiency (info), per agent type and resource: the saving of the request per pod against a
+baseline run (the pinned one, else the suite's first), target 20%, never a pass when negative, and
+blind to how many pods the night's load kept busy; and the right-sizing estimate 1 - p95 usage x
+headroom / requests, failing an under-provisioned type."""
 
 from __future__ import annotations
 
@@ -15,21 +16,31 @@ from validator.model import BaselineSource, Evidence, HistoryEvidence, Measure, 
 DAY = 86400.0
 
 
-def found(cpu_use, cpu_req, mem_use=50.0, mem_req=100.0):
+def found(cpu_use, cpu_req, mem_use=50.0, mem_req=100.0, pods=1.0):
+    """One type, rex, on `pods` pods: its usage and requests summed over them, and per pod."""
     rex = {AGENT: "rex"}
     return metrics(
         ok("cpu_usage_by_agent", series(rex, steady(cpu_use))),
         ok("cpu_requests_by_agent", series(rex, steady(cpu_req))),
         ok("memory_working_set_by_agent", series(rex, steady(mem_use))),
         ok("memory_requests_by_agent", series(rex, steady(mem_req))),
+        ok("cpu_request_per_pod_by_agent", series(rex, steady(cpu_req / pods))),
+        ok("memory_request_per_pod_by_agent", series(rex, steady(mem_req / pods))),
     )
 
 
-def night(run_id: str, days_before: float, cpu: float | None, memory: float | None = 100.0) -> Night:
+def night(
+    run_id: str, days_before: float, cpu: float | None, memory: float | None = 100.0, *, pods: float = 1.0,
+    per_pod: bool = True,
+) -> Night:
+    """A recorded night: rex's summed requests and (unless `per_pod` is False: recorded before they
+    were measured) its request per pod."""
     measures = [
-        Measure(name="requests", scope={"agent": "rex", "resource": resource}, value=value)
+        Measure(name=name, scope={"agent": "rex", "resource": resource}, value=value / divisor)
         for resource, value in (("cpu", cpu), ("memory", memory))
         if value is not None
+        for name, divisor in (("requests", 1.0), ("request_per_pod", pods))
+        if per_pod or name == "requests"
     ]
     return Night(run_id=run_id, window_end=T0 + WINDOW - days_before * DAY, measures=tuple(measures))
 
@@ -114,7 +125,8 @@ def test_a_negative_saving_is_never_a_pass_even_with_no_target() -> None:
     saving = result[("cpu", "saving")]
     assert saving.verdict is Verdict.FAIL and saving.value == pytest.approx(-0.1)
     assert "10.0% above" in saving.detail
-    assert any("requests 10.0% more cpu than in the suite's first run `night-01`" in a for a in saving.advice)
+    negative = "one pod requests 10.0% more cpu than in the suite's first run `night-01`"
+    assert any(negative in a for a in saving.advice)
     same = by_scope(crit.evaluate(spec(crit, target_saving=0), with_baseline(found(0.2, 1.0), baseline)))
     assert same[("cpu", "saving")].verdict is Verdict.PASS  # no target: holding the line is enough
 
@@ -158,8 +170,47 @@ def test_a_baseline_without_the_types_requests_is_inconclusive() -> None:
     baseline = night("night-01", 7, cpu=None)
     result = by_scope(crit.evaluate(spec(crit), with_baseline(found(0.2, 0.5), baseline)))
     assert result[("cpu", "saving")].verdict is Verdict.INCONCLUSIVE
-    assert "recorded no cpu requests for agent `rex`" in result[("cpu", "saving")].detail
+    assert "recorded no cpu request per pod for agent `rex`" in result[("cpu", "saving")].detail
     assert result[("memory", "saving")].verdict is Verdict.FAIL  # 100 -> 100: no saving
+
+
+def test_more_pods_at_the_same_sizing_is_no_saving_and_no_growth() -> None:
+    # the same sizing (1 core a pod), the night's load kept 3 pods busy instead of 2: the type cost
+    # 50% more in all, and the sizing, which is what right-sizing changes, did not move
+    baseline = night("night-01", 7, cpu=2.0, memory=200.0, pods=2.0)
+    result = by_scope(crit.evaluate(spec(crit), with_baseline(found(1.5, 3.0, 150, 300, pods=3.0), baseline)))
+    cpu = result[("cpu", "saving")]
+    assert cpu.value == pytest.approx(0.0) and cpu.verdict is Verdict.FAIL  # no saving: short of 20%
+    assert not any("more cpu than" in a for a in cpu.advice)  # not a negative saving
+    assert "requests per pod 1 cores" in cpu.detail
+    assert "in all 3 cores against 2 cores: 50.0% above" in cpu.detail
+    assert "(3.0 pods on average against 2.0)" in cpu.detail
+    # halve the sizing on the same 3 pods: a 50% saving per pod, though in all it is 25% below only
+    halved = by_scope(crit.evaluate(spec(crit), with_baseline(found(0.6, 1.5, 150, 300, pods=3.0), baseline)))
+    assert halved[("cpu", "saving")].value == pytest.approx(0.5)
+    assert halved[("cpu", "saving")].verdict is Verdict.PASS
+
+
+def test_a_baseline_recorded_before_requests_per_pod_is_inconclusive_and_says_what_to_pin() -> None:
+    baseline = night("night-01", 7, cpu=1.0, per_pod=False)
+    saving = by_scope(crit.evaluate(spec(crit), with_baseline(found(0.2, 0.5), baseline)))[("cpu", "saving")]
+    assert saving.verdict is Verdict.INCONCLUSIVE
+    assert "pin a later run as the baseline (`validator history pin RUN`)" in saving.detail
+
+
+def test_evidence_without_requests_per_pod_is_inconclusive() -> None:
+    rex = {AGENT: "rex"}
+    older = metrics(
+        ok("cpu_usage_by_agent", series(rex, steady(0.2))),
+        ok("cpu_requests_by_agent", series(rex, steady(0.5))),
+        ok("memory_working_set_by_agent", series(rex, steady(50.0))),
+        ok("memory_requests_by_agent", series(rex, steady(100.0))),
+    )
+    baseline = night("night-01", 7, cpu=1.0)
+    results = by_scope(crit.evaluate(spec(crit), with_baseline(older, baseline)))
+    assert results[("cpu", "saving")].verdict is Verdict.INCONCLUSIVE
+    assert "`cpu_request_per_pod_by_agent`" in results[("cpu", "saving")].detail
+    assert results[("cpu", "right_sizing")].verdict is Verdict.PASS  # the estimate needs no per-pod series
 
 
 def test_missing_memory_is_inconclusive_for_memory_only() -> None:

@@ -106,16 +106,18 @@ def _results(run_dir: Path, criterion: str) -> dict[str, dict[str, object]]:
 
 
 def test_evaluate_judges_from_the_history_it_records_into(tmp_path: Path) -> None:
-    """Five earlier nights of the quota growing 0.1 core a day and requests of 2 cores, the second
-    pinned: tonight (5 of 100 used, 1 core requested) runs out in 950 days, half the pinned run's
-    requests. Then tonight is in the history with its own measures."""
+    """Five earlier nights of the quota growing 0.1 core a day and requests of 3 to 7 cores (on one
+    pod), the second pinned: tonight (5 of 100 used, 1 core requested) runs out in 950 days, a sixth
+    of the pinned run's request per pod. Then tonight is in the history with its own measures."""
     run_dir = write_run_directory(tmp_path / "reports" / "tonight")
     history = tmp_path / "history.sqlite"
     store = HistoryStore(history)
     for n in range(5, 0, -1):
-        cpu = Measure(name="requests", scope={"agent": "rex", "resource": "cpu"}, value=2.0 + n)
+        rex_cpu = {"agent": "rex", "resource": "cpu"}
+        cpu = Measure(name="requests", scope=rex_cpu, value=2.0 + n)
+        per_pod = Measure(name="request_per_pod", scope=rex_cpu, value=2.0 + n)
         quota = Measure(name="quota_used", scope=QUOTA, value=5.0 - 0.1 * n)
-        record(store, f"night-{5 - n}", n, measures=(cpu, quota))
+        record(store, f"night-{5 - n}", n, measures=(cpu, per_pod, quota))
     store.pin("night-1")  # 4 days before tonight: 6 cores
     assert main(["evaluate", str(run_dir), "--history", str(history)]) == 0
     forecast = _results(run_dir, "capacity_forecast")["quota=agents/agents,resource=requests.cpu"]
@@ -132,6 +134,8 @@ def test_evaluate_judges_from_the_history_it_records_into(tmp_path: Path) -> Non
     assert {(m.name, m.scope_text): m.value for m in recorded} == {
         ("requests", "agent=rex,resource=cpu"): 1.0,
         ("requests", "agent=rex,resource=memory"): 100.0,
+        ("request_per_pod", "agent=rex,resource=cpu"): 1.0,
+        ("request_per_pod", "agent=rex,resource=memory"): 100.0,
         ("quota_used", "quota=agents/agents,resource=requests.cpu"): 5.0,
         ("quota_hard", "quota=agents/agents,resource=requests.cpu"): 100.0,
     }
