@@ -8,6 +8,8 @@ limit) at `min_coverage` of the steps it ran (seen by either series), or a pass 
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from validator.criteria import fault_windows, promql, workloads
 from validator.criteria.evidence_checks import inconclusive, judged, queries, query_coverage_problem
 from validator.criteria.series_math import MIN_COVERAGE, max_by, ratio_points
@@ -89,43 +91,59 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     agent_of.update(
         _agents_from_watch(evidence, {(k[0], k[1]) for k in limit if (k[0], k[1]) not in agent_of})
     )
-    per_agent: dict[str, list[tuple[float, float, str]]] = {}  # agent -> (ratio, time, pod)
-    span: dict[str, set[int]] = {}  # agent -> steps it was seen to exist at (usage or limit)
-    covered: dict[str, set[int]] = {}  # agent -> steps with a usage and a limit of one of its pods
+    # per agent: its highest ratio as (ratio, time, pod), the first of equal (ratio, time) kept; the
+    # times it was seen to exist at (usage or limit) and measured at (usage and limit): sets of
+    # sample times, turned into steps once at the end (a big run has hundreds of thousands of samples)
+    peak: dict[str, tuple[float, float, str] | None] = {}
+    seen_at: dict[str, set[float]] = {}
+    covered_at: dict[str, set[float]] = {}
     set_aside: dict[str, int] = {}
     unlimited: dict[str, set[str]] = {}
     for (namespace, pod), points in limit.items():
         agent = agent_of.get((namespace, pod), "")
         if agent:
             windows = windows_on(f"{namespace}/{pod}")
-            span.setdefault(agent, set()).update(
-                round((t - origin) / step) for t, _ in points if not (windows and _inside(windows, t))
+            seen_at.setdefault(agent, set()).update(
+                [t for t, _ in points if not (windows and _inside(windows, t))]
             )
     for (namespace, pod, agent), points in used.items():
         if not agent:
             continue
         key = f"{namespace}/{pod}"
         windows = windows_on(key)
-        per_agent.setdefault(agent, [])
+        best = peak.setdefault(agent, None)
         lim = any_phase.get((namespace, pod)) or limit.get((namespace, pod))
         if not lim:
             unlimited.setdefault(agent, set()).add(key)
-        seen = span.setdefault(agent, set())
-        for t, _ in points:
-            if windows and _inside(windows, t):
-                set_aside[agent] = set_aside.get(agent, 0) + 1
-                continue
-            seen.add(round((t - origin) / step))
-        for t, r in ratio_points(points, lim or []):
-            if windows and _inside(windows, t):
-                continue
-            covered.setdefault(agent, set()).add(round((t - origin) / step))
-            per_agent[agent].append((r, t, key))
+        seen = seen_at.setdefault(agent, set())
+        ratios = ratio_points(points, lim or [])
+        if windows:
+            kept = [t for t, _ in points if not _inside(windows, t)]
+            if len(kept) < len(points):
+                set_aside[agent] = set_aside.get(agent, 0) + len(points) - len(kept)
+            seen.update(kept)
+            ratios = [(t, r) for t, r in ratios if not _inside(windows, t)]
+        else:
+            seen.update([t for t, _ in points])
+        if not ratios:
+            continue
+        covered_at.setdefault(agent, set()).update([t for t, _ in ratios])
+        # the pod's peak, the earliest of equal ratios (they are in time order), then the agent's: a
+        # later pod replaces an earlier one only with a higher ratio, or the same ratio earlier
+        when, top = max(ratios, key=itemgetter(1))
+        if best is None or top > best[0] or (top == best[0] and when < best[1]):
+            peak[agent] = (top, when, key)
+
+    def as_steps(times: set[float]) -> set[int]:
+        return {round((t - origin) / step) for t in times}
+
+    span = {agent: as_steps(times) for agent, times in seen_at.items()}
+    covered = {agent: as_steps(times) for agent, times in covered_at.items()}
     results: list[Result] = []
     need = spec.threshold("min_coverage")
-    for agent in sorted(per_agent):
+    for agent in sorted(peak):
         scope = {"agent": agent}
-        samples = per_agent[agent]
+        highest = peak[agent]
         missing = sorted(unlimited.get(agent, ()))
         steps = span.get(agent, set())
         if not steps:
@@ -139,7 +157,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                 )
             )
             continue
-        if not samples:
+        if highest is None:
             results.append(
                 inconclusive(
                     spec,
@@ -151,7 +169,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                 )
             )
             continue
-        value, when, pod = max(samples, key=lambda s: (s[0], -s[1]))
+        value, when, pod = highest
         ok = value < spec.threshold("max")
         share = len(covered.get(agent, set()) & steps) / len(steps)
         detail = (

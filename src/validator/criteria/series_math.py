@@ -36,14 +36,38 @@ def sum_by(
 def max_by(
     result: QueryResult, *labels: str, window: TimeWindow | None = None
 ) -> dict[tuple[str, ...], Points]:
+    """Series of `result` maxed per value of `labels` (at each time the largest value, the first
+    series' on a tie), each sorted by time, NaN dropped."""
     acc: dict[tuple[str, ...], dict[float, float]] = {}
+    isfinite = math.isfinite
     for series in result.series:
         key = tuple(series.label(name) for name in labels)
-        slot = acc.setdefault(key, {})
-        for t, v in finite(series.points):
-            if window is not None and not (window.start <= t <= window.end):
+        slot = acc.get(key)
+        if slot is None:
+            # the usual case, a key's one series: its points as they are, built in C, when they are
+            # inside the window, finite (a non-finite time or value makes its sum non-finite) and
+            # each time is there once
+            slot = dict(series.points)
+            if (
+                len(slot) == len(series.points)
+                and (window is None or not slot or (window.start <= min(slot) and max(slot) <= window.end))
+                and isfinite(sum(slot.values()))
+                and (window is None or isfinite(sum(slot)))
+            ):
+                acc[key] = slot
                 continue
-            slot[t] = max(slot.get(t, v), v)
+            slot = acc[key] = {}
+        get = slot.get
+        # one loop per case, no per-point call: this runs over every sample of every pod's series
+        if window is None:
+            for t, v in series.points:
+                if isfinite(v) and ((old := get(t)) is None or v > old):
+                    slot[t] = v
+        else:
+            start, end = window.start, window.end
+            for t, v in series.points:
+                if start <= t <= end and isfinite(v) and ((old := get(t)) is None or v > old):
+                    slot[t] = v
     return {k: sorted(v.items()) for k, v in acc.items() if v}
 
 
