@@ -8,8 +8,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy import stats
-
 DAY = 86400.0
 CONFIDENCE = 0.95
 
@@ -74,6 +72,10 @@ def fit(points: Sequence[tuple[float, float]]) -> Fit | None:
             nights=len(ordered),
             span_days=span,
         )
+    # imported here, where a trend is fitted: scipy.stats costs most of a second and ~80 MiB to import,
+    # which every evaluation without earlier nights (and every `validator` command) would pay
+    from scipy import stats
+
     line = stats.linregress(days, values)
     margin = float(stats.t.ppf(0.5 + CONFIDENCE / 2, len(ordered) - 2)) * float(line.stderr)
     slope = float(line.slope)
