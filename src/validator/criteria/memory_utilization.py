@@ -8,11 +8,12 @@ limit) at `min_coverage` of the steps it ran (seen by either series), or a pass 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from operator import itemgetter
 
 from validator.criteria import fault_windows, promql, workloads
 from validator.criteria.evidence_checks import inconclusive, judged, queries, query_coverage_problem
-from validator.criteria.series_math import MIN_COVERAGE, max_by, ratio_points
+from validator.criteria.series_math import MIN_COVERAGE, max_by_samples, ratio_points
 from validator.criteria.wording import at, pct
 from validator.model import CriterionSpec, Evidence, PodState, Result, SourceName, TimeWindow
 
@@ -52,7 +53,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     # optional: evidence collected before this query existed divides by the Running pods' limits
     optional = evidence.metrics.get("memory_limits_any_phase_by_pod") if evidence.metrics else None
     any_phase = (
-        max_by(optional, "namespace", "pod", window=evidence.window)
+        max_by_samples(optional, "namespace", "pod", window=evidence.window)
         if optional is not None and optional.ok
         else {}
     )
@@ -82,11 +83,11 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     # a running container always has a working set: a zero is a pod that was not running (a finished
     # workflow-stage pod the kubelet still reports), which has no limit among the Running pods' either
     used = {
-        key: nonzero
-        for key, points in max_by(usage, "namespace", "pod", label, window=evidence.window).items()
-        if (nonzero := [(t, v) for t, v in points if v > 0])
+        key: points
+        for key, points in max_by_samples(usage, "namespace", "pod", label, window=evidence.window).items()
+        if max(points.values()) > 0
     }
-    limit = max_by(limits, "namespace", "pod", window=evidence.window)
+    limit = max_by_samples(limits, "namespace", "pod", window=evidence.window)
     agent_of: dict[tuple[str, str], str] = {(k[0], k[1]): k[2] for k in used if k[2]}
     agent_of.update(
         _agents_from_watch(evidence, {(k[0], k[1]) for k in limit if (k[0], k[1]) not in agent_of})
@@ -99,16 +100,19 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     covered_at: dict[str, set[float]] = {}
     set_aside: dict[str, int] = {}
     unlimited: dict[str, set[str]] = {}
-    for (namespace, pod), points in limit.items():
+    for (namespace, pod), limits_of_pod in limit.items():
         agent = agent_of.get((namespace, pod), "")
         if agent:
             windows = windows_on(f"{namespace}/{pod}")
             seen_at.setdefault(agent, set()).update(
-                [t for t, _ in points if not (windows and _inside(windows, t))]
+                [t for t, _ in limits_of_pod if not _inside(windows, t)] if windows else limits_of_pod.times()
             )
-    for (namespace, pod, agent), points in used.items():
+    for (namespace, pod, agent), samples in used.items():
         if not agent:
             continue
+        points: Sequence[tuple[float, float]] = samples
+        if min(samples.values()) <= 0:
+            points = [(t, v) for t, v in samples if v > 0]
         key = f"{namespace}/{pod}"
         windows = windows_on(key)
         best = peak.setdefault(agent, None)
@@ -123,6 +127,8 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                 set_aside[agent] = set_aside.get(agent, 0) + len(points) - len(kept)
             seen.update(kept)
             ratios = [(t, r) for t, r in ratios if not _inside(windows, t)]
+        elif points is samples:
+            seen.update(samples.times())
         else:
             seen.update([t for t, _ in points])
         if not ratios:

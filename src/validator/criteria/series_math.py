@@ -6,7 +6,7 @@ import itertools
 import math
 from collections.abc import Iterable, Sequence
 
-from validator.model import QueryResult, TimeWindow
+from validator.model import QueryResult, SamplePoints, Series, TimeWindow
 
 Points = list[tuple[float, float]]
 
@@ -71,7 +71,39 @@ def max_by(
     return {k: sorted(v.items()) for k, v in acc.items() if v}
 
 
-def ratio_points(numerator: Points, denominator: Points) -> Points:
+def max_by_samples(
+    result: QueryResult, *labels: str, window: TimeWindow | None = None
+) -> dict[tuple[str, ...], SamplePoints]:
+    """`max_by`, each key's points held compactly (`SamplePoints`): for the per-pod series of a big
+    run, where lists of every pod's points would cost more than the evidence itself. A key's one
+    series that is already what `max_by` would make of it (finite values, increasing times inside
+    the window) is its own result, not copied."""
+    grouped: dict[tuple[str, ...], list[Series]] = {}
+    for series in result.series:
+        grouped.setdefault(tuple(series.label(name) for name in labels), []).append(series)
+    out: dict[tuple[str, ...], SamplePoints] = {}
+    for key, members in grouped.items():
+        own = members[0].points
+        if len(members) == 1 and isinstance(own, SamplePoints) and _as_it_is(own, window):
+            points = own
+        else:
+            maxed = max_by(QueryResult(key="", series=tuple(members)), window=window)
+            points = SamplePoints.of(next(iter(maxed.values()), []))
+        if points:
+            out[key] = points
+    return out
+
+
+def _as_it_is(points: SamplePoints, window: TimeWindow | None) -> bool:
+    """Points `max_by` would leave as they are: finite values at increasing times inside `window`."""
+    if not (points.increasing() and math.isfinite(points.sum_of_values())):
+        return False
+    return window is None or not points or (window.start <= points[0][0] and points[-1][0] <= window.end)
+
+
+def ratio_points(
+    numerator: Iterable[tuple[float, float]], denominator: Iterable[tuple[float, float]]
+) -> Points:
     """numerator / denominator at the timestamps both have, where the denominator is > 0."""
     den = dict(denominator)
     return [(t, v / den[t]) for t, v in numerator if t in den and den[t] > 0]
