@@ -121,26 +121,16 @@ def load_k8s(path: Path) -> K8sEvidence:
 # matches field by field: the same record either way.
 
 
-class _Line(msgspec.Struct):
-    received_ms: int = 0
-    kind: str = ""
-    type: str = ""
-    namespace: str = ""
-    name: str = ""
-    uid: str = ""
-    resource_version: str = ""
-    object: msgspec.Raw = msgspec.Raw(b"")  # decoded by kind
-
-
 class _Owner(msgspec.Struct):
     name: str = ""
     kind: str = ""
 
 
-class _PodMeta(msgspec.Struct, rename="camel"):
+class _Meta(msgspec.Struct, rename="camel"):
     labels: dict[str, str] = {}
     owner_references: list[_Owner] = []
     deletion_timestamp: Any = None  # only whether it is set
+    namespace: str = ""
 
 
 class _PodSpec(msgspec.Struct, rename="camel"):
@@ -172,25 +162,19 @@ class _PodStatus(msgspec.Struct, rename="camel"):
     init_container_statuses: list[_ContainerStatus] = []
 
 
-class _Pod(msgspec.Struct):
-    metadata: _PodMeta = msgspec.field(default_factory=_PodMeta)
-    spec: _PodSpec = msgspec.field(default_factory=_PodSpec)
-    status: _PodStatus = msgspec.field(default_factory=_PodStatus)
-
-
-class _EventMeta(msgspec.Struct):
-    namespace: str = ""
-
-
 class _Involved(msgspec.Struct):
     kind: str = ""
     name: str = ""
     namespace: str = ""
 
 
-class _Event(msgspec.Struct, rename="camel"):
-    metadata: _EventMeta = msgspec.field(default_factory=_EventMeta)
-    involved_object: _Involved = msgspec.field(default_factory=_Involved)
+class _Object(msgspec.Struct, rename="camel"):
+    """A pod's fields and an event's in one type, so a line is decoded in one pass whichever it is."""
+
+    metadata: _Meta = msgspec.field(default_factory=_Meta)
+    spec: _PodSpec = msgspec.field(default_factory=_PodSpec)  # a pod's
+    status: _PodStatus = msgspec.field(default_factory=_PodStatus)
+    involved_object: _Involved = msgspec.field(default_factory=_Involved)  # an event's
     reason: str = ""
     message: str = ""
     type: str = ""
@@ -199,22 +183,32 @@ class _Event(msgspec.Struct, rename="camel"):
     first_timestamp: str | None = None
 
 
+class _Line(msgspec.Struct):
+    received_ms: int = 0
+    kind: str = ""
+    type: str = ""
+    namespace: str = ""
+    name: str = ""
+    uid: str = ""
+    resource_version: str = ""
+    object: _Object | None = None
+
+
 _LINE = msgspec.json.Decoder(_Line)
-_POD = msgspec.json.Decoder(_Pod)
-_EVENT = msgspec.json.Decoder(_Event)
 
 
 def _typed_record(line: str, shared: LabelSets) -> WatchRecord | None:
     """The record of a pod or event line, decoded typed; None for any other line."""
     try:
         head = _LINE.decode(line)
-        if head.type == "GAP":
+        obj = head.object
+        if obj is None or head.type == "GAP":
             return None
         state: ObjectState
         if head.kind == "Pod":
-            state = _typed_pod(_POD.decode(head.object), shared)
+            state = _typed_pod(obj, shared)
         elif head.kind == "Event":
-            state = _typed_event(_EVENT.decode(head.object))
+            state = _typed_event(obj)
         else:
             return None
     except (msgspec.MsgspecError, TypeError, ValueError, AttributeError):
@@ -231,7 +225,7 @@ def _typed_record(line: str, shared: LabelSets) -> WatchRecord | None:
     )
 
 
-def _typed_pod(pod: _Pod, shared: LabelSets) -> PodState:
+def _typed_pod(pod: _Object, shared: LabelSets) -> PodState:
     """`_pod`, of a typed pod."""
     meta, status = pod.metadata, pod.status
     owner = meta.owner_references[0] if meta.owner_references else _Owner()
@@ -283,7 +277,7 @@ def _typed_labels(labels: dict[str, str], shared: LabelSets) -> dict[str, str]:
     return found
 
 
-def _typed_event(event: _Event) -> EventState:
+def _typed_event(event: _Object) -> EventState:
     """`parse_object`'s event, of a typed one."""
     when = None
     for written in (event.event_time, event.last_timestamp, event.first_timestamp):
