@@ -119,7 +119,11 @@ def coverage(timestamps: Iterable[float], window: TimeWindow, step: float) -> fl
 
 
 def all_timestamps(result: QueryResult) -> set[float]:
-    return {t for s in result.series for t, _ in s.points}
+    found: set[float] = set()
+    for series in result.series:
+        points = series.points
+        found.update(points.times() if isinstance(points, SamplePoints) else [t for t, _ in points])
+    return found
 
 
 def mean(values: Sequence[float]) -> float:
