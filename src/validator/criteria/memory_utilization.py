@@ -8,14 +8,15 @@ limit) at `min_coverage` of the steps it ran (seen by either series), or a pass 
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
-from operator import itemgetter
+from operator import itemgetter, truediv
 
 from validator.criteria import fault_windows, promql, workloads
 from validator.criteria.evidence_checks import inconclusive, judged, queries, query_coverage_problem
 from validator.criteria.series_math import MIN_COVERAGE, max_by_samples, ratio_points
 from validator.criteria.wording import at, pct
-from validator.model import CriterionSpec, Evidence, PodState, Result, SourceName, TimeWindow
+from validator.model import CriterionSpec, Evidence, PodState, Result, SamplePoints, SourceName, TimeWindow
 
 ID = "memory_utilization"
 INFO = False
@@ -120,6 +121,20 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
         if not lim:
             unlimited.setdefault(agent, set()).add(key)
         seen = seen_at.setdefault(agent, set())
+        if not windows and points is samples and isinstance(lim, SamplePoints) and lim:
+            times = samples.times()
+            limits_at = lim.values()
+            if lim.times() == times and min(limits_at) > 0:
+                # the usual pod: its working set and limit at the same times, the limit never 0; the
+                # ratio at every time, divided in C, its first peak the earliest (times increase)
+                seen.update(times)
+                covered_at.setdefault(agent, set()).update(times)
+                ratio_at = array("d", map(truediv, samples.values(), limits_at))
+                top = max(ratio_at)
+                when = times[ratio_at.index(top)]
+                if best is None or top > best[0] or (top == best[0] and when < best[1]):
+                    peak[agent] = (top, when, key)
+                continue
         ratios = ratio_points(points, lim or [])
         if windows:
             kept = [t for t, _ in points if not _inside(windows, t)]
