@@ -96,9 +96,9 @@ def max_by_samples(
 
 def _as_it_is(points: SamplePoints, window: TimeWindow | None) -> bool:
     """Points `max_by` would leave as they are: finite values at increasing times inside `window`."""
-    if not (points.increasing() and math.isfinite(points.sum_of_values())):
-        return False
-    return window is None or not points or (window.start <= points[0][0] and points[-1][0] <= window.end)
+    return points.in_shape() and (
+        window is None or not points or (window.start <= points[0][0] and points[-1][0] <= window.end)
+    )
 
 
 def ratio_points(

@@ -75,7 +75,7 @@ def _load_typed(data: bytes) -> MetricsEvidence:
             compact = _compact(points)
             # as written, the usual case: every value finite (a non-finite one makes the sum so), the
             # times increasing; otherwise the finite points, sorted
-            if not (math.isfinite(compact.sum_of_values()) and compact.increasing()):
+            if not compact.in_shape():
                 compact = _compact(sorted(p for p in points if math.isfinite(p[1])))
             series.append(Series(labels=item.labels, points=compact))
         queries[key] = QueryResult(key=key, promql=entry.promql, series=tuple(series))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from array import array
 
 import pytest
@@ -40,11 +41,24 @@ def test_times_and_values_are_copies() -> None:
     assert held[0] == (100.0, 1.5)
 
 
-def test_increasing_means_strictly_later_each_time() -> None:
-    assert SamplePoints.of(POINTS).increasing()
-    assert not SamplePoints.of([(100.0, 1.0), (100.0, 2.0)]).increasing()
-    assert not SamplePoints.of([(115.0, 1.0), (100.0, 2.0)]).increasing()
-    assert SamplePoints.of([]).increasing()
+@pytest.mark.parametrize(
+    ("points", "in_shape"),
+    [
+        (POINTS, True),
+        ((), True),
+        (((100.0, 1.0), (100.0, 2.0)), False),  # a time twice
+        (((115.0, 1.0), (100.0, 2.0)), False),  # out of order
+        (((100.0, math.nan), (115.0, 2.0)), False),
+        (((100.0, 1.0), (115.0, math.inf)), False),
+        (((100.0, 1e308), (115.0, 1e308)), True),  # finite, though their sum is not
+    ],
+)
+def test_in_shape_means_increasing_times_and_finite_values(
+    points: tuple[tuple[float, float], ...], in_shape: bool
+) -> None:
+    held = SamplePoints.of(points)
+    assert held.in_shape() is in_shape
+    assert held.in_shape() is in_shape  # asked again: the same answer
 
 
 def test_times_and_values_must_pair() -> None:
