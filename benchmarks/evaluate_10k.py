@@ -821,8 +821,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regenerate", action="store_true", help="generate the run directory even if cached")
     parser.add_argument("--profile", action="store_true", help="cProfile the evaluation and print the top 30")
     parser.add_argument("--measure-only", type=Path, help=argparse.SUPPRESS)  # the child process
+    parser.add_argument("--generate-only", type=Path, help=argparse.SUPPRESS)  # another child
     args = parser.parse_args(argv)
 
+    if args.generate_only is not None:
+        generate(args.generate_only, args.pods)
+        return 0
     if args.measure_only is not None:
         figures = measure(args.measure_only, args.measure_only / "out", args.profile)
         print(json.dumps(figures))
@@ -830,11 +834,14 @@ def main(argv: list[str] | None = None) -> int:
 
     run_dir = args.workdir / f"run-{args.pods}"
     if args.regenerate or not (run_dir / "generated.json").is_file():
+        # in a process of its own: Linux hands a process's peak RSS on to the children it starts,
+        # so generating here (~500 MiB) would show as the measuring child's peak
         t = time.perf_counter()
-        generated = generate(run_dir, args.pods)
+        subprocess.run(
+            [sys.executable, __file__, "--generate-only", str(run_dir), "--pods", str(args.pods)], check=True
+        )
         print(f"generated {run_dir} in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-    else:
-        generated = json.loads((run_dir / "generated.json").read_text())
+    generated = json.loads((run_dir / "generated.json").read_text())
     child = subprocess.run(
         [sys.executable, __file__, "--measure-only", str(run_dir), *(["--profile"] if args.profile else [])],
         capture_output=True,

@@ -8,11 +8,15 @@ limit) at `min_coverage` of the steps it ran (seen by either series), or a pass 
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
+from operator import itemgetter, truediv
+
 from validator.criteria import fault_windows, promql, workloads
 from validator.criteria.evidence_checks import inconclusive, judged, queries, query_coverage_problem
-from validator.criteria.series_math import MIN_COVERAGE, max_by, ratio_points
+from validator.criteria.series_math import MIN_COVERAGE, max_by_samples, ratio_points
 from validator.criteria.wording import at, pct
-from validator.model import CriterionSpec, Evidence, PodState, Result, SourceName, TimeWindow
+from validator.model import CriterionSpec, Evidence, PodState, Result, SamplePoints, SourceName, TimeWindow
 
 ID = "memory_utilization"
 INFO = False
@@ -50,7 +54,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     # optional: evidence collected before this query existed divides by the Running pods' limits
     optional = evidence.metrics.get("memory_limits_any_phase_by_pod") if evidence.metrics else None
     any_phase = (
-        max_by(optional, "namespace", "pod", window=evidence.window)
+        max_by_samples(optional, "namespace", "pod", window=evidence.window)
         if optional is not None and optional.ok
         else {}
     )
@@ -80,52 +84,87 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     # a running container always has a working set: a zero is a pod that was not running (a finished
     # workflow-stage pod the kubelet still reports), which has no limit among the Running pods' either
     used = {
-        key: nonzero
-        for key, points in max_by(usage, "namespace", "pod", label, window=evidence.window).items()
-        if (nonzero := [(t, v) for t, v in points if v > 0])
+        key: points
+        for key, points in max_by_samples(usage, "namespace", "pod", label, window=evidence.window).items()
+        if max(points.values()) > 0
     }
-    limit = max_by(limits, "namespace", "pod", window=evidence.window)
+    limit = max_by_samples(limits, "namespace", "pod", window=evidence.window)
     agent_of: dict[tuple[str, str], str] = {(k[0], k[1]): k[2] for k in used if k[2]}
     agent_of.update(
         _agents_from_watch(evidence, {(k[0], k[1]) for k in limit if (k[0], k[1]) not in agent_of})
     )
-    per_agent: dict[str, list[tuple[float, float, str]]] = {}  # agent -> (ratio, time, pod)
-    span: dict[str, set[int]] = {}  # agent -> steps it was seen to exist at (usage or limit)
-    covered: dict[str, set[int]] = {}  # agent -> steps with a usage and a limit of one of its pods
+    # per agent: its highest ratio as (ratio, time, pod), the first of equal (ratio, time) kept; the
+    # times it was seen to exist at (usage or limit) and measured at (usage and limit): sets of
+    # sample times, turned into steps once at the end (a big run has hundreds of thousands of samples)
+    peak: dict[str, tuple[float, float, str] | None] = {}
+    seen_at: dict[str, set[float]] = {}
+    covered_at: dict[str, set[float]] = {}
     set_aside: dict[str, int] = {}
     unlimited: dict[str, set[str]] = {}
-    for (namespace, pod), points in limit.items():
+    for (namespace, pod), limits_of_pod in limit.items():
         agent = agent_of.get((namespace, pod), "")
         if agent:
             windows = windows_on(f"{namespace}/{pod}")
-            span.setdefault(agent, set()).update(
-                round((t - origin) / step) for t, _ in points if not (windows and _inside(windows, t))
+            seen_at.setdefault(agent, set()).update(
+                [t for t, _ in limits_of_pod if not _inside(windows, t)] if windows else limits_of_pod.times()
             )
-    for (namespace, pod, agent), points in used.items():
+    for (namespace, pod, agent), samples in used.items():
         if not agent:
             continue
+        points: Sequence[tuple[float, float]] = samples
+        if min(samples.values()) <= 0:
+            points = [(t, v) for t, v in samples if v > 0]
         key = f"{namespace}/{pod}"
         windows = windows_on(key)
-        per_agent.setdefault(agent, [])
+        best = peak.setdefault(agent, None)
         lim = any_phase.get((namespace, pod)) or limit.get((namespace, pod))
         if not lim:
             unlimited.setdefault(agent, set()).add(key)
-        seen = span.setdefault(agent, set())
-        for t, _ in points:
-            if windows and _inside(windows, t):
-                set_aside[agent] = set_aside.get(agent, 0) + 1
+        seen = seen_at.setdefault(agent, set())
+        if not windows and points is samples and isinstance(lim, SamplePoints) and lim:
+            times = samples.times()
+            limits_at = lim.values()
+            if lim.times() == times and min(limits_at) > 0:
+                # the usual pod: its working set and limit at the same times, the limit never 0; the
+                # ratio at every time, divided in C, its first peak the earliest (times increase)
+                seen.update(times)
+                covered_at.setdefault(agent, set()).update(times)
+                ratio_at = array("d", map(truediv, samples.values(), limits_at))
+                top = max(ratio_at)
+                when = times[ratio_at.index(top)]
+                if best is None or top > best[0] or (top == best[0] and when < best[1]):
+                    peak[agent] = (top, when, key)
                 continue
-            seen.add(round((t - origin) / step))
-        for t, r in ratio_points(points, lim or []):
-            if windows and _inside(windows, t):
-                continue
-            covered.setdefault(agent, set()).add(round((t - origin) / step))
-            per_agent[agent].append((r, t, key))
+        ratios = ratio_points(points, lim or [])
+        if windows:
+            kept = [t for t, _ in points if not _inside(windows, t)]
+            if len(kept) < len(points):
+                set_aside[agent] = set_aside.get(agent, 0) + len(points) - len(kept)
+            seen.update(kept)
+            ratios = [(t, r) for t, r in ratios if not _inside(windows, t)]
+        elif points is samples:
+            seen.update(samples.times())
+        else:
+            seen.update([t for t, _ in points])
+        if not ratios:
+            continue
+        covered_at.setdefault(agent, set()).update([t for t, _ in ratios])
+        # the pod's peak, the earliest of equal ratios (they are in time order), then the agent's: a
+        # later pod replaces an earlier one only with a higher ratio, or the same ratio earlier
+        when, top = max(ratios, key=itemgetter(1))
+        if best is None or top > best[0] or (top == best[0] and when < best[1]):
+            peak[agent] = (top, when, key)
+
+    def as_steps(times: set[float]) -> set[int]:
+        return {round((t - origin) / step) for t in times}
+
+    span = {agent: as_steps(times) for agent, times in seen_at.items()}
+    covered = {agent: as_steps(times) for agent, times in covered_at.items()}
     results: list[Result] = []
     need = spec.threshold("min_coverage")
-    for agent in sorted(per_agent):
+    for agent in sorted(peak):
         scope = {"agent": agent}
-        samples = per_agent[agent]
+        highest = peak[agent]
         missing = sorted(unlimited.get(agent, ()))
         steps = span.get(agent, set())
         if not steps:
@@ -139,7 +178,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                 )
             )
             continue
-        if not samples:
+        if highest is None:
             results.append(
                 inconclusive(
                     spec,
@@ -151,7 +190,7 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
                 )
             )
             continue
-        value, when, pod = max(samples, key=lambda s: (s[0], -s[1]))
+        value, when, pod = highest
         ok = value < spec.threshold("max")
         share = len(covered.get(agent, set()) & steps) / len(steps)
         detail = (

@@ -6,7 +6,7 @@ import itertools
 import math
 from collections.abc import Iterable, Sequence
 
-from validator.model import QueryResult, TimeWindow
+from validator.model import QueryResult, SamplePoints, Series, TimeWindow
 
 Points = list[tuple[float, float]]
 
@@ -36,18 +36,74 @@ def sum_by(
 def max_by(
     result: QueryResult, *labels: str, window: TimeWindow | None = None
 ) -> dict[tuple[str, ...], Points]:
+    """Series of `result` maxed per value of `labels` (at each time the largest value, the first
+    series' on a tie), each sorted by time, NaN dropped."""
     acc: dict[tuple[str, ...], dict[float, float]] = {}
+    isfinite = math.isfinite
     for series in result.series:
         key = tuple(series.label(name) for name in labels)
-        slot = acc.setdefault(key, {})
-        for t, v in finite(series.points):
-            if window is not None and not (window.start <= t <= window.end):
+        slot = acc.get(key)
+        if slot is None:
+            # the usual case, a key's one series: its points as they are, built in C, when they are
+            # inside the window, finite (a non-finite time or value makes its sum non-finite) and
+            # each time is there once
+            slot = dict(series.points)
+            if (
+                len(slot) == len(series.points)
+                and (window is None or not slot or (window.start <= min(slot) and max(slot) <= window.end))
+                and isfinite(sum(slot.values()))
+                and (window is None or isfinite(sum(slot)))
+            ):
+                acc[key] = slot
                 continue
-            slot[t] = max(slot.get(t, v), v)
+            slot = acc[key] = {}
+        get = slot.get
+        # one loop per case, no per-point call: this runs over every sample of every pod's series
+        if window is None:
+            for t, v in series.points:
+                if isfinite(v) and ((old := get(t)) is None or v > old):
+                    slot[t] = v
+        else:
+            start, end = window.start, window.end
+            for t, v in series.points:
+                if start <= t <= end and isfinite(v) and ((old := get(t)) is None or v > old):
+                    slot[t] = v
     return {k: sorted(v.items()) for k, v in acc.items() if v}
 
 
-def ratio_points(numerator: Points, denominator: Points) -> Points:
+def max_by_samples(
+    result: QueryResult, *labels: str, window: TimeWindow | None = None
+) -> dict[tuple[str, ...], SamplePoints]:
+    """`max_by`, each key's points held compactly (`SamplePoints`): for the per-pod series of a big
+    run, where lists of every pod's points would cost more than the evidence itself. A key's one
+    series that is already what `max_by` would make of it (finite values, increasing times inside
+    the window) is its own result, not copied."""
+    grouped: dict[tuple[str, ...], list[Series]] = {}
+    for series in result.series:
+        grouped.setdefault(tuple(series.label(name) for name in labels), []).append(series)
+    out: dict[tuple[str, ...], SamplePoints] = {}
+    for key, members in grouped.items():
+        own = members[0].points
+        if len(members) == 1 and isinstance(own, SamplePoints) and _as_it_is(own, window):
+            points = own
+        else:
+            maxed = max_by(QueryResult(key="", series=tuple(members)), window=window)
+            points = SamplePoints.of(next(iter(maxed.values()), []))
+        if points:
+            out[key] = points
+    return out
+
+
+def _as_it_is(points: SamplePoints, window: TimeWindow | None) -> bool:
+    """Points `max_by` would leave as they are: finite values at increasing times inside `window`."""
+    return points.in_shape() and (
+        window is None or not points or (window.start <= points[0][0] and points[-1][0] <= window.end)
+    )
+
+
+def ratio_points(
+    numerator: Iterable[tuple[float, float]], denominator: Iterable[tuple[float, float]]
+) -> Points:
     """numerator / denominator at the timestamps both have, where the denominator is > 0."""
     den = dict(denominator)
     return [(t, v / den[t]) for t, v in numerator if t in den and den[t] > 0]
@@ -63,7 +119,11 @@ def coverage(timestamps: Iterable[float], window: TimeWindow, step: float) -> fl
 
 
 def all_timestamps(result: QueryResult) -> set[float]:
-    return {t for s in result.series for t, _ in s.points}
+    found: set[float] = set()
+    for series in result.series:
+        points = series.points
+        found.update(points.times() if isinstance(points, SamplePoints) else [t for t, _ in points])
+    return found
 
 
 def mean(values: Sequence[float]) -> float:

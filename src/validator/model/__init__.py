@@ -38,7 +38,7 @@ from validator.model.k8s import (
 )
 from validator.model.label_selector import LabelSelector
 from validator.model.load import LoadEvidence, LoadFailure, LoadSample
-from validator.model.metrics import MetricsEvidence, QueryResult, QueryStatus, Series
+from validator.model.metrics import MetricsEvidence, QueryResult, QueryStatus, SamplePoints, Series
 from validator.model.verdict import (
     DEFAULT_REGRESSION_TOLERANCE,
     Compressed,
@@ -102,6 +102,7 @@ __all__ = [
     "ReplicaSetState",
     "Result",
     "RunManifest",
+    "SamplePoints",
     "Series",
     "SourceName",
     "StatefulSetState",

@@ -216,6 +216,10 @@ class K8sEvidence:
     # nothing after it was seen.
     cut_off_ms: int | None = None
     lines: int = 0  # the watch lines folded in (before collapsing)
+    # of_kind's answers, kept: several criteria and the report each read every pod record in order
+    _in_order: dict[str, tuple[WatchRecord, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_records(
@@ -237,7 +241,11 @@ class K8sEvidence:
 
     def of_kind(self, kind: str) -> tuple[WatchRecord, ...]:
         """Every kept record of `kind`, in receipt order."""
-        return tuple(sorted((r for line in self.changes(kind).values() for r in line), key=_received_ms))
+        found = self._in_order.get(kind)
+        if found is None:
+            found = tuple(sorted((r for line in self.changes(kind).values() for r in line), key=_received_ms))
+            self._in_order[kind] = found
+        return found
 
     @property
     def records(self) -> tuple[WatchRecord, ...]:

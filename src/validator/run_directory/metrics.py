@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from array import array
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from validator.model import (
     MetricsEvidence,
     QueryResult,
     QueryStatus,
+    SamplePoints,
     Series,
 )
 from validator.run_directory.json_values import as_list, as_map, decode_line
@@ -47,15 +49,13 @@ class _TypedDocument(msgspec.Struct):
 
 _TYPED = msgspec.json.Decoder(_TypedDocument)
 _POINTS = msgspec.json.Decoder(list[tuple[float, float]])
-_SHARED = 65_536
 
 
 def load_metrics(path: Path) -> MetricsEvidence:
     """The queries, their series and points. A document of the usual shape (every query ok, every
     point a [time, value] pair of numbers) is decoded by msgspec, typed, one series' points at a
-    time straight into the model's tuples (the evaluation times shared between series: a range
-    query's grid is the same for all of them), so no second copy of the points is ever held;
-    anything else is read leniently, point by point."""
+    time straight into the model's compact `SamplePoints`, so no second copy of the points is
+    ever held; anything else is read leniently, point by point."""
     data = path.read_bytes()
     try:
         return _load_typed(data)
@@ -67,26 +67,28 @@ def _load_typed(data: bytes) -> MetricsEvidence:
     typed = _TYPED.decode(data)
     if not all(q.status == "ok" for q in typed.queries.values()) or typed.step_seconds <= 0:
         raise msgspec.ValidationError("not every query is ok")
-    # equal floats share one object: a range query's evaluation times are the same for every
-    # series, and most values repeat (limits, requests, replica counts, 0/1 flags); at most
-    # _SHARED distinct ones each, so a series of all-different values costs no more than before
-    times: dict[float, float] = {}
-    values: dict[float, float] = {}
     queries: dict[str, QueryResult] = {}
     for key, entry in typed.queries.items():
         series: list[Series] = []
         for item in entry.series:
-            time_of = times.setdefault if len(times) < _SHARED else times.get
-            value_of = values.setdefault if len(values) < _SHARED else values.get
-            points = [
-                (time_of(t, t), value_of(v, v)) for t, v in _POINTS.decode(item.points) if math.isfinite(v)
-            ]
-            points.sort()
-            series.append(Series(labels=item.labels, points=tuple(points)))
+            points = _POINTS.decode(item.points)
+            compact = _compact(points)
+            # as written, the usual case: every value finite (a non-finite one makes the sum so), the
+            # times increasing; otherwise the finite points, sorted
+            if not compact.in_shape():
+                compact = _compact(sorted(p for p in points if math.isfinite(p[1])))
+            series.append(Series(labels=item.labels, points=compact))
         queries[key] = QueryResult(key=key, promql=entry.promql, series=tuple(series))
     return MetricsEvidence(
         queries=queries, step_seconds=typed.step_seconds, prometheus_url=typed.prometheus_url
     )
+
+
+def _compact(points: list[tuple[float, float]]) -> SamplePoints:
+    if not points:
+        return SamplePoints(array("d"), array("d"))
+    times, values = zip(*points, strict=True)
+    return SamplePoints(array("d", times), array("d", values))
 
 
 def _load_lenient(data: bytes) -> MetricsEvidence:
@@ -111,7 +113,7 @@ def _load_lenient(data: bytes) -> MetricsEvidence:
                 points, bad = _points(as_list(item.get("points")))
                 unread += bad
                 labels = {str(k): str(v) for k, v in as_map(item.get("labels")).items()}
-                series.append(Series(labels=labels, points=tuple(sorted(points))))
+                series.append(Series(labels=labels, points=_compact(sorted(points))))
             partial = f"{unread} point(s) of query `{key}` are not [time, value]" if unread else ""
             if partial:
                 problems.append(f"queries.{key}: {partial}")

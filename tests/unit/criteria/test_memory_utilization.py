@@ -217,3 +217,20 @@ def test_a_pod_never_seen_running_by_kube_state_metrics_is_divided_by_its_own_li
     # evidence from before the any-phase query: the pod is unmeasured, so no pass
     older = only(crit.evaluate(spec(crit), evidence(metrics=metrics(*found))))
     assert older.verdict is Verdict.INCONCLUSIVE and "without a memory limit" in older.detail
+
+
+def test_of_equal_peaks_the_earliest_is_named_whichever_pod_comes_first() -> None:
+    ev = evidence(
+        metrics=metrics(
+            ok(
+                "memory_working_set_by_pod",
+                ws("rex-1", "rex", lambda t: 95 if t >= 300 else 10),
+                ws("rex-2", "rex", lambda t: 95 if t >= 150 else 10),
+                ws("rex-3", "rex", lambda t: 95 if t >= 150 else 10),
+            ),
+            ok("memory_limits_by_pod", lim("rex-1", 100), lim("rex-2", 100), lim("rex-3", 100)),
+        )
+    )
+    result = only(crit.evaluate(spec(crit), ev))
+    assert result.value == pytest.approx(0.95)
+    assert "on pod agents/rex-2 at" in result.detail

@@ -471,6 +471,16 @@ def test_metric_points_are_time_ordered_finite_and_unreadable_ones_counted(
     assert result.series[0].labels == {"pod": "a"} and result.partial == partial
 
 
+def test_a_value_too_big_for_a_float_is_dropped_as_infinite(tmp_path: Path) -> None:
+    """msgspec reads 1e999 as infinity (no NaN literal needed): the typed path drops it too."""
+    path = tmp_path / "metrics.json"
+    text = json.dumps(_metrics_doc([[T0 + 15, 2], [T0, 1.5], [T0 + 30, 7]]))
+    path.write_text(text.replace(", 7]", ", 1e999]"), encoding="utf-8")
+    assert "1e999" in path.read_text(encoding="utf-8")
+    result = load_metrics(path).get("cpu")
+    assert result.series[0].points == ((T0, 1.5), (T0 + 15, 2.0)) and result.partial == ""
+
+
 def test_a_relist_batch_still_open_at_the_end_of_the_file_names_its_deletions(tmp_path: Path) -> None:
     path = tmp_path / "k8s.jsonl"
     gap = {
