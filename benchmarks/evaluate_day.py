@@ -265,7 +265,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/validator-bench-day"))
     parser.add_argument("--keep", action="store_true", help="keep the generated run directory")
+    parser.add_argument("--generate-only", type=Path, help=argparse.SUPPRESS)  # the generating child
     args = parser.parse_args(argv)
+    if args.generate_only is not None:
+        generated = generate(args.generate_only, args.pods, args.heartbeat)
+        (args.generate_only / "generated.json").write_text(json.dumps(generated), encoding="utf-8")
+        return 0
 
     run_dir = args.workdir / f"run-{args.pods}"
     free = shutil.disk_usage(args.workdir.parent if not args.workdir.exists() else args.workdir).free
@@ -274,7 +279,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         t = time.perf_counter()
-        generated = generate(run_dir, args.pods, args.heartbeat)
+        # generated in a child process of its own: a process started by one that grew large inherits
+        # its peak RSS figure (ru_maxrss survives fork and exec on Linux), so the measuring child
+        # must be started by this small parent, not by the generator
+        subprocess.run(
+            [sys.executable, __file__, "--generate-only", str(run_dir), "--pods", str(args.pods),
+             "--heartbeat", str(args.heartbeat)],
+            check=True,
+        )
+        generated = json.loads((run_dir / "generated.json").read_text(encoding="utf-8"))
         print(f"generated {run_dir} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
         child = subprocess.run(
             [sys.executable, str(HERE / "evaluate_10k.py"), "--measure-only", str(run_dir)],
