@@ -14,7 +14,14 @@ standard deviations AND than a magnitude floor: `tolerance` (default 15%) of tha
 MAGNITUDE_OF_BAND (2%) of the threshold's edge. That last floor holds for change points too: a
 series that is exactly 0 s night after night makes any 3 s night "significant", yet 3 s of a 300 s
 budget is nothing anyone acts on. A step is what a nightly sees the morning after a change; the
-change point confirms it once enough nights follow."""
+change point confirms it once enough nights follow.
+
+An excursion that ended is not a trend: two consecutive change points that go one way and then
+back, the second landing within RETURNED_WITHIN of the first's size of where the series was
+before it (a bad deploy reverted, or, over a year of noise, a few outlier nights in a row), are
+left out of the shifts. Otava at p < 0.001 still finds such pairs in long series of pure noise:
+without this, 3 of 57 noise-only series of a year (benchmarks/history_backfill.py) ended on an
+excursion's return read as a "regression" or an "improvement"."""
 
 from __future__ import annotations
 
@@ -32,6 +39,7 @@ DEFAULT_TOLERANCE = DEFAULT_REGRESSION_TOLERANCE  # share of the baseline's mean
 MAGNITUDE_OF_BAND = 0.02  # share of the threshold's edge any reported change must exceed
 MAX_PVALUE = 0.001  # Otava's own default: noise alone must not read as a change
 WINDOW = 30  # runs compared at a time (Otava's window_len)
+RETURNED_WITHIN = 1 / 3  # an excursion's return lands this close (of its size) to where it began
 
 
 class Method(StrEnum):
@@ -87,6 +95,25 @@ def _magnitude_floor(threshold: Mapping[str, float], mean: float, tolerance: flo
     return max(tolerance * abs(mean), MAGNITUDE_OF_BAND * max(edges, default=0.0))
 
 
+def without_excursions(shifts: Sequence[Shift]) -> tuple[Shift, ...]:
+    """The shifts less every excursion that ended (see the module doc), first to last."""
+    kept: list[Shift] = []
+    k = 0
+    while k < len(shifts):
+        if k + 1 < len(shifts):
+            out, back = shifts[k], shifts[k + 1]
+            size = out.after - out.before
+            if (
+                size * (back.after - back.before) < 0
+                and abs(back.after - out.before) <= RETURNED_WITHIN * abs(size)
+            ):
+                k += 2
+                continue
+        kept.append(shifts[k])
+        k += 1
+    return tuple(kept)
+
+
 def latest_step(
     known: Sequence[tuple[int, float]],
     threshold: Mapping[str, float],
@@ -127,7 +154,7 @@ def detect(
 
         points, _ = compute_change_points([v for _, v in known], window_len=WINDOW, max_pvalue=MAX_PVALUE)
         floor = _magnitude_floor(threshold, 0.0, 0.0)
-        shifts = tuple(
+        shifts = without_excursions([
             Shift(
                 index=known[p.index][0],
                 before=float(p.stats.mean_before()),
@@ -137,7 +164,7 @@ def detect(
             )
             for p in points
             if abs(float(p.stats.mean_after()) - float(p.stats.mean_before())) > floor
-        )
+        ])
     if known and (not shifts or shifts[-1].index != known[-1][0]):
         step = latest_step(known, threshold, since=shifts[-1].index if shifts else 0, tolerance=tolerance)
         if step is not None:

@@ -46,6 +46,30 @@ def noisy(mean: float, n: int, sd: float, seed: int) -> list[float]:
             Trend.IMPROVED,
             10,
         ),
+        # a bad deploy reverted: the excursion ended, the series is back where it was
+        (
+            "an excursion that ended",
+            noisy(40, 20, 3, 16) + noisy(140, 8, 3, 17) + noisy(40, 20, 3, 18),
+            RECOVERY,
+            Trend.STEADY,
+            None,
+        ),
+        # two steps the same way: still a regression, since the second
+        (
+            "a staircase",
+            noisy(40, 8, 3, 19) + noisy(90, 6, 3, 20) + noisy(140, 6, 3, 21),
+            RECOVERY,
+            Trend.REGRESSED,
+            14,
+        ),
+        # back, but only half way: not the end of it
+        (
+            "half way back",
+            noisy(40, 10, 3, 22) + noisy(140, 6, 3, 23) + noisy(90, 8, 3, 24),
+            RECOVERY,
+            Trend.IMPROVED,
+            16,
+        ),
         ("too few runs", [40.0, 140.0, 140.0], RECOVERY, Trend.INCONCLUSIVE, None),
         # the morning after a change: too few runs after it for a change point, a step already
         ("a step on the third night", [0.70, 0.71, 1.40], UTILISATION, Trend.REGRESSED, 2),
