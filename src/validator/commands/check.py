@@ -48,6 +48,7 @@ from validator.model import (
     TimeWindow,
     parse_rfc3339,
 )
+from validator.redaction import redact_url, strip_url_credentials
 from validator.report.console_table import overall_verdict_line, print_verdicts
 from validator.report.publish import evaluate_and_report, exit_code_for
 from validator.run_directory.manifest import load_manifest, write_manifest
@@ -98,6 +99,13 @@ def register(sub: Subcommands) -> None:
         default=None,
         metavar="PATH",
         help="the history file this is recorded into (default: history.sqlite beside the run directory)",
+    )
+    parser.add_argument(
+        "--name",
+        default=CHECK_SUITE,
+        metavar="NAME",
+        help=f"the name the history keeps this check under (default {CHECK_SUITE}): a check is compared "
+        "with the earlier checks of the same name against the same Prometheus",
     )
     add_regressions_option(parser, default_text="warn")
     parser.add_argument(
@@ -203,8 +211,22 @@ def _print_table(console: Console, summary: Summary, out_dir: Path) -> None:
     )
 
 
+CHECK_SUITE = "check"
+
+
+def history_context(prometheus_url: str) -> str:
+    """What a check records as its context: the Prometheus it read (no credentials), so that checks of
+    different clusters recorded into one history are never compared with each other."""
+    clean, _ = strip_url_credentials(prometheus_url)
+    return f"prometheus {redact_url(clean).rstrip('/')}"
+
+
 def run_check(args: argparse.Namespace) -> int:
     window = parse_window(args.start, args.end)
+    if not args.name.strip():
+        raise ConfigError(
+            "--name is blank", where="--name", fix=f"give the check a name, e.g. --name {CHECK_SUITE}"
+        )
     if not math.isfinite(args.step) or args.step <= 0:
         raise ConfigError(
             f"--step {args.step:g} must be a positive number of seconds",
@@ -227,6 +249,8 @@ def run_check(args: argparse.Namespace) -> int:
         RunManifest(
             run_id=run_id,
             window=window,
+            suite=args.name,
+            context=history_context(args.prometheus_url),
             namespaces=namespaces,
             agent_label=args.agent_label,
             criteria=overrides,

@@ -322,3 +322,30 @@ def test_unreachable_prometheus_exits_3_without_credentials(
     assert code == 3
     assert f"127.0.0.1:{port}" in err
     assert "pa55w0rd" not in err and "bob" not in err
+
+
+def test_checks_are_compared_only_with_checks_of_their_name_and_prometheus(
+    backfilled: tuple[str, int], tmp_path: Path
+) -> None:
+    """One history for every check of a CI job: a check is judged against the earlier checks of the
+    same name against the same Prometheus, never against another cluster's (two URLs of one server
+    stand for two Prometheus here: the history tells them apart by URL)."""
+    url, start = backfilled
+    other = url.replace("127.0.0.1", "localhost")
+    history = tmp_path / "history.sqlite"
+    first_code, first = _check(url, start, tmp_path / "a1", "--history", str(history))
+    assert first_code != 2 and first["regressions"]["earlier_runs"] == 0
+    _, elsewhere = _check(other, start + 60, tmp_path / "b1", "--history", str(history))
+    assert elsewhere["regressions"]["earlier_runs"] == 0  # another Prometheus: a history of its own
+    _, renamed = _check(url, start + 120, tmp_path / "c1", "--history", str(history), "--name", "gpu-pool")
+    assert renamed["regressions"]["earlier_runs"] == 0  # another name: a history of its own
+    _, again = _check(url, start + 180, tmp_path / "a2", "--history", str(history))
+    assert again["regressions"]["earlier_runs"] == 1  # the first check only
+    manifest = json.loads((tmp_path / "a2" / "manifest.json").read_text())
+    assert (manifest["suite"], manifest["context"]) == ("check", f"prometheus {url}")
+
+
+def test_a_blank_check_name_exits_2(backfilled: tuple[str, int], tmp_path: Path) -> None:
+    url, start = backfilled
+    code, _ = _check(url, start, tmp_path / "blank", "--name", " ")
+    assert code == 2
