@@ -214,6 +214,17 @@ def _print_table(console: Console, summary: Summary, out_dir: Path) -> None:
 CHECK_SUITE = "check"
 
 
+def _new_check_dir(reports: Path) -> Path:
+    """reports/check-<UTC timestamp>/, with -2, -3 ... when a check of the same second has it."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    candidate = reports / f"check-{stamp}"
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = reports / f"check-{stamp}-{n}"
+    return candidate
+
+
 def history_context(prometheus_url: str) -> str:
     """What a check records as its context: the Prometheus it read (no credentials), so that checks of
     different clusters recorded into one history are never compared with each other."""
@@ -240,9 +251,10 @@ def run_check(args: argparse.Namespace) -> int:
     # part; the rest is listed as not evaluated
     specs = {cid: replace(spec, measures=prometheus_measures(cid)) if cid in ids else spec
              for cid, spec in specs.items()}
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_id = f"check-{stamp}"
-    out_dir: Path = args.output if args.output is not None else Path("reports") / run_id
+    out_dir = args.output if args.output is not None else _new_check_dir(Path("reports"))
+    # the directory names the run, as for `validator run --output`: two checks started in the same
+    # second are two runs of the history, not one recorded over the other
+    run_id = out_dir.resolve().name
     namespaces = tuple(dict.fromkeys(args.namespaces))
     write_manifest(
         out_dir,
@@ -251,6 +263,7 @@ def run_check(args: argparse.Namespace) -> int:
             window=window,
             suite=args.name,
             context=history_context(args.prometheus_url),
+            kind="check",
             namespaces=namespaces,
             agent_label=args.agent_label,
             criteria=overrides,

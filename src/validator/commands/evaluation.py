@@ -107,7 +107,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     _print_summary(summary, run_dir)
     for line in regression_lines(summary.regressions):
         print(line)
-    kind = "run" if evidence.manifest.suite else "check"
+    kind = evidence.manifest.kind
     recorded = record_run(args.history, summary, evidence.manifest, run_dir, kind=kind, evidence=evidence)
     print(f"history: {recorded}")
     export_results(export_targets(args), summary, evidence, kind=kind)

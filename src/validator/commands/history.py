@@ -120,7 +120,7 @@ def run_import(args: argparse.Namespace) -> int:
             json.loads(summary_path.read_text(encoding="utf-8")), source=str(summary_path)
         )
         manifest = load_manifest(run_dir / MANIFEST)
-        kind = "run" if manifest.suite else "check"
+        kind = manifest.kind
         store.record(summary, manifest, run_dir, kind=kind, measures=_measures(run_dir, manifest))
         print(f"recorded {summary.run_id} ({manifest.suite or 'check'}, {summary.verdict.value})")
     print(f"history: {args.history} ({len(store.runs())} runs)")

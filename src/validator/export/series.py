@@ -39,12 +39,13 @@ class RunIdentity:
 
 
 def identity(evidence: Evidence, *, kind: str = "") -> RunIdentity:
-    """The suite and context of a run's manifest; a `check` (no suite) is grouped as suite `check`."""
+    """The suite and context of a run's manifest; a manifest without a suite (a check recorded before
+    checks had one) is grouped as suite `check`."""
     manifest = evidence.manifest
     return RunIdentity(
         suite=manifest.suite or CHECK_SUITE,
         context=manifest.context or NO_CONTEXT,
-        kind=kind or ("run" if manifest.suite else "check"),
+        kind=kind or (manifest.kind if manifest.suite else "check"),
     )
 
 

@@ -103,6 +103,7 @@ class RunManifest:
     experiments: tuple[ExperimentRecord, ...] = ()
     interrupted: tuple[str, ...] = ()  # the signals received
     aborted: str = ""  # why the run stopped itself (its suite's abort_on)
+    kind: str = "run"  # "run" (validator run) or "check" (validator check)
 
     @property
     def agent_metric_label(self) -> str:

@@ -31,10 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import plotly.graph_objects as go
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
-from plotly.subplots import make_subplots
 
 from validator.model import (
     CriterionOutcome,
@@ -50,6 +48,7 @@ from validator.model import (
 from validator.redaction import redact_text, redact_value
 from validator.report.glance import glances
 from validator.report.plotly_bundle import plotly_js
+from validator.report.plotly_figures import Figure, RowsFigure, target_band
 
 # Upper bound on points drawn per chart (over all its traces) and on traces per chart.
 MAX_POINTS_PER_CHART = 4000
@@ -70,6 +69,7 @@ _VERDICT_COLOUR = {
 }
 _FAULT_FILL = "rgba(207, 34, 46, 0.12)"
 _RECOVERY_FILL = "rgba(9, 105, 218, 0.12)"
+_BAND_FILL = "rgba(26, 127, 55, 0.12)"
 _PLOT_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False,
                 "modeBarButtonsToRemove": ["sendDataToCloud"]}
 
@@ -371,22 +371,22 @@ def _recovery_seconds(summary: Summary, fault: str) -> float | None:
 # -- figures -------------------------------------------------------------------------------------
 
 
-def _add_lines(fig: go.Figure, lines: list[_Line], row: int, *, group: str) -> int:
+def _add_lines(fig: RowsFigure, lines: list[_Line], row: int, *, group: str) -> int:
     """Add at most MAX_TRACES_PER_CHART lines (downsampled); returns how many were left out."""
     shown = lines[:MAX_TRACES_PER_CHART]
     budget = _per_trace_budget(len(shown))
     for line in shown:
         pts = visible(downsample(sorted(line.points), budget))
         fig.add_trace(
-            go.Scatter(x=[_iso(t) for t, _ in pts], y=[v for _, v in pts], name=line.name, mode="lines",
-                       line={"dash": line.dash, "width": 1.5, "shape": line.shape}, legendgroup=group,
-                       legendgrouptitle={"text": group}),
-            row=row, col=1,
+            {"type": "scatter", "x": [_iso(t) for t, _ in pts], "y": [v for _, v in pts], "name": line.name,
+             "mode": "lines", "line": {"dash": line.dash, "width": 1.5, "shape": line.shape},
+             "legendgroup": group, "legendgrouptitle": {"text": group}},
+            row,
         )
     return len(lines) - len(shown)
 
 
-def timeline_figure(summary: Summary, evidence: Evidence) -> tuple[go.Figure | None, list[str]]:
+def timeline_figure(summary: Summary, evidence: Evidence) -> tuple[RowsFigure | None, list[str]]:
     """The charts on one clock; returns the figure (None when there is nothing to draw) and notes."""
     rows: list[tuple[str, str]] = []
     load = _load_lines(evidence)
@@ -410,60 +410,61 @@ def timeline_figure(summary: Summary, evidence: Evidence) -> tuple[go.Figure | N
         return None, ["no time series in the evidence: no Locust history, HPA, OOM or PVC data"]
     if not rows:
         rows.append(("faults", "Fault windows"))
-    fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        subplot_titles=[title for _, title in rows])
+    fig = RowsFigure.stacked([title for _, title in rows], spacing=0.06)
     for index, (kind, _) in enumerate(rows, start=1):
         left_out = 0
         if kind == "load":
             left_out = _add_lines(fig, load, index, group="load")
-            fig.update_yaxes(title_text="per s", rangemode="tozero", row=index, col=1)
+            fig.y_axis(index, title={"text": "per s"}, rangemode="tozero")
         elif kind == "hpa":
             left_out = _add_lines(fig, hpas, index, group="HPA")
-            fig.update_yaxes(title_text="replicas", rangemode="tozero", row=index, col=1)
+            fig.y_axis(index, title={"text": "replicas"}, rangemode="tozero")
         elif kind == "cpu":
             left_out = _add_lines(fig, cpu, index, group="CPU")
-            fig.update_yaxes(title_text="of requests", tickformat=".0%", rangemode="tozero", row=index, col=1)
+            fig.y_axis(index, title={"text": "of requests"}, tickformat=".0%", rangemode="tozero")
             band = _cpu_band(summary)
             if band is not None:
-                fig.add_hrect(y0=band[0], y1=band[1], fillcolor="rgba(26, 127, 55, 0.12)", line_width=0,
-                              layer="below", row=index, col=1)
+                fig.band(index, band[0], band[1], _BAND_FILL)
         elif kind == "oom":
             shown = ooms[: MAX_POINTS_PER_CHART]
-            fig.add_trace(go.Scatter(x=[_iso(t) for t, _ in shown], y=[1] * len(shown),
-                                     text=[name for _, name in shown], mode="markers",
-                                     marker={"symbol": "x", "size": 10, "color": "#cf222e"},
-                                     name="OOM kill", hovertemplate="%{x}<br>%{text}<extra></extra>"),
-                          row=index, col=1)
-            fig.update_yaxes(visible=False, row=index, col=1)
+            fig.add_trace(
+                {"type": "scatter", "x": [_iso(t) for t, _ in shown], "y": [1] * len(shown),
+                 "text": [name for _, name in shown], "mode": "markers",
+                 "marker": {"symbol": "x", "size": 10, "color": "#cf222e"}, "name": "OOM kill",
+                 "hovertemplate": "%{x}<br>%{text}<extra></extra>"},
+                index,
+            )
+            fig.y_axis(index, visible=False)
             left_out = len(ooms) - len(shown)
         elif kind == "pvc":
             left_out = _add_lines(fig, pvcs, index, group="PVC")
-            fig.update_yaxes(title_text="used", tickformat=".0%", rangemode="tozero", row=index, col=1)
+            fig.y_axis(index, title={"text": "used"}, tickformat=".0%", rangemode="tozero")
         elif kind == "faults":
-            fig.add_trace(go.Scatter(x=[_iso(evidence.window.start), _iso(evidence.window.end)], y=[0, 0],
-                                     mode="lines", line={"width": 0}, showlegend=False), row=index, col=1)
-            fig.update_yaxes(visible=False, row=index, col=1)
+            fig.add_trace(
+                {"type": "scatter", "x": [_iso(evidence.window.start), _iso(evidence.window.end)],
+                 "y": [0, 0], "mode": "lines", "line": {"width": 0}, "showlegend": False},
+                index,
+            )
+            fig.y_axis(index, visible=False)
         if left_out:
             notes.append(f"{dict(rows)[kind]}: {left_out} more series not drawn (the chart keeps the first "
                          f"{MAX_TRACES_PER_CHART})")
     for span in spans:
-        fig.add_vrect(x0=_iso(span.start), x1=_iso(span.end), fillcolor=span.fill, line_width=0,
-                      layer="below", row="all", col=1)
+        fig.span(_iso(span.start), _iso(span.end), span.fill)
     # One legend entry per kind of span, so the shading is explained.
     for fill, label in ((_FAULT_FILL, "fault window"), (_RECOVERY_FILL, "recovery span")):
         if any(s.fill == fill for s in spans):
             marker = {"size": 14, "symbol": "square", "color": fill.replace("0.12", "0.5")}
-            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=label, marker=marker),
-                          row=1, col=1)
-    fig.update_xaxes(range=[_iso(evidence.window.start), _iso(evidence.window.end)], type="date")
-    fig.update_xaxes(title_text="UTC", row=len(rows), col=1)
-    fig.update_layout(height=220 * len(rows) + 120, margin={"l": 60, "r": 20, "t": 40, "b": 40},
-                      template="plotly_white", hovermode="x unified",
-                      legend={"groupclick": "toggleitem", "font": {"size": 11}})
+            fig.add_trace({"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": label,
+                           "marker": marker}, 1)
+    fig.x_axes(range=[_iso(evidence.window.start), _iso(evidence.window.end)], type="date")
+    fig.x_axis(len(rows), title={"text": "UTC"})
+    fig.layout.update(height=220 * len(rows) + 120, margin={"l": 60, "r": 20, "t": 40, "b": 40},
+                      hovermode="x unified", legend={"groupclick": "toggleitem", "font": {"size": 11}})
     return fig, notes
 
 
-def band_figures(summary: Summary) -> list[tuple[str, go.Figure]]:
+def band_figures(summary: Summary) -> list[tuple[str, Figure]]:
     """One bar chart per criterion whose results are ratios: value per scope against its band."""
     figures = []
     for outcome in summary.criteria:
@@ -473,26 +474,38 @@ def band_figures(summary: Summary) -> list[tuple[str, go.Figure]]:
         results = results[:200]
         names = [r.scope_text for r in results]
         colours = [_VERDICT_COLOUR[r.verdict] for r in results]
-        fig = go.Figure(go.Bar(x=names, y=[r.value for r in results], marker_color=colours,
-                               text=[format_value(r.value, "ratio") for r in results],
-                               textposition="outside", name=outcome.id))
+        fig = Figure(data=[{"type": "bar", "x": names, "y": [r.value for r in results],
+                            "marker": {"color": colours},
+                            "text": [format_value(r.value, "ratio") for r in results],
+                            "textposition": "outside", "name": outcome.id}])
         band = results[0].threshold
         lo, hi = band.get("min"), band.get("max", band.get("below"))
+        shapes, annotations = [], []
         if lo is not None or hi is not None:
-            fig.add_hrect(y0=lo if lo is not None else 0, y1=hi if hi is not None else 1,
-                          fillcolor="rgba(26, 127, 55, 0.12)", line_width=0, layer="below",
-                          annotation_text="target", annotation_position="top left")
+            shape, note = target_band(lo if lo is not None else 0, hi if hi is not None else 1, _BAND_FILL,
+                                      "target")
+            shapes.append(shape)
+            annotations.append(note)
         top = max([*(r.value or 0 for r in results), hi or 0, 1.0]) * 1.15
-        fig.update_yaxes(tickformat=".0%", range=[0, top])
-        fig.update_layout(height=300, margin={"l": 60, "r": 20, "t": 30, "b": 60}, template="plotly_white",
-                          showlegend=False)
+        fig.layout.update(yaxis={"tickformat": ".0%", "range": [0, top]}, shapes=shapes,
+                          annotations=annotations, height=300,
+                          margin={"l": 60, "r": 20, "t": 30, "b": 60}, showlegend=False)
         figures.append((outcome.id, fig))
     return figures
 
 
-def _figure_json(fig: go.Figure) -> Markup:
+def _finite(values: list[Any]) -> list[Any]:
+    """A trace's numbers with NaN and infinities as null (a gap), as JSON and plotly.js want them."""
+    return [None if isinstance(v, float) and not math.isfinite(v) else v for v in values]
+
+
+def _figure_json(fig: Figure) -> Markup:
     """The figure as JSON safe inside a <script> element."""
-    text = redact_text(fig.to_json(validate=False, pretty=False, remove_uids=True))
+    for trace in fig.data:
+        for key in ("x", "y"):
+            if key in trace:
+                trace[key] = _finite(trace[key])
+    text = redact_text(json.dumps(fig.to_dict(), separators=(",", ":"), allow_nan=False))
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Markup(text)
 

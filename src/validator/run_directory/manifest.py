@@ -118,6 +118,8 @@ def load_manifest(path: Path) -> RunManifest:
         window=TimeWindow(start=start, end=end),
         suite=str(raw.get("suite", "") or ""),
         context=str(raw.get("context", "") or ""),
+        # written since checks have a suite of their own; before, a check was a manifest without one
+        kind=str(raw.get("kind", "") or ("run" if raw.get("suite") else "check")),
         namespaces=tuple(namespaces),
         sandbox=bool(raw.get("sandbox", False)),
         time_factor=float(time_factor),
@@ -238,6 +240,7 @@ def manifest_document(manifest: RunManifest) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "schema": MANIFEST_SCHEMA,
         "run_id": manifest.run_id,
+        "kind": manifest.kind,
         "suite": manifest.suite,
         "suite_file": manifest.suite_file,
         "window": manifest.window.render(),

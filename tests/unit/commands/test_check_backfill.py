@@ -18,6 +18,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from tests.support.openmetrics import (
 )
 from validator.cli import main
 from validator.criteria.registry import CRITERIA, prometheus_only_ids
+from validator.history import HistoryStore
 from validator.model import format_rfc3339
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -349,3 +351,28 @@ def test_a_blank_check_name_exits_2(backfilled: tuple[str, int], tmp_path: Path)
     url, start = backfilled
     code, _ = _check(url, start, tmp_path / "blank", "--name", " ")
     assert code == 2
+
+
+def test_two_checks_in_the_same_second_are_two_runs(
+    backfilled: tuple[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --output a check writes reports/check-<UTC second>/; a second check started in the
+    same second gets a directory (and a run id) of its own, never the first one's."""
+    url, start = backfilled
+    monkeypatch.chdir(tmp_path)
+    argv = ["check", "--prometheus-url", url, "--start", format_rfc3339(start),
+            "--end", format_rfc3339(start + WINDOW), "--namespace", "agents"]
+    stamp = "20261206T120000Z"
+
+    class Frozen(datetime):  # both checks start in the same second
+        @classmethod
+        def now(cls, tz: Any = None) -> Frozen:
+            return cls(2026, 12, 6, 12, 0, tzinfo=UTC)
+
+    monkeypatch.setattr("validator.commands.check.datetime", Frozen)
+    main(argv)
+    main(argv)
+    made = sorted(p.name for p in (tmp_path / "reports").iterdir() if p.is_dir())
+    assert made == [f"check-{stamp}", f"check-{stamp}-2"]
+    runs = HistoryStore(tmp_path / "reports" / "history.sqlite").runs("check", context=f"prometheus {url}")
+    assert sorted(r.run_id for r in runs) == made

@@ -217,7 +217,9 @@ def test_check_pushes_its_verdict_as_suite_check(
         "--pushgateway", pushgateway,
     ])
     assert f"series pushed to {pushgateway}" in capsys.readouterr().out
-    verdict = servers.wait_for(prometheus, 'validator_run_verdict{suite="check", context="unspecified"} == 1')
+    context = f"prometheus {prometheus}"  # the Prometheus the check read
+    query = f'validator_run_verdict{{suite="check", context="{context}"}} == 1'
+    verdict = servers.wait_for(prometheus, query)
     assert [s["metric"]["verdict"] for s in verdict] == [{0: "pass", 1: "fail", 3: "inconclusive"}[code]]
     assert servers.wait_for(prometheus, 'validator_run_info{suite="check", kind="check"}')
 
