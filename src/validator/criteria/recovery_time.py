@@ -279,7 +279,7 @@ def _chosen_workloads(evidence: Evidence, fault: FaultWindow) -> tuple[set[str],
         return named, f"steady state over the {len(named)} workload(s) the fault names"
     chosen: set[str] = set()
     for key in fault.pod_targets:
-        line = pods.get(key, [])
+        line = pods.get(key, ())
         state = state_at(line, fault.start) or next((s for _, s in line if s is not None), None)
         if state is not None and (owner := owners.of(key.split("/", 1)[0], state)):
             chosen.add(owner)
@@ -336,7 +336,7 @@ def _watch_state(
     def unmet(t: float) -> list[str]:
         out: list[str] = []
         for name in node_targets:
-            node = state_at(nodes.get(name, []), t)
+            node = state_at(nodes.get(name, ()), t)
             if node is None or node.unschedulable or not node.ready:
                 out.append(f"node `{name}` not schedulable and Ready")
         for key, line in chosen.items():

@@ -3,7 +3,8 @@ recorder's lines into (K8sEvidence.changes: receipt order, repeated states alrea
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import TypeVar, cast
 
 from validator.model import K8sEvidence, TimeWindow, WatchRecord
@@ -11,20 +12,27 @@ from validator.model.k8s import ObjectState
 
 S = TypeVar("S", bound=ObjectState)
 
-# (receipt time in seconds, state or None once deleted)
-Timeline = list[tuple[float, S | None]]
+# (receipt time in seconds, state or None once deleted), in receipt order; read-only: one is shared
+# by every criterion that asks for the same kind
+Timeline = tuple[tuple[float, S | None], ...]
 
 
-def timelines(k8s: K8sEvidence, kind: str, state_type: type[S]) -> dict[str, Timeline[S]]:
-    """Per object key (`namespace/name`), its states in receipt order; DELETED appends None."""
-    return {
-        key: [
-            (r.received_ms / 1000.0, None if r.type == "DELETED" else cast(S, r.state))
-            for r in records
-            if r.type == "DELETED" or isinstance(r.state, state_type)
-        ]
-        for key, records in k8s.changes(kind).items()
-    }
+def timelines(k8s: K8sEvidence, kind: str, state_type: type[S]) -> Mapping[str, Timeline[S]]:
+    """Per object key (`namespace/name`), its states in receipt order; DELETED appends None. Built
+    once per evidence, kind and state type (several criteria read every pod's), then shared."""
+    key = ("timelines", kind, state_type)
+    found = k8s.derived.get(key)
+    if found is None:
+        found = MappingProxyType({
+            name: tuple(
+                (r.received_ms / 1000.0, None if r.type == "DELETED" else cast(S, r.state))
+                for r in records
+                if r.type == "DELETED" or isinstance(r.state, state_type)
+            )
+            for name, records in k8s.changes(kind).items()
+        })
+        k8s.derived[key] = found
+    return cast(Mapping[str, Timeline[S]], found)
 
 
 def state_at(timeline: Timeline[S], t: float) -> S | None:

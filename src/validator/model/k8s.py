@@ -9,7 +9,7 @@ beside the receipt time so criteria can prefer the object's clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from validator.model.label_selector import LabelSelector
@@ -220,6 +220,9 @@ class K8sEvidence:
     _in_order: dict[str, tuple[WatchRecord, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    # read-only views derived from `objects` by the criteria (watch_timeline's timelines), kept for
+    # the next criterion that asks for the same one
+    derived: dict[Hashable, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_records(
