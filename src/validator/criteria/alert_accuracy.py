@@ -136,9 +136,10 @@ def _pod_nodes(evidence: Evidence) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     if evidence.k8s is None:
         return out
-    for record in evidence.k8s.of_kind("Pod"):
-        if isinstance(record.state, PodState) and record.state.node_name:
-            out.setdefault(record.key, set()).add(record.state.node_name)
+    for key, line in evidence.k8s.changes("Pod").items():  # per pod: no need of the global order
+        nodes = {r.state.node_name for r in line if isinstance(r.state, PodState) and r.state.node_name}
+        if nodes:
+            out[key] = nodes
     return out
 
 

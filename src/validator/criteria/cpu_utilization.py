@@ -138,10 +138,13 @@ def controller_types(evidence: Evidence) -> set[str]:
     key = evidence.manifest.agent_label
     if selector.is_everything:  # "every pod is a controller" would leave no agent to judge
         return set()
-    return {
-        value
-        for record in evidence.k8s.of_kind("Pod")
-        if isinstance(record.state, PodState)
-        and selector.matches(record.state.labels)
-        and (value := record.state.labels.get(key))
-    }
+    found: set[str] = set()
+    judged: set[int] = set()  # the reader shares one dict among equal label sets: judge each once
+    for line in evidence.k8s.changes("Pod").values():
+        for record in line:
+            if not isinstance(record.state, PodState) or id(labels := record.state.labels) in judged:
+                continue
+            judged.add(id(labels))
+            if selector.matches(labels) and (value := labels.get(key)):
+                found.add(value)
+    return found
