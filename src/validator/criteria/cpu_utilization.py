@@ -5,6 +5,12 @@ sample just after a pod ended (its usage still in the rate window, its request g
 as its share of the requests. The type must be measured (usage and requests) at `min_coverage` of
 the steps either series saw it at, or the result is inconclusive.
 
+A sample is judged only once its usage rate's trailing window (`{rate_window}`, promql.py) lies
+inside the run's window: the samples before that measure partly what ran before the run. On the
+sandbox, where a run follows the deploy of its platform, they read the previous platform's pods
+going away (their requests still in the trailing average, their use already gone: 11% of requests
+in one failure-matrix run), and a run with no fault at all could fail on them.
+
 Controllers are not agents: a type whose pods (in the Kubernetes watch) match the suite's
 `controller_selector` is left out. Its CPU is what its own HPA targets, and an HA controller kept at
 minReplicas idles below the agents' band by design.
@@ -23,7 +29,7 @@ from validator.criteria.evidence_checks import (
 )
 from validator.criteria.series_math import MIN_COVERAGE, paired_share, ratio_points, sum_by
 from validator.criteria.wording import pct
-from validator.model import CriterionSpec, Evidence, PodState, Result, SourceName
+from validator.model import CriterionSpec, Evidence, PodState, Result, SourceName, TimeWindow
 
 ID = "cpu_utilization"
 INFO = False
@@ -48,8 +54,9 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
     if problem:
         return [inconclusive(spec, problem, unit="ratio", threshold=band)]
     label = evidence.manifest.agent_metric_label
-    used = sum_by(usage, label, window=evidence.window)
-    asked = sum_by(requests, label, window=evidence.window)
+    judged_window = inside_rate_window(evidence)
+    used = sum_by(usage, label, window=judged_window)
+    asked = sum_by(requests, label, window=judged_window)
     results: list[Result] = []
     controllers = controller_types(evidence)
     for (agent,) in sorted(set(used) | set(asked)):
@@ -128,6 +135,17 @@ def evaluate(spec: CriterionSpec, evidence: Evidence) -> list[Result]:
             )
         ]
     return results
+
+
+def inside_rate_window(evidence: Evidence) -> TimeWindow:
+    """The part of the run's window whose samples' trailing rate windows lie inside it: from one
+    rate window after its start (the run's whole window when it is no longer than that)."""
+    step = evidence.metrics.step_seconds if evidence.metrics is not None else 0.0
+    lead = promql.rate_window_seconds(evidence.manifest.time_factor, step)
+    window = evidence.window
+    if window.start + lead >= window.end:
+        return window
+    return TimeWindow(start=window.start + lead, end=window.end)
 
 
 def controller_types(evidence: Evidence) -> set[str]:

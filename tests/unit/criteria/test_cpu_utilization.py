@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tests.support.evidence import (
     AGENT,
+    T0,
     error,
     evidence,
     k8s,
@@ -18,7 +21,7 @@ from tests.support.evidence import (
     steady,
 )
 from validator.criteria import cpu_utilization as crit
-from validator.model import PodState, Verdict
+from validator.model import PodState, TimeWindow, Verdict
 
 
 def usage(agent: str, value, **kw):
@@ -72,26 +75,27 @@ def test_requests_change_mid_window_weights_usage_by_requests() -> None:
     ev = evidence(
         metrics=metrics(
             ok("cpu_usage_by_agent", usage("rex", 0.9)),
-            ok("cpu_requests_by_agent", usage("rex", lambda t: 1.0 if t < 300 else 1.5)),
+            ok("cpu_requests_by_agent", usage("rex", lambda t: 1.0 if t < 450 else 1.5)),
         )
     )
     result = only(crit.evaluate(spec(crit), ev))
-    # the CPU used over the window over the CPU requested over it: 41 samples of 0.9 used, 20
-    # samples of 1.0 and 21 of 1.5 requested (not the mean of the per-sample ratios, 0.746)
-    assert result.value == pytest.approx(41 * 0.9 / (20 * 1.0 + 21 * 1.5))
+    # the CPU used over the window over the CPU requested over it, from one rate window (300 s on
+    # this clock) after the start: 21 samples of 0.9 used, 10 samples of 1.0 and 11 of 1.5
+    # requested (not the mean of the per-sample ratios)
+    assert result.value == pytest.approx(21 * 0.9 / (10 * 1.0 + 11 * 1.5))
 
 
 def test_a_sample_with_few_requests_does_not_swing_the_average() -> None:
     """Pods come and go: a short-lived pod's usage lingers in the rate window after its request is
-    gone. Four such samples (2.0 used of 1.0 requested) among 37 at 7 of 10 are a blip (71%), where
-    the mean of the per-sample ratios would say 83% and fail."""
+    gone. Four such samples (2.0 used of 1.0 requested) among 17 at 7 of 10 are a blip (73%), where
+    the mean of the per-sample ratios would say 95% and fail."""
     blip = {300.0, 315.0, 330.0, 345.0}
     used = usage("cleo", lambda t: 2.0 if t in blip else 7.0)
     asked = usage("cleo", lambda t: 1.0 if t in blip else 10.0)
     ev = evidence(metrics=metrics(ok("cpu_usage_by_agent", used), ok("cpu_requests_by_agent", asked)))
     result = only(crit.evaluate(spec(crit), ev))
     assert result.verdict is Verdict.PASS
-    assert result.value == pytest.approx((37 * 7.0 + 4 * 2.0) / (37 * 10.0 + 4 * 1.0))
+    assert result.value == pytest.approx((17 * 7.0 + 4 * 2.0) / (17 * 10.0 + 4 * 1.0))
 
 
 BAD = [
@@ -177,7 +181,7 @@ def test_controllers_are_not_agents_and_are_left_out() -> None:
 
 
 def test_each_type_must_be_measured_over_the_steps_it_was_seen() -> None:
-    """Rex's requests are known at all 41 steps but its usage at one: one sample of 41 is not
+    """Rex's requests are known at all 21 steps judged but its usage at one: one sample of 21 is not
     evidence that covers rex, though cleo keeps the query as a whole covering the window (it passed)."""
     found = metrics(
         ok("cpu_usage_by_agent", usage("rex", 0.7, start=300, end=300), usage("cleo", 0.7)),
@@ -186,4 +190,22 @@ def test_each_type_must_be_measured_over_the_steps_it_was_seen() -> None:
     results = {r.scope_text: r for r in crit.evaluate(spec(crit), evidence(metrics=found))}
     assert results["agent=cleo"].verdict is Verdict.PASS
     assert results["agent=rex"].verdict is Verdict.INCONCLUSIVE
-    assert "at 2% of the 41 steps" in results["agent=rex"].detail
+    assert "at 5% of the 21 steps" in results["agent=rex"].detail
+
+
+def test_samples_whose_rate_window_reaches_before_the_run_are_not_judged() -> None:
+    """On the sandbox a run follows the deploy of its platform: at the window's start the previous
+    platform's pods go away, their requests still in the trailing average and their use already
+    gone (a failure-matrix run read 11% there). The samples of the first rate window (300 s on this
+    clock) measure partly what ran before the run; from then on, the run's own."""
+    asked = usage("blaze", lambda t: 12.5 - t / 30 if t < 200 else 6.0)
+    used = usage("blaze", lambda t: 1.0 if t < 200 else 4.2)  # 70% once the run's own
+    ev = evidence(metrics=metrics(ok("cpu_usage_by_agent", used), ok("cpu_requests_by_agent", asked)))
+    result = only(crit.evaluate(spec(crit), ev))
+    assert result.verdict is Verdict.PASS and result.value == pytest.approx(0.7)
+    assert "over 21 samples" in result.detail
+    # a window no longer than the rate window: all of it is judged (nothing else to judge)
+    short = replace(ev, manifest=replace(ev.manifest, window=TimeWindow(start=T0, end=T0 + 300)))
+    assert only(crit.evaluate(spec(crit), short)).value == pytest.approx((14 * 1.0 + 7 * 4.2) / sum(
+        12.5 - t / 30 if t < 200 else 6.0 for t in range(0, 301, 15)
+    ))
