@@ -20,6 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support.cluster import (
     faults,
     no_validator_marks,
@@ -54,6 +56,9 @@ def _rescale_times(sandbox: Any) -> list[float]:
     return sorted(out)
 
 
+# a nightly (~7 min) that may first wait (~7 min) for the OOM alert an earlier run on this sandbox
+# left firing (docs/run.md)
+@pytest.mark.timeout(1800)
 def test_nightly_passes_on_the_reference_platform(sandbox: Any, tmp_path: Path) -> None:
     # as the platform's validator-runner ServiceAccount, from the in-cluster code path
     proc, wall_s, run_dir, doc, info = run_nightly(sandbox, tmp_path, as_service_account=True)
