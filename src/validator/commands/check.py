@@ -33,6 +33,7 @@ from validator.criteria.registry import (
 )
 from validator.errors import ConfigError
 from validator.export import export_results
+from validator.export.series import CHECK_SUITE
 from validator.history import default_history_path, judge_against_history, record_run, regression_lines
 from validator.history.evidence import history_evidence
 from validator.model import (
@@ -209,9 +210,6 @@ def _print_table(console: Console, summary: Summary, out_dir: Path) -> None:
         f"{overall_verdict_line(summary)} ({len(summary.criteria)} evaluated, {len(summary.not_evaluated)} "
         f"not evaluated, which do not count)\nreports: {out_dir}"
     )
-
-
-CHECK_SUITE = "check"
 
 
 def _new_check_dir(reports: Path) -> Path:

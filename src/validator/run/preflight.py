@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from rich.console import Console
 
@@ -171,9 +171,6 @@ def wait_for_expected_alerts_to_clear(
     expected: Iterable[str],
     console: Console,
     timeout_s: float,
-    *,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> list[str]:
     """Before the window opens: when an alert the suite expects a fault to raise is already firing
     (left by an earlier run: an OOM kill's alert holds for its rule's whole window), this run
@@ -197,18 +194,18 @@ def wait_for_expected_alerts_to_clear(
         f"waiting up to {timeout_s:g}s for expected alerts left firing by an earlier run to resolve "
         f"(a firing in progress would hide this run's own): {', '.join(firing)}"
     )
-    started = clock()
+    started = time.monotonic()
     deadline = started + timeout_s
     reported = started
     last = firing
-    while firing and clock() < deadline:
-        sleep(min(ALERTS_POLL_S, max(0.05, deadline - clock())))
+    while firing and time.monotonic() < deadline:
+        time.sleep(min(ALERTS_POLL_S, max(0.05, deadline - time.monotonic())))
         try:
             firing = still_firing()
         except EvidenceUnavailable as unavailable:
             console.print(f"[yellow]! {unavailable.what}: asking again[/]")
             continue
-        now = clock()
+        now = time.monotonic()
         if firing != last or (firing and now - reported >= ALERTS_REPORT_EVERY_S):
             shown = ", ".join(firing) if firing else "none"
             console.print(f"  {now - started:.0f}s of {timeout_s:g}s: still firing: {shown}")
@@ -219,5 +216,6 @@ def wait_for_expected_alerts_to_clear(
             "them fire (alert_accuracy lists them as carried into the window, never counts them)[/]"
         )
     else:
-        console.print(f"[green]✓[/] the expected alerts left firing resolved after {clock() - started:.0f}s")
+        waited = time.monotonic() - started
+        console.print(f"[green]✓[/] the expected alerts left firing resolved after {waited:.0f}s")
     return firing
