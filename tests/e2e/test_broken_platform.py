@@ -37,8 +37,8 @@ def _advice(doc: dict[str, Any], criterion: str) -> list[str]:
     return [a for r in results(doc, criterion) if r["verdict"] == "fail" for a in r.get("advice") or []]
 
 
-# a nightly (~7 min) that may first wait (~7 min) for the OOM alert an earlier run on this sandbox
-# left firing (docs/run.md)
+# a nightly (~7 min), from a platform without an OOM-killed container (run_nightly), with room for
+# the run's own wait should an earlier run's OOM alert still fire (docs/run.md)
 @pytest.mark.timeout(1800)
 def test_a_broken_platform_fails_exactly_the_criteria_it_breaks(sandbox: Any, tmp_path: Path) -> None:
     try:

@@ -44,7 +44,8 @@ def _regressions(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(r["criterion"], r["scope"], r["started_run"]) for r in block.get("found", [])]
 
 
-# three nightlies (~7 min each); the 2nd and 3rd first wait (~7 min) for the OOM alert the last left firing
+# three nightlies (~7 min each), each from a platform without an OOM-killed container (run_nightly),
+# with room for the runs' own waits should an earlier night's OOM alert still fire (docs/run.md)
 @pytest.mark.timeout(3600)
 def test_the_history_flags_a_change_at_the_run_it_started(sandbox: Any, tmp_path: Path) -> None:
     nights: list[tuple[str, dict[str, Any]]] = []

@@ -56,8 +56,8 @@ def _rescale_times(sandbox: Any) -> list[float]:
     return sorted(out)
 
 
-# a nightly (~7 min) that may first wait (~7 min) for the OOM alert an earlier run on this sandbox
-# left firing (docs/run.md)
+# a nightly (~7 min), from a platform without an OOM-killed container (run_nightly), with room for
+# the run's own wait should an earlier run's OOM alert still fire (docs/run.md)
 @pytest.mark.timeout(1800)
 def test_nightly_passes_on_the_reference_platform(sandbox: Any, tmp_path: Path) -> None:
     # as the platform's validator-runner ServiceAccount, from the in-cluster code path

@@ -9,8 +9,10 @@ from __future__ import annotations
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
+from kubernetes import client
+from kubernetes.client import ApiClient
 from rich.console import Console
 
 from validator.chaos.mechanisms import refuse_off_sandbox
@@ -166,26 +168,72 @@ def _describe(alert: dict[str, str]) -> str:
     return f"{alert.get('alertname', '?')} ({where})" if where else alert.get("alertname", "?")
 
 
+Alerts = list[dict[str, str]]
+
+
+def about_live_pods(api: ApiClient, namespaces: Iterable[str]) -> Callable[[Alerts], tuple[Alerts, Alerts]]:
+    """Split firing alerts into those that can hide a run's own and those about a pod that is gone.
+
+    An alert whose labels name a pod by `uid` (kube-state-metrics' pod series carry it, and so do
+    the platform's alerts built on them) is about that pod only. When no pod of its namespace has
+    that uid now, the pod was replaced, evicted or deleted: the same alert about its replacement is
+    another series, a firing of its own that alert_accuracy counts, so the leftover hides nothing
+    (a restart-count rule keeps it firing for its whole range after the pod is gone). Only the
+    run's own namespaces are read; an alert elsewhere, without a uid, or when the pods cannot be
+    listed is kept (waited for, as before)."""
+    core = client.CoreV1Api(api)
+    allowed = frozenset(namespaces)
+
+    def split(alerts: Alerts) -> tuple[Alerts, Alerts]:
+        asked = {a["namespace"] for a in alerts if a.get("uid") and a.get("namespace") in allowed}
+        live: dict[str, set[str]] = {}
+        for namespace in sorted(asked):
+            try:
+                live[namespace] = {p.metadata.uid for p in core.list_namespaced_pod(namespace).items}
+            except Exception:  # any failure to list (HTTP, connection): keep its alerts, as before
+                continue
+        def about_a_gone_pod(alert: dict[str, str]) -> bool:
+            uid, namespace = alert.get("uid"), alert.get("namespace", "")
+            return bool(uid) and namespace in live and uid not in live[namespace]
+
+        gone = [a for a in alerts if about_a_gone_pod(a)]
+        return [a for a in alerts if a not in gone], gone
+
+    return split
+
+
 def wait_for_expected_alerts_to_clear(
     prometheus_url: str,
     expected: Iterable[str],
     console: Console,
     timeout_s: float,
+    about_live: Callable[[Alerts], tuple[Alerts, Alerts]] | None = None,
 ) -> list[str]:
     """Before the window opens: when an alert the suite expects a fault to raise is already firing
     (left by an earlier run: an OOM kill's alert holds for its rule's whole window), this run
     cannot see it fire; wait up to `timeout_s` for it to resolve, saying what is waited for and
-    showing progress. Returns what is still firing when the wait ends (empty: all clear); the run
-    goes on either way, and alert_accuracy lists a firing carried into the window, never counts it.
-    Raises EvidenceUnavailable when Prometheus does not answer."""
+    showing progress. An alert `about_live` (see `about_live_pods`) finds about a pod that is gone
+    is named and not waited for. Returns what is still firing when the wait ends (empty: all
+    clear); the run goes on either way, and alert_accuracy lists a firing carried into the window,
+    never counts it. Raises EvidenceUnavailable when Prometheus does not answer."""
     names = frozenset(expected)
     if not names or timeout_s <= 0:
         return []
+    said_gone: set[str] = set()
 
     def still_firing() -> list[str]:
         with PrometheusCollector(prometheus_url) as prometheus:
-            alerts = prometheus.firing_alerts()
-        return sorted({_describe(a) for a in alerts if a.get("alertname") in names})
+            alerts = [a for a in prometheus.firing_alerts() if a.get("alertname") in names]
+        if about_live is not None and alerts:
+            alerts, gone = about_live(alerts)
+            new = sorted({_describe(a) for a in gone} - said_gone)
+            if new:
+                console.print(
+                    f"not waited for, about a pod since replaced (the alert about its replacement "
+                    f"would be a firing of its own): {', '.join(new)}"
+                )
+                said_gone.update(new)
+        return sorted({_describe(a) for a in alerts})
 
     firing = still_firing()
     if not firing:

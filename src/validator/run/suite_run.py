@@ -60,6 +60,7 @@ from validator.run.interrupts import Interrupts
 from validator.run.load_progress import ProgressLocust
 from validator.run.notify import notify
 from validator.run.preflight import (
+    about_live_pods,
     preflight,
     wait_for_expected_alerts_to_clear,
     wait_for_quiet_platform,
@@ -307,19 +308,19 @@ class SuiteRun:
                     return decided
             elif self.request.dry_run:
                 return self._plan_only(guard, env)
+            self.interrupts.install()
+            try:
+                return self._run(env, guard)
+            finally:
+                self.interrupts.restore()
         finally:
             guard.api.close()
-        self.interrupts.install()
-        try:
-            return self._run(env)
-        finally:
-            self.interrupts.restore()
 
     def _plan_only(self, guard: Guard, env: RunEnvironment) -> int:
         refused = plan_suite(self.suite, env.mode, guard, dict(self.request.extra_env), self.console)
         return int(ExitCode.REFUSED if refused else ExitCode.PASS)
 
-    def _run(self, env: RunEnvironment) -> int:
+    def _run(self, env: RunEnvironment, guard: Guard) -> int:
         timing = self.suite.timing(env.mode)
         if env.mode == "sandbox" and env.workflow_api_url:
             wait_for_quiet_platform(env.workflow_api_url, self.console)
@@ -329,6 +330,7 @@ class SuiteRun:
                 (name for names in self.suite.expected_alerts().values() for name in names),
                 self.console,
                 timing.quiet_s,
+                about_live_pods(guard.api, self.suite.namespaces),
             )
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.console.print(f"run directory: {self.run_dir}")
