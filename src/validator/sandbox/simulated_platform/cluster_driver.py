@@ -20,9 +20,11 @@
 - takes the queue's limit from the controller Deployment's `--max-queued-workflows=N`;
 - gives the platform's standing agent replicas (its StatefulSets' pods, label
   app.kubernetes.io/component=agent, not managed by us) the same profile's usage and a workspace
-  claim filled to about 65%, as soon as they run and again every usage interval. A pod a chaos
-  experiment holds (annotation validator.io/run-id) is left alone, and every such write carries
-  the resourceVersion it was computed from, so it can never overwrite an experiment's change.
+  claim filled to about 65%, as soon as they run and again a usage interval after each write, in
+  turn, within a write budget of their own (thousands of replicas are each written, none starved
+  by those watched first; stage pods keep theirs). A pod a chaos experiment holds (annotation
+  validator.io/run-id) is left alone, and every such write carries the resourceVersion it was
+  computed from, so it can never overwrite an experiment's change.
 
 kwok restarts a pod's `complete-after` delay whenever the pod changes, so a usage patch on an agent
 pod also pins the end of its stage with `complete-at` (the time it would have ended), and a pod in
@@ -193,6 +195,10 @@ class ClusterDriver:
         self.orphans_deleted = 0  # earlier stand-ins' pods this one deleted
         self._usage_order: list[str] = []
         self._standing: dict[str, dict[str, Any]] = {}  # standing agent pods, as last watched
+        # when each standing pod's usage is next written: a heap of (monotonic time, name), and the
+        # pod's current turn (a heap entry that is not it is stale)
+        self._standing_due: list[tuple[float, str]] = []
+        self._standing_turn: dict[str, float] = {}
         self._claim_capacity: dict[str, str] = {}
         self._templates: dict[str, AgentTemplate] = {}  # agent name -> its StatefulSet's template
         self._queue_limits: dict[str, int] = {}  # controller Deployment -> its --max-queued-workflows
@@ -203,6 +209,9 @@ class ClusterDriver:
         self._tokens = 0.0
         self._with_priority = False
         self._bucket = _Bucket(options.max_writes_per_s, max(1.0, options.max_writes_per_s))
+        # the standing replicas' writes have a budget of their own: thousands of them must not
+        # take the workflow stage pods' (nor be starved by them)
+        self._standing_bucket = _Bucket(options.max_writes_per_s, max(1.0, options.max_writes_per_s))
         self._on_error = on_error or (lambda message: log.warning("%s", message))
 
     # ------------------------------------------------------------------ lifecycle
@@ -418,13 +427,15 @@ class ClusterDriver:
                     next_usage = now + self.options.usage_interval_s
                     if self.options.agent_usage_updates:
                         self._write_agent_usage()
-                        self._refresh_standing_usage()
+                if self.options.agent_usage_updates:
+                    self._refresh_standing_usage(now)
             except Exception as error:
                 self._on_error(f"platform worker: {type(error).__name__}: {error}")
 
     def _handle(self, kind: str, payload: dict[str, Any]) -> None:
         if kind == "standing-list":
             self._standing = {}
+            self._standing_due, self._standing_turn = [], {}
             for pod in payload["items"]:
                 self._standing_event("MODIFIED", pod)
         elif kind.startswith("standing-"):
@@ -692,24 +703,47 @@ class ClusterDriver:
         name = (pod.get("metadata") or {}).get("name", "")
         if kind == "DELETED" or not _running(pod):
             self._standing.pop(name, None)
+            self._standing_turn.pop(name, None)
             return
         self._standing[name] = pod
-        if CPU not in ((pod.get("metadata") or {}).get("annotations") or {}):
-            self._write_standing_usage(pod)  # a new replica: give it usage at once
+        if name not in self._standing_turn:  # a new replica (or one back): usage at once, if it has none
+            idle = CPU not in ((pod.get("metadata") or {}).get("annotations") or {})
+            self._next_turn(name, time.monotonic() + (0.0 if idle else self.options.usage_interval_s))
 
-    def _refresh_standing_usage(self) -> None:
-        for pod in list(self._standing.values()):
-            self._write_standing_usage(pod)
+    def _next_turn(self, name: str, at: float) -> None:
+        self._standing_turn[name] = at
+        heapq.heappush(self._standing_due, (at, name))
 
-    def _write_standing_usage(self, pod: dict[str, Any]) -> None:
+    def _refresh_standing_usage(self, now: float) -> None:
+        """Write the usage of every standing replica whose turn has come (each one
+        `usage_interval_s` after its last write, a new one at once), as far as the standing
+        budget goes; what it does not reach now keeps its turn, so at any number of replicas each
+        is rewritten in turn (a thousand at 20 writes a second: every 50 s), none starved by the
+        ones watched first."""
+        due = self._standing_due
+        while due and due[0][0] <= now:
+            at, name = due[0]
+            pod = self._standing.get(name)
+            if pod is None or self._standing_turn.get(name) != at:
+                heapq.heappop(due)  # gone, or a turn since replaced: it lapses
+                continue
+            if not self._write_standing_usage(pod):
+                return  # out of budget: this pod keeps the head of the line
+            heapq.heappop(due)
+            self._next_turn(name, now + self.options.usage_interval_s)
+
+    def _write_standing_usage(self, pod: dict[str, Any]) -> bool:
+        """Write one standing replica's usage; False when out of write budget (nothing written)."""
         meta = pod.get("metadata") or {}
         if held_by_chaos(pod):
-            return
+            return True
         claim = workspace_claim(pod)
         capacity = self._workspace_capacity(meta.get("namespace", self.options.namespace), claim)
         annotations = standing_agent_usage(pod, capacity, self._rng)
-        if annotations is None or not self._bucket.take():
-            return
+        if annotations is None:
+            return True
+        if not self._standing_bucket.take():
+            return False
         # the resourceVersion makes the apiserver refuse (409) a write computed from a stale pod,
         # e.g. one a memory-pressure experiment annotated meanwhile
         body = {"metadata": {"resourceVersion": meta.get("resourceVersion"), "annotations": annotations}}
@@ -720,6 +754,7 @@ class ClusterDriver:
                 self._on_error(
                     f"usage of standing agent {meta.get('name')}: HTTP {error.status} {error.reason}"
                 )
+        return True
 
     def _workspace_capacity(self, namespace: str, claim: str | None) -> str | None:
         if not claim:
