@@ -69,6 +69,14 @@ def register(sub: Subcommands) -> None:
         "overlay", nargs="?", default="testing", help="overlay under platform/overlays (default: %(default)s)"
     )
     deploy.add_argument("--name", default=lifecycle.DEFAULT_NAME)
+    deploy.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long to wait for the platform to be healthy (default: %(default)g; a platform of "
+        "thousands of pods needs more)",
+    )
     deploy.set_defaults(handler=_deploy)
 
     def usage(_args: argparse.Namespace) -> int:
@@ -159,11 +167,26 @@ def _build(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0 (e.g. 900)")
+    return value
+
+
 def _deploy(args: argparse.Namespace) -> int:
     info = _require(args.name)
     platform_deploy.resolve_overlay(args.overlay)  # ./platform's or the bundled one; an unknown name is named
     platform_deploy.deploy(
-        Path(info.kubeconfig), info.context, args.overlay, info.rules_dir, progress=_progress
+        Path(info.kubeconfig),
+        info.context,
+        args.overlay,
+        info.rules_dir,
+        progress=_progress,
+        timeout=args.timeout,
     )
     lifecycle.reload_prometheus(info)
     _progress(f"platform ({args.overlay}) deployed; Prometheus reloaded its rules from {info.rules_dir}")

@@ -632,7 +632,12 @@ def _start(options: SandboxOptions, state: Path, bins: dict[str, Path], progress
         d.mkdir(parents=True, exist_ok=True)
     (rules_dir / "sandbox-watchdog.yaml").write_text(WATCHDOG_RULES)
     prom_config = prometheus_config(
-        kwok_components(state, name), ports["kube-state-metrics"], options.timing, rules_dir, targets_dir
+        kwok_components(state, name),
+        ports["kube-state-metrics"],
+        options.timing,
+        rules_dir,
+        targets_dir,
+        nodes=options.nodes,
     )
     (prom_dir / "prometheus.yml").write_text(yaml.safe_dump(prom_config, sort_keys=False))
     progress("starting Prometheus")

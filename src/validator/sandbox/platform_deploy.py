@@ -430,10 +430,12 @@ def wait_healthy(
             raise SandboxError(
                 f"the platform is not healthy after {timeout:.0f}s; not ready:\n  "
                 + "\n  ".join(f"{ref}: {why}" for ref, why in sorted(pending.items()))
-                + ("\n  " + "\n  ".join(pods[:20]) if pods else ""),
+                + ("\n  " + "\n  ".join(pods[:20]) if pods else "")
+                + (f"\n  ... and {len(pods) - 20} more pods not Ready" if len(pods) > 20 else ""),
                 where=f"context {client.context}",
                 fix="look at the reasons above (`kubectl describe` the objects); unschedulable pods "
-                "need nodes of their node-pool and bound workspaces",
+                "need nodes of their node-pool and bound workspaces; a platform of thousands of pods "
+                "may need a longer `validator sandbox deploy --timeout`",
             )
         time.sleep(poll)
 
