@@ -74,6 +74,26 @@ CASES = [
     ),
     ("eviction-while-allowed", [pdb(0.1, 2, 1, type="RELIST"), evicted(300)], [], Verdict.PASS, 0),
     (
+        # a drain at 1,000 nodes: the first eviction (149) takes the budget to 0; its replacement is
+        # ready and the disruption controller allows 1 again, received at 160.4; the drain's retry
+        # is admitted at once, within the second its DisruptionTarget condition says (160), and
+        # takes the budget back to 0 (received 160.9). Not an overrun: the apiserver admitted it.
+        "eviction-admitted-the-moment-the-budget-allowed-it",
+        [pdb(0.1, 2, 1, type="RELIST"), evicted(149), pdb(149.3, 1, 0), pdb(160.4, 2, 1),
+         evicted(160, "controller-2"), pdb(160.9, 1, 0), pdb(175, 2, 1)],
+        [DRAIN],
+        Verdict.PASS,
+        0,
+    ),
+    (
+        # the budget said 0 from long before until long after: an overrun
+        "eviction-while-none-allowed-all-around-it",
+        [pdb(0.1, 1, 0, expected=1, type="RELIST"), evicted(300), pdb(301.5, 1, 0), pdb(310, 1, 0)],
+        [],
+        Verdict.FAIL,
+        1,
+    ),
+    (
         # the eviction touched no pod this budget selects: it was never put to the test, which is
         # not a pass (it read as "0 breaches" before)
         "eviction-of-unselected-pod-does-not-exercise-it",
