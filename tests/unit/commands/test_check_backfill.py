@@ -362,12 +362,15 @@ def test_two_checks_in_the_same_second_are_two_runs(
     monkeypatch.chdir(tmp_path)
     argv = ["check", "--prometheus-url", url, "--start", format_rfc3339(start),
             "--end", format_rfc3339(start + WINDOW), "--namespace", "agents"]
-    stamp = "20261206T120000Z"
+    # both checks start in the same second: this one (the backfilled window must lie before it,
+    # so a second fixed once for all would put the window in the future on later days)
+    frozen = datetime.now(UTC).replace(microsecond=0)
+    stamp = frozen.strftime("%Y%m%dT%H%M%SZ")
 
-    class Frozen(datetime):  # both checks start in the same second
+    class Frozen(datetime):
         @classmethod
         def now(cls, tz: Any = None) -> Frozen:
-            return cls(2026, 12, 6, 12, 0, tzinfo=UTC)
+            return cls.fromtimestamp(frozen.timestamp(), tz=UTC)
 
     monkeypatch.setattr("validator.commands.check.datetime", Frozen)
     main(argv)
