@@ -44,12 +44,12 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.support: the allow-list and environment the e2e runs use
 RESULTS = ROOT / "benchmarks" / "results" / "nightly_at_scale.json"
 BIN = Path(sys.executable).parent
 PLATFORM = ROOT / "src" / "validator" / "bundled" / "platform"
 TESTING = PLATFORM / "overlays" / "testing"
 AGENTS = ("rex", "blaze", "cleo", "tess")
-POOLS = ("implementation", "quality", "testing", "system")
 STAGE_PODS = 8  # lifecycle.SIMULATED_MAX_RUNNING_WORKFLOWS: the stand-in's concurrent stage pods
 BUFFER = 1.25  # the brief: quotas 20-30% above the expected peak
 CPU = "sim.validator.io/cpu"
@@ -313,9 +313,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="leave the sandbox up")
     args = parser.parse_args()
 
-    from kubernetes import client
+    from tests.support.cluster import POOLS, run_env
 
-    from validator.safety.allowlist import ContextEntry, Limits, read_identity, save_entry
     from validator.sandbox import lifecycle
 
     replicas = {"rex": args.rex, "blaze": args.blaze, "cleo": args.cleo, "tess": args.tess}
@@ -368,35 +367,18 @@ def main() -> int:
                 walls,
                 lambda: wait_for_standing_usage(api, sum(replicas.values())),
             )
-            identity, _ = read_identity(info.context, info.kubeconfig)
-            uid = client.CoreV1Api(api).read_namespace("kube-system").metadata.uid
         finally:
             api.close()
         allowlist = out / "allowlist.yaml"
-        save_entry(
-            ContextEntry(
-                name=info.context,
-                server=identity.server,
-                ca_sha256=identity.ca_sha256,
-                kube_system_uid=str(uid),
-                namespaces=("agents", "workflow-system"),
-                node_pools=POOLS,
-                limits=Limits(max_cordoned_nodes=1, max_workload_share=0.5),
-            ),
-            allowlist,
-        )
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("VALIDATOR_") or k == "VALIDATOR_SANDBOX_DIR"
-        }
-        env.update(
-            VALIDATOR_ALLOWLIST=str(allowlist),
-            KUBECONFIG=info.kubeconfig,
-            VALIDATOR_PROMETHEUS_URL=info.prometheus_url,
-            VALIDATOR_WORKFLOW_API_URL=info.workflow_api_url,
-            COLUMNS="200",
-        )
+        env = run_env(info, allowlist)  # what the e2e tier's runs see: the sandbox, this allow-list
+        pools = [arg for pool in POOLS for arg in ("--node-pool", pool)]
+        namespaces = ["--namespace", "agents", "--namespace", "workflow-system"]
+        allowed = validator(
+            "allow", "--context", info.context, "--kubeconfig", info.kubeconfig,
+            "--allowlist", str(allowlist), *namespaces, *pools, env=env,
+        )  # fmt: skip
+        if allowed.returncode != 0:
+            raise SystemExit(f"allow failed:\n{allowed.stdout[-3000:]}{allowed.stderr[-3000:]}")
 
         def run() -> subprocess.CompletedProcess[str]:
             proc = subprocess.Popen(
