@@ -172,8 +172,7 @@ def _from_watch(spec: CriterionSpec, evidence: Evidence, maintenance: list[TimeW
         for e in evictions:
             if e.namespace != namespace or not e.was_ready:
                 continue  # an unready pod may be evicted within a budget (unhealthyPodEvictionPolicy)
-            state = state_at(line, e.time - 1.0)
-            if state is not None and state.selector.matches(e.labels) and _none_allowed_around(line, e.time):
+            if _overrun(line, e):
                 overruns.append(e)
         value = float(len(breaches) + len(overruns))
         last = next((s for _, s in reversed(line) if s is not None), None)
@@ -291,20 +290,22 @@ def _touched_pods(
 RECEIPT_LAG_S = 2.0
 
 
-def _none_allowed_around(line: tuple[tuple[float, PdbState | None], ...], evicted_at: float) -> bool:
-    """Whether the budget allowed no disruption all through the time its eviction may have
-    happened. The eviction's time is its DisruptionTarget condition's, whole seconds (it happened
-    within the second after), and the watch receives the budget's changes a little late: the
-    status that let the apiserver admit it (disruptionsAllowed 1, after an earlier eviction's
+def _overrun(line: tuple[tuple[float, PdbState | None], ...], eviction: Eviction) -> bool:
+    """Whether the budget selected the evicted pod and allowed no disruption all through the time
+    the eviction may have happened. Its time is its DisruptionTarget condition's, whole seconds (it
+    happened within the second after), and the watch receives the budget's changes a little late:
+    the status that let the apiserver admit it (disruptionsAllowed 1, after an earlier eviction's
     replacement became ready) may be received up to RECEIPT_LAG_S after the eviction's second, and
     the eviction's own decrement to 0 from its second on. So: the state in effect a second before,
     and every state received until RECEIPT_LAG_S after the second, all allowed none. The eviction
     API refuses an eviction the budget does not allow, so an overrun seen through it is a budget
     whose status said 0 all that time."""
-    start, end = evicted_at - 1.0, evicted_at + 1.0 + RECEIPT_LAG_S
+    start, end = eviction.time - 1.0, eviction.time + 1.0 + RECEIPT_LAG_S
     before = state_at(line, start)
-    states = [before] + [s for t, s in line if start < t <= end]
-    return all(s is None or s.disruptions_allowed == 0 for s in states) and before is not None
+    if before is None or not before.selector.matches(eviction.labels):
+        return False
+    later = (s for t, s in line if start < t <= end and s is not None)
+    return before.disruptions_allowed == 0 and all(s.disruptions_allowed == 0 for s in later)
 
 
 def _evictions(evidence: Evidence) -> list[Eviction]:

@@ -192,12 +192,12 @@ def about_live_pods(api: ApiClient, namespaces: Iterable[str]) -> Callable[[Aler
                 live[namespace] = {p.metadata.uid for p in core.list_namespaced_pod(namespace).items}
             except Exception:  # any failure to list (HTTP, connection): keep its alerts, as before
                 continue
-        def about_a_gone_pod(alert: dict[str, str]) -> bool:
-            uid, namespace = alert.get("uid"), alert.get("namespace", "")
-            return bool(uid) and namespace in live and uid not in live[namespace]
-
-        gone = [a for a in alerts if about_a_gone_pod(a)]
-        return [a for a in alerts if a not in gone], gone
+        kept: Alerts = []
+        gone: Alerts = []
+        for alert in alerts:
+            namespace, uid = alert.get("namespace", ""), alert.get("uid")
+            (gone if uid and namespace in live and uid not in live[namespace] else kept).append(alert)
+        return kept, gone
 
     return split
 
