@@ -301,6 +301,30 @@ def agent_pods_seen(k8s_jsonl: Path) -> dict[str, int]:
     return {"standing": len(standing), "workflow_stage": len(stages)}
 
 
+def schedule_kept(run_dir: Path) -> dict[str, Any]:
+    """Each experiment's planned point of the load, when it started (seconds after the load started)
+    and how long it ran; and how long the load's profile was held for experiments past their slots."""
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    started = datetime.fromisoformat(manifest["load"]["started"]).timestamp()
+    planned = {f["name"]: f["offset_s"] for f in manifest.get("faults_planned", [])}
+    experiments = []
+    for e in manifest.get("experiments", []):
+        begun, ended = (datetime.fromisoformat(e[k]).timestamp() for k in ("started", "ended"))
+        experiments.append(
+            {
+                "name": e["name"],
+                "planned_at_s": planned.get(e["name"]),
+                "started_at_s": round(begun - started, 1),
+                "ran_s": round(ended - begun, 1),
+            }
+        )
+    return {
+        "load_duration_s": manifest["load"]["duration_s"],
+        "load_held_s": manifest["load"].get("held_s", 0.0),
+        "experiments": experiments,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, default=1000)
@@ -429,6 +453,7 @@ def main() -> int:
                 for r in c["results"]
                 if r["verdict"] not in ("pass", "not_exercised")
             ],
+            "schedule": schedule_kept(run_dir),
             "cpu_utilization_by_agent": cpu,
             "standing_replicas_with_usage_before_the_run": {"with_usage": with_usage, "running": running},
             "agent_pods_in_the_evidence": agent_pods_seen(run_dir / "evidence" / "k8s.jsonl"),

@@ -108,6 +108,7 @@ POSITIVE_DURATION_PATTERN = r"^(?=.*[1-9])" + DURATION_PATTERN[1:]
 MAX_USERS = 500
 MAX_SPAWN_RATE = 50.0
 MAX_TIME_FACTOR = 3600.0
+MAX_LOAD_DURATION_S = 3 * 24 * 3600.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -60,6 +60,8 @@ class LocustSpec:
     stop_timeout_s: float = 5.0  # Locust --stop-timeout: grace for users' in-flight tasks
     locust_executable: str | None = None  # default: the `locust` next to this Python
     cpu_affinity: tuple[int, ...] | None = None  # pin the child to these CPUs (benchmarks)
+    hold_file: Path | None = None  # shape_hold.ShapeHold's file: the profile stands still while it holds
+    max_hold_s: float = 0.0  # the most it may hold; max_duration_s must leave room for it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,6 +145,8 @@ def locust_command(spec: LocustSpec, load_dir: Path) -> list[str]:
         command += ["--allowed-hosts", ",".join(spec.allowed_hosts)]
     if spec.think_time_s is not None:
         command += ["--think-time", f"{spec.think_time_s:g}"]
+    if spec.hold_file is not None:
+        command += ["--hold-file", str(spec.hold_file), "--max-hold", f"{spec.max_hold_s:g}"]
     return [*command, *spec.extra_args]
 
 

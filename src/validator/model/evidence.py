@@ -35,6 +35,7 @@ class ManifestLoad:
     max_spawn_rate: float = 0.0
     duration_s: float = 0.0
     started: float | None = None  # epoch seconds the load started; None before it did
+    held_s: float = 0.0  # seconds its profile stood still while faults overran their slots (run.md)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

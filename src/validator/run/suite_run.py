@@ -25,7 +25,7 @@ from rich.console import Console
 
 from validator.collect.prometheus import collect_metrics
 from validator.collect.recorder import KubernetesRecorder
-from validator.config.suite_file import ExperimentSpec
+from validator.config.suite_file import MAX_LOAD_DURATION_S, ExperimentSpec
 from validator.criteria import fault_effects
 from validator.criteria.promql import QueryRanges
 from validator.criteria.registry import CRITERIA, LIVE_CRITERIA, build_specs, evaluate_all
@@ -34,6 +34,7 @@ from validator.export import export_results
 from validator.history import default_history_path, judge_against_history, record_run, regression_lines
 from validator.history.evidence import history_evidence
 from validator.load.locust_process import LocustSpec
+from validator.load.shape_hold import HOLD_FILE, HeldSpan, ShapeHold
 from validator.model import (
     Evidence,
     ExperimentRecord,
@@ -68,7 +69,7 @@ from validator.run.preflight import (
 from validator.run.rehearsal import rehearse
 from validator.run.request import RunEnvironment, RunRequest, resolve_environment
 from validator.run_directory import K8S, load_run_directory
-from validator.run_directory.layout import REPORT
+from validator.run_directory.layout import LOAD_DIR, REPORT
 from validator.run_directory.manifest import write_manifest
 from validator.safety.guard import Guard
 
@@ -100,6 +101,12 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# The load's end is held a little before it comes: Locust asks the profile every second, and one that
+# has reached its end stops the users.
+HOLD_LEAD_S = 3.0
+LOAD_END = "the load's end"
+
+
 class SuiteRun:
     """One run of one suite. `execute()` returns the exit code."""
 
@@ -121,6 +128,7 @@ class SuiteRun:
         self.window_start_ms = 0
         self.window_end_ms = 0
         self.load_started_ms = 0
+        self.shape_hold = ShapeHold(self.run_dir / LOAD_DIR / HOLD_FILE, 0.0)  # sized in _run
 
     # -- the manifest --------------------------------------------------------------------------
     def _manifest(self, env: RunEnvironment, *, final: bool, end_ms: int | None = None) -> RunManifest:
@@ -163,6 +171,7 @@ class SuiteRun:
                 max_spawn_rate=self.suite.load.max_spawn_rate,
                 duration_s=timing.load_duration_s,
                 started=self.load_started_ms / 1000 if self.load_started_ms else None,
+                held_s=self.shape_hold.held_s(),
             ),
             faults_planned=tuple(
                 PlannedFault(name=e.name, experiment=str(e.path), offset_s=off)
@@ -210,17 +219,28 @@ class SuiteRun:
         timing = self.suite.timing(env.mode)
         load = self.suite.load
         extra = {"VALIDATOR_LOAD_TARGET": load.target, **load.env}
+        max_hold = self._max_hold_s(env)
         return LocustSpec(
             locustfile=load_profile_path(load.profile, self.suite.source),
             host=env.workflow_api_url or "http://127.0.0.1",
             max_users=load.max_users,
             max_spawn_rate=load.max_spawn_rate,
-            max_duration_s=timing.load_duration_s + 30.0,
+            max_duration_s=timing.load_duration_s + max_hold + 30.0,
             time_factor=timing.time_factor,
             profile_duration_s=timing.load_duration_s,
             allowed_hosts=load.allowed_hosts,
             extra_env=extra,
+            hold_file=self.shape_hold.path if max_hold > 0 else None,
+            max_hold_s=max_hold,
         )
+
+    def _max_hold_s(self, env: RunEnvironment) -> float:
+        """The most the schedule may hold the load's profile: as long again as the load, within the
+        load profiles' hard maximum on a run's length."""
+        if not self.suite.experiments:
+            return 0.0
+        duration = self.suite.timing(env.mode).load_duration_s
+        return max(0.0, min(duration, MAX_LOAD_DURATION_S - duration - 30.0))
 
     def _progress_line(self) -> Callable[[], None]:
         def tick() -> None:
@@ -352,6 +372,7 @@ class SuiteRun:
             self._write_manifest(env)
             self.console.print(f"[green]✓[/] recorder synced; settling {timing.settle_s:g}s for a baseline")
             _sleep_until(time.time() + timing.settle_s)
+            self.shape_hold = ShapeHold(self.run_dir / LOAD_DIR / HOLD_FILE, self._max_hold_s(env))
             self.load_process = load = ProgressLocust(self._locust_spec(env), self.run_dir)
             load.start()
             self.load_started_ms = load.started_ms
@@ -368,13 +389,28 @@ class SuiteRun:
                     load.last_progress,
                     lambda text: self.console.print(f"[yellow]{text}[/]"),
                 )
-            for offset, exp in self.suite.schedule(env.mode):
-                _sleep_until(self.load_started_ms / 1000 + offset, tick=tick)
+            schedule = self.suite.schedule(env.mode)
+            for index, (offset, exp) in enumerate(schedule):
+                _sleep_until(self._on_load_clock(offset), tick=tick)
                 if self._aborting(env):
                     break
                 if not load.running():
-                    self.console.print(f"[yellow]the load ended early ({load.describe()})[/]")
-                self._run_experiment(exp, env)
+                    load.finish()
+                    self.console.print(
+                        f"[yellow]the load ended before {exp.name} ({load.describe()}): "
+                        "this fault meets no load[/]"
+                    )
+                # the next fault's point of the load (or the load's end, a tick before it) is held
+                # while this experiment runs past it
+                last_hold_point = timing.load_duration_s - HOLD_LEAD_S
+                upto, upto_name = (
+                    (min(schedule[index + 1][0], last_hold_point), schedule[index + 1][1].name)
+                    if index + 1 < len(schedule)
+                    else (last_hold_point, LOAD_END)
+                )
+                with self.shape_hold.from_moment(self._on_load_clock(upto)) as held:
+                    self._run_experiment(exp, env)
+                self._say_held(exp.name, upto_name, held)
                 live = self._live_verdicts(env)
                 if self.rollback_failure is not None:
                     self.console.print("[red]a rollback failed: the remaining experiments are skipped[/]")
@@ -382,7 +418,7 @@ class SuiteRun:
                 if self._aborting(env, live):
                     break
             if not self.aborted:
-                _sleep_until(self.load_started_ms / 1000 + timing.load_duration_s, tick=tick)
+                _sleep_until(self._on_load_clock(timing.load_duration_s), tick=tick)
             with self.interrupts.shield():
                 load.finish(wait_s=0.0 if self.aborted else 30.0)  # an aborted run stops its load now
             self.console.print(f"load finished: {load.describe()}; cooldown {timing.cooldown_s:g}s")
@@ -399,6 +435,30 @@ class SuiteRun:
                     recorder.stop()
         with self.interrupts.shield():
             return self._finish(env, interrupted=interrupted or self.interrupts.interrupted)
+
+    def _on_load_clock(self, offset_s: float) -> float:
+        """The wall-clock time (epoch seconds) the load's profile reaches `offset_s`, holds included."""
+        return self.load_started_ms / 1000 + offset_s + self.shape_hold.held_s()
+
+    def _say_held(self, name: str, upto: str, held: HeldSpan) -> None:
+        if held.seconds <= 0:
+            return
+        past, after = (
+            (LOAD_END, "the load still runs to its end after it")
+            if upto == LOAD_END
+            else (f"{upto}'s start", f"{upto} still meets the load planned for it")
+        )
+        self.console.print(
+            f"[yellow]{name} ran {held.seconds:.0f}s past {past}: "
+            f"the load held its profile for those {held.seconds:.0f}s, so {after} "
+            f"(the load lasts {self.shape_hold.held_s():.0f}s longer in all)[/]"
+        )
+        if held.reached_max:
+            self.console.print(
+                "[yellow]the load's profile was held the most a run allows "
+                f"({self.shape_hold.max_hold_s:.0f}s): "
+                "it goes on now, and a fault that overruns again meets a later point of the load[/]"
+            )
 
     def _recovery_tick(self) -> Callable[[], None]:
         def tick() -> None:

@@ -169,6 +169,7 @@ def _load(raw: Mapping[str, Any]) -> ManifestLoad:
         max_spawn_rate=_float(raw.get("max_spawn_rate")),
         duration_s=_float(raw.get("duration_s")),
         started=_time_or_none(raw.get("started")),
+        held_s=_float(raw.get("held_s")),
     )
 
 
@@ -263,6 +264,7 @@ def manifest_document(manifest: RunManifest) -> dict[str, Any]:
             "duration_s": load.duration_s,
             "time_factor": manifest.time_factor,
             "started": format_rfc3339(load.started) if load.started is not None else None,
+            "held_s": round(load.held_s, 3),
         }
     doc.update(
         faults_planned=[

@@ -62,3 +62,29 @@ def test_no_tick_exceeds_the_caps_and_at_least_one_user_runs(profile: str) -> No
         else:
             assert tick is not None
             assert 1 <= tick[0] <= CAPS.max_users and tick[1] <= CAPS.max_spawn_rate
+
+
+def test_a_hold_in_progress_counts_until_now_and_released_holds_add_up() -> None:
+    from shape_curves import seconds_held
+
+    assert seconds_held({"held_s": 0.0, "since": 100.0}, now=112.5, max_hold_s=60.0) == 12.5
+    assert seconds_held({"held_s": 20.0, "since": None}, now=500.0, max_hold_s=60.0) == 20.0
+    assert seconds_held({"held_s": 20.0, "since": 100.0}, now=105.0, max_hold_s=60.0) == 25.0
+    assert seconds_held({"held_s": 50.0, "since": 100.0}, now=130.0, max_hold_s=60.0) == 60.0  # at most
+    for not_a_state in (None, [], "x", {"held_s": "10"}):
+        assert seconds_held(not_a_state, now=1.0, max_hold_s=60.0) == 0.0
+    assert seconds_held({"held_s": 20.0, "since": None}, now=1.0, max_hold_s=0.0) == 0.0  # holds not allowed
+
+
+def test_the_profile_stands_still_while_held_and_resumes_where_it_stopped() -> None:
+    from shape_curves import seconds_held
+
+    caps = LoadCaps(max_users=20, max_spawn_rate=5.0, max_duration_s=600.0)
+    burst = PROFILES["burst"]
+    held = {"held_s": 0.0, "since": 180.0}  # held 180 s into a 300 s burst: the peak (100%)
+    ticks = [users_at(burst, caps, t - seconds_held(held, t, 200.0), 300.0) for t in range(180, 300, 10)]
+    assert set(ticks) == {(20, 5.0)}, "the peak goes on while the hold lasts"
+    released = {"held_s": 120.0, "since": None}
+    assert users_at(burst, caps, 300.0 - seconds_held(released, 300.0, 200.0), 300.0) == (20, 5.0)
+    # the run ends 120 s late
+    assert users_at(burst, caps, 420.0 - seconds_held(released, 420.0, 200.0), 300.0) is None

@@ -42,6 +42,7 @@ def _full_manifest() -> RunManifest:
         load=ManifestLoad(
             profile="burst", target="http", max_users=40, max_spawn_rate=10.0, duration_s=420.0,
             started=T0 + 20.25,
+            held_s=41.5,
         ),
         faults_planned=(
             PlannedFault(name="node-drain", experiment="experiments/node-drain.json", offset_s=90.0),

@@ -93,3 +93,21 @@ def tick_sequence(profile: Profile, caps: LoadCaps, step_s: float = 1.0) -> list
         if tick is None:
             return ticks
         t += step_s
+
+
+def seconds_held(state: object, now: float, max_hold_s: float) -> float:
+    """How long a run's fault schedule has held the shape's clock, at `now` (epoch seconds).
+
+    `state` is the suite runner's hold file, parsed: `{"held_s": seconds held and released,
+    "since": epoch seconds a hold in progress began, or null}` (validator/load/shape_hold.py writes
+    it). While a fault overruns the slot the suite gave it, the shape stays where it is, so that the
+    next fault still meets the load the suite planned for it. Never more than `max_hold_s`; 0 for
+    anything that is not such a state (no file yet)."""
+    if not isinstance(state, dict) or max_hold_s <= 0:
+        return 0.0
+    held = state.get("held_s")
+    since = state.get("since")
+    total = float(held) if isinstance(held, int | float) and held > 0 else 0.0
+    if isinstance(since, int | float) and not isinstance(since, bool):
+        total += max(0.0, now - float(since))
+    return min(total, max_hold_s)

@@ -50,7 +50,7 @@ from load_caps import (
 )
 from locust import FastHttpUser, LoadTestShape, User, events, task
 from locust.env import Environment
-from shape_curves import PROFILES, Profile, Tick, users_at
+from shape_curves import PROFILES, Profile, Tick, seconds_held, users_at
 from workflow_mix import choose_size, plan_workflow, render_template, template_values, think_time
 
 log = logging.getLogger("validator.loadprofiles")
@@ -87,6 +87,12 @@ def _add_arguments(parser: Any, **_: Any) -> None:
                              "result before thinking and submitting again (closed loop)")
     parser.add_argument("--mix-seed", type=str, default="", env_var="VALIDATOR_LOAD_MIX_SEED",
                         help="seed of the workflow mix (reproducible runs)")
+    parser.add_argument("--hold-file", type=str, default="", env_var="VALIDATOR_LOAD_HOLD_FILE",
+                        help="JSON file a suite run writes while a fault overruns its slot: the shape's "
+                             "clock stands still for as long as it says (shape_curves.seconds_held)")
+    parser.add_argument("--max-hold", type=str, default="0", env_var="VALIDATOR_LOAD_MAX_HOLD",
+                        help="the most seconds the hold file may hold the shape (the run's --max-duration "
+                             "must leave room for them)")
 
 
 def caps_of(environment: Environment) -> LoadCaps:
@@ -169,10 +175,28 @@ class ProfileShape(LoadTestShape):
         return shape_duration(caps_of(environment), base_duration_s=self.profile().base_duration_s,
                               profile=self.profile_name)
 
+    _held_s: float = 0.0  # the last hold read: a file being replaced keeps the shape where it was
+
+    def held_s(self, environment: Environment) -> float:
+        """Seconds the suite run's hold file (--hold-file) has stopped this shape's clock."""
+        opts = environment.parsed_options
+        path = getattr(opts, "hold_file", "") if opts is not None else ""
+        if not path:
+            return 0.0
+        try:
+            max_hold = float(getattr(opts, "max_hold", 0) or 0)
+            state = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return 0.0  # no fault has overrun yet
+        except (OSError, ValueError):
+            return self._held_s
+        self._held_s = seconds_held(state, time.time(), max_hold)
+        return self._held_s
+
     def tick(self) -> Tick:
         assert self.runner is not None
         environment = self.runner.environment
-        elapsed = float(self.get_run_time())  # type: ignore[no-untyped-call, unused-ignore]
+        elapsed = float(self.get_run_time()) - self.held_s(environment)  # type: ignore[no-untyped-call, unused-ignore]
         return users_at(self.profile(), caps_of(environment), elapsed, self.duration_s(environment))
 
 
