@@ -146,6 +146,7 @@ class SuiteRun:
                 if final
                 else self.window_start_ms
                 + int((timing.settle_s + timing.load_duration_s + timing.cooldown_s) * 1000)
+                + int(self.shape_hold.held_s() * 1000)  # the load lasts longer by its holds
             )
         target = self.request.rehearsal_target
         return RunManifest(
