@@ -111,7 +111,7 @@ bench: venv debian toolchain
 	$(PY) benchmarks/history_backfill.py
 	$(PY) benchmarks/load_throughput.py
 	$(PY) benchmarks/recorder_at_scale.py  # its own 1,000-node sandbox, ~8 min, before the shared one starts
-	$(PY) benchmarks/nightly_at_scale.py  # its own 1,000-node sandbox, 2,000 standing agents, ~15 min
+	$(PY) benchmarks/nightly_at_scale.py  # its own 1,000-node sandbox, 2,000 standing agents, 17-25 min
 	$(VALIDATOR) sandbox up
 	$(PY) benchmarks/recorder_timing.py
 	$(PY) benchmarks/sandbox_lifecycle.py
