@@ -77,6 +77,9 @@ def prometheus_config(
     jobs.append(
         {
             "job_name": "kube-state-metrics",
+            # as often as the simulated kubelets: a compressed stage pod lives 2-6 s, and the
+            # requests a run holds its CPU against are read from here (promql.CPU_REQUESTS_BY_AGENT)
+            **node_interval,
             "honor_labels": True,
             "static_configs": [{"targets": [f"127.0.0.1:{ksm_port}"]}],
         }

@@ -303,6 +303,16 @@ def test_placeholders_are_filled_with_kube_state_metrics_label_and_namespace_mat
     assert render_query("rate(x[{rate_window}])", ranges=QueryRanges(rate_window_s=20)) == "rate(x[20s])"
 
 
+def test_a_gauge_averaged_over_the_rate_window_is_read_five_times_a_step() -> None:
+    """A 2-6 s stage pod's request is read at least once a second in the sandbox (5 s steps), every
+    3 s on a real cluster (15 s steps); never more often than once a second."""
+    query = "avg_over_time(x[{rate_window}:{sample_step}])"
+    assert render_query(query, ranges=QueryRanges.for_run(30.0, 5.0)) == "avg_over_time(x[20s:1s])"
+    assert render_query(query, ranges=QueryRanges.for_run(1.0, 15.0)) == "avg_over_time(x[300s:3s])"
+    assert render_query(query) == "avg_over_time(x[300s:3s])"
+    assert render_query(query, ranges=QueryRanges.for_run(30.0, 2.0)) == "avg_over_time(x[10s:1s])"
+
+
 def test_unreachable_can_be_recorded_per_query_instead_of_raised(run_dir: Path) -> None:
     """At the end of a run, an unreachable Prometheus must not lose the run: each query says why."""
 

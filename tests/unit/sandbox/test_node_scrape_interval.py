@@ -42,10 +42,11 @@ def test_promtool_accepts_the_configuration_and_each_node_is_read_at_that_interv
 ) -> None:
     rules, targets = tmp_path / "rules", tmp_path / "targets"
     config = prometheus_config(COMPONENTS, 9000, "compressed", rules, targets, nodes)
-    job = _node_job(config)
     interval = node_scrape_interval_s(nodes)
-    assert job["scrape_interval"] == f"{interval}s"
-    assert job["scrape_timeout"] == f"{min(interval, 4)}s"  # never above the interval
+    [ksm] = [j for j in config["scrape_configs"] if j["job_name"] == "kube-state-metrics"]
+    for job in (_node_job(config), ksm):  # the pods' requests as often as their CPU
+        assert job["scrape_interval"] == f"{interval}s"
+        assert job["scrape_timeout"] == f"{min(interval, 4)}s"  # never above the interval
     promtool = shutil.which("promtool")
     assert promtool, "promtool comes with Debian's prometheus package (make debian)"
     path = tmp_path / "prometheus.yml"
@@ -57,4 +58,6 @@ def test_promtool_accepts_the_configuration_and_each_node_is_read_at_that_interv
 def test_production_timings_keep_the_global_interval() -> None:
     config = prometheus_config(COMPONENTS, 9000, "production", Path("r"), Path("t"), nodes=1000)
     assert "scrape_interval" not in _node_job(config)
+    [ksm] = [j for j in config["scrape_configs"] if j["job_name"] == "kube-state-metrics"]
+    assert "scrape_interval" not in ksm
     assert config["global"]["scrape_interval"] == "15s"
