@@ -9,6 +9,15 @@ inconclusive. A rise while the HPA is already at maxReplicas cannot be answered 
 inconclusive, unless it stays above target longer than `max` (a target the HPA can never reach):
 fail. An HPA whose metric never rose is not exercised. Durations of a compressed run are judged in
 real time (`time_factor`).
+
+The HPA's status trails the load it measures by its metrics pipeline: metrics-server averages CPU
+between two scrapes a resolution apart, the HPA reads every sync period. A decision's latency is
+timed on that same status at both ends, so the trail cancels; a stay at maxReplicas that ended is
+not: the load may have fallen back up to `metrics_delay` seconds of wall clock before the status
+showed it, and on a compressed clock those seconds count `time_factor` times (15 s of
+metrics-server's resolution read as 450 s at 30x). So a stay at maxReplicas that fell back counts
+only what is certain, its length less `metrics_delay`; one that lasts to the window's end counts
+whole (the status was late at its start too).
 """
 
 from __future__ import annotations
@@ -42,7 +51,10 @@ QUERIES: dict[str, str] = {
     "hpa_desired_replicas": "kube_horizontalpodautoscaler_status_desired_replicas{{namespace_matcher}}",
     "hpa_max_replicas": "kube_horizontalpodautoscaler_spec_max_replicas{{namespace_matcher}}",
 }
-DEFAULTS: dict[str, float] = {"max": 300, "tolerance": 0.1}
+# metrics_delay: seconds of wall clock (never compressed) the HPA's status can trail its metrics'
+# source: twice metrics-server's resolution plus the HPA's sync period, 45 s with Kubernetes' and
+# the official metrics-server manifest's 15 s (the sandbox's is 15 s too, its sync 1 s)
+DEFAULTS: dict[str, float] = {"max": 300, "tolerance": 0.1, "metrics_delay": 45}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,8 +120,18 @@ def _judge(
         scope = {"hpa": hpa, "rise": at(start)}
         if base >= s.max_replicas > 0:
             end_at = _skip_rise(samples, i)
-            until = samples[end_at].t if end_at < len(samples) else window.end
-            pinned, compressed = on_clock(evidence, until - max(start, window.start))
+            fell_back = end_at < len(samples)
+            until = samples[end_at].t if fell_back else window.end
+            seen = until - max(start, window.start)
+            delay = spec.threshold("metrics_delay") if fell_back else 0.0
+            pinned, compressed = on_clock(evidence, max(0.0, seen - delay))
+            trailed = (
+                f"; back under target at {at(until)}, and the HPA's status trails its metrics by up to "
+                f"{secs(delay)} of wall clock (metrics_delay): {secs(pinned)} of the "
+                f"{secs(on_clock(evidence, seen)[0])} it showed is certain"
+                if delay
+                else ""
+            )
             advice = (
                 f"HPA `{hpa}` is pinned at maxReplicas {s.max_replicas} above its target: raise "
                 "spec.maxReplicas, or set a target the workload can reach at that size",
@@ -121,7 +143,8 @@ def _judge(
                         False,
                         pinned,
                         f"above target from {at(start)} for {secs(pinned)}{clock_note(compressed)} while at "
-                        f"maxReplicas ({s.max_replicas}): the HPA can never reach its target ({source})",
+                        f"maxReplicas ({s.max_replicas}){trailed}: the HPA can never reach its target "
+                        f"({source})",
                         scope=scope,
                         unit="seconds",
                         threshold=band,
@@ -134,7 +157,7 @@ def _judge(
                     inconclusive(
                         spec,
                         f"load rose above target at {at(start)} while already at maxReplicas "
-                        f"({s.max_replicas}): no scale-up possible, latency not measurable",
+                        f"({s.max_replicas}){trailed}: no scale-up possible, latency not measurable",
                         scope=scope,
                         unit="seconds",
                         threshold=band,

@@ -7,6 +7,7 @@ import pytest
 from tests.support.evidence import (
     evidence,
     k8s,
+    manifest,
     metrics,
     ok,
     only,
@@ -101,6 +102,19 @@ CASES = [
         {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.FAIL, 500)},
     ),
     (
+        # 400 s at maxReplicas, then back under target: the status may have shown the fall up to
+        # metrics_delay (45 s) late, and 355 s of it is certain, still past the budget
+        "pinned-at-max-replicas-past-the-budget-and-its-trail-fails-though-it-fell-back",
+        [hpa(1, 30, 3, max_replicas=3), hpa(100, 90, 3, max_replicas=3), hpa(500, 40, 3, max_replicas=3)],
+        {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.FAIL, 355)},
+    ),
+    (
+        # 330 s shown, but the load may have fallen back 45 s before the status said so: 285 s certain
+        "pinned-at-max-replicas-within-the-budget-and-its-trail-is-inconclusive",
+        [hpa(1, 30, 3, max_replicas=3), hpa(100, 90, 3, max_replicas=3), hpa(430, 40, 3, max_replicas=3)],
+        {"hpa=agents/rex,rise=2025-11-20T02:01:40Z": (Verdict.INCONCLUSIVE, None)},
+    ),
+    (
         "unknown-current-metric-is-not-a-rise",
         [hpa(1, None, 1), hpa(100, None, 1)],
         {"hpa=agents/rex": (Verdict.INCONCLUSIVE, None)},
@@ -124,6 +138,32 @@ def test_an_unreachable_target_names_the_hpa_and_max_replicas() -> None:
     result = only(crit.evaluate(spec(crit), evidence(k8s=pinned)))
     assert result.verdict is Verdict.FAIL and "can never reach its target" in result.detail
     assert "HPA `agents/rex` is pinned at maxReplicas 2" in result.advice[0]
+
+
+def test_a_stay_at_max_replicas_carried_into_a_compressed_run_is_not_its_trail_times_30() -> None:
+    # CI, 2026-12-06: an earlier run left the controller at maxReplicas 10 with a long queue; the
+    # platform was redeployed (queue emptied) just before this run, whose HPA status still showed the
+    # old CPU above target for 13.8 s of wall clock: metrics-server's resolution, not the platform.
+    # At 30x that read as 414 s at maxReplicas and failed the run.
+    watch = k8s(
+        hpa(-0.1, 95, 10, max_replicas=10),
+        hpa(13.8, 30, 10, max_replicas=10),
+        hpa(200, 30, 10, max_replicas=10),
+    )
+    run = evidence(k8s=watch, manifest_=manifest(240.0, time_factor=30.0))
+    result = only(crit.evaluate(spec(crit), run))
+    assert result.verdict is Verdict.INCONCLUSIVE, result.detail
+    assert "trails its metrics by up to 45.0 s of wall clock (metrics_delay)" in result.detail
+    assert "0.0 s of the 414 s (6.9 min) it showed is certain" in result.detail
+
+
+def test_a_stay_at_max_replicas_to_the_window_end_counts_whole() -> None:
+    # never seen to fall back: the status was late at its start too, nothing is taken off
+    watch = k8s(hpa(1, 30, 10, max_replicas=10), hpa(20, 95, 10, max_replicas=10))
+    run = evidence(k8s=watch, manifest_=manifest(240.0, time_factor=30.0))
+    result = only(crit.evaluate(spec(crit), run))
+    assert (result.verdict, result.value) == (Verdict.FAIL, pytest.approx(220 * 30))
+    assert "metrics_delay" not in result.detail
 
 
 def test_gap_after_the_rise_makes_no_decision_inconclusive() -> None:
