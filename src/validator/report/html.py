@@ -61,6 +61,14 @@ DETAIL_SHOWN = 80
 SANDBOX_NOTE = "simulated nodes: kwok does not enforce memory limits; OOM kills are simulated"
 DRY_RUN_NOTE = "dry run: Chaos Toolkit marked skipped activities as succeeded; no fault was injected"
 
+
+def held_note(held_s: float) -> str:
+    """The banner of a run whose load stood still while experiments overran their slots."""
+    return (f"the load held its profile for {held_s:.0f} s while experiments ran past their slots "
+            "(manifest.json load.held_s): each later fault met the point of the load it was planned for, "
+            f"and the load ended {held_s:.0f} s later than planned")
+
+
 _VERDICT_COLOUR = {
     Verdict.PASS: "#1a7f37",
     Verdict.FAIL: "#cf222e",
@@ -570,6 +578,9 @@ def report_context(summary: Summary, evidence: Evidence) -> dict[str, Any]:
         banners.append(SANDBOX_NOTE)
     if evidence.chaos is not None and any(run.dry for run in evidence.chaos.runs):
         banners.append(DRY_RUN_NOTE)
+    load = manifest.load
+    if load is not None and load.held_s > 0:
+        banners.append(held_note(load.held_s))
     by_reason: dict[str, list[str]] = defaultdict(list)
     for source, reason in sorted(evidence.missing.items()):
         by_reason[reason].append(source.value)
@@ -582,6 +593,9 @@ def report_context(summary: Summary, evidence: Evidence) -> dict[str, Any]:
         "suite": manifest.suite,
         "context": manifest.context,
         "namespaces": ", ".join(manifest.namespaces),
+        "load": (f"{load.profile}, {load.max_users} users, {load.duration_s:g} s"
+                 + (f" + {load.held_s:.0f} s held" if load.held_s > 0 else "")
+                 if load is not None and load.profile else ""),
         "prometheus_url": evidence.metrics.prometheus_url if evidence.metrics else "",
         "banners": banners,
         "criteria": criteria,

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from tests.support.synthetic_run import SECRET_URL, summary_and_evidence
-from validator.model import Regression, RegressionCheck, RegressionPolicy, Verdict
+from validator.model import ManifestLoad, Regression, RegressionCheck, RegressionPolicy, Verdict
 from validator.report.html import (
     DETAIL_SHOWN,
     MAX_POINTS_PER_CHART,
@@ -18,6 +18,7 @@ from validator.report.html import (
     downsample,
     format_threshold,
     format_value,
+    held_note,
     render_report_html,
     visible,
     write_report_html,
@@ -93,6 +94,18 @@ def test_inconclusive_results_show_their_reason_and_not_evaluated_are_listed(tmp
 def test_sandbox_runs_are_labelled_and_real_runs_are_not(tmp_path: Path) -> None:
     assert SANDBOX_NOTE in _render(tmp_path / "sandbox")
     assert SANDBOX_NOTE not in _render(tmp_path / "real", sandbox=False)
+
+
+def test_a_held_load_is_on_the_page_and_a_load_that_never_held_says_nothing(tmp_path: Path) -> None:
+    summary, evidence = summary_and_evidence()
+    steady = ManifestLoad(profile="burst", max_users=50, duration_s=330.0)
+    plain = replace(evidence, manifest=replace(evidence.manifest, load=steady))
+    html = render_report_html(summary, plain)
+    assert "load burst, 50 users, 330 s</span>" in html and "held its profile" not in html
+    held = replace(evidence, manifest=replace(evidence.manifest, load=replace(steady, held_s=46.4)))
+    html = render_report_html(summary, held)
+    assert "load burst, 50 users, 330 s + 46 s held</span>" in html
+    assert held_note(46.4) in html and "the load ended 46 s later than planned" in held_note(46.4)
 
 
 def test_no_secrets_in_the_report(tmp_path: Path) -> None:
