@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.cluster import Sandbox, wait_until
+from tests.support.cluster import BIN, Sandbox, wait_until
 from validator.sandbox import lifecycle, platform_deploy
 from validator.sandbox.simulated_platform.platform_process import PlatformSettings, SimulatedPlatformProcess
 
@@ -280,3 +280,41 @@ def test_hpa_reads_the_workflow_queue_depth_when_the_sandbox_serves_it(deployed:
         found = wait_until("the HPA to read workflow_queue_depth", queue_depth, timeout_s=240, interval_s=3)
     assert found["metric"]["name"] == "workflow_queue_depth"
     assert "averageValue" in found["current"]
+
+
+def _cpu_utilisation(sandbox: Sandbox) -> float | None:
+    """The controller HPA's CPU utilisation as its own status shows it."""
+    for metric in _hpa(sandbox).get("status", {}).get("currentMetrics") or []:
+        if metric.get("type") == "Resource" and metric["resource"]["name"] == "cpu":
+            value = metric["resource"].get("current", {}).get("averageUtilization")
+            return None if value is None else float(value)
+    return None
+
+
+def test_a_redeploy_returns_once_the_hpa_no_longer_shows_the_replaced_platforms_load(
+    deployed: Sandbox,
+) -> None:
+    """`validator sandbox deploy` restarts the simulated platform, which drops its queue; the HPA's
+    status shows the old load a while longer (metrics-server's resolution), and a run started at
+    once recorded it as its own (CI, 2026-12-06: 414 s at maxReplicas, a failed verdict). The deploy
+    returns once the HPA's own status is back under its target."""
+    info = lifecycle.start_simulated_platform(deployed.info)
+    assert info.workflow_api_url
+    body = json.dumps({"size": "single-file-change"}).encode()
+    for _ in range(150):  # 8 run at a time: the queue stays long for minutes
+        request = urllib.request.Request(f"{info.workflow_api_url}/workflows", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            assert resp.status == 202
+    target = float(_hpa(deployed)["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"])
+    wait_until("the HPA to show the queue's load above its CPU target",
+               lambda: (_cpu_utilisation(deployed) or 0) > target * 1.1, timeout_s=120, interval_s=1)
+    proc = subprocess.run(
+        [str(BIN / "validator"), "sandbox", "deploy", "testing", "--name", deployed.info.name],
+        capture_output=True, text=True, timeout=300,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "restarting the simulated platform" in out and "waiting up to 35s for the HPAs" in out, out
+    cpu = _cpu_utilisation(deployed)
+    assert cpu is not None and cpu <= target * 1.1, (cpu, out)

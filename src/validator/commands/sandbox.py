@@ -191,5 +191,7 @@ def _deploy(args: argparse.Namespace) -> int:
     lifecycle.reload_prometheus(info)
     _progress(f"platform ({args.overlay}) deployed; Prometheus reloaded its rules from {info.rules_dir}")
     info = lifecycle.start_simulated_platform(info, progress=_progress, restart=True)
+    # the restart dropped the earlier platform's queue, but its HPAs show that load a while longer
+    platform_deploy.wait_autoscalers_caught_up(Path(info.kubeconfig), info.context, progress=_progress)
     _progress(f"workflow submissions go to {info.workflow_api_url} (VALIDATOR_WORKFLOW_API_URL)")
     return 0

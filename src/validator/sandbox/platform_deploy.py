@@ -8,6 +8,10 @@ Steps, each reported through `progress`:
  3. a wait until the platform is healthy: Deployments available at their HPA minimum,
     StatefulSets ready, PodDisruptionBudgets observed; a timeout names what is not ready and why;
  4. the plain Prometheus rule file copied into `rules_dir` (the caller reloads Prometheus).
+
+`wait_autoscalers_caught_up` is for after the simulated platform's restart (`validator sandbox
+deploy`): an HPA's status still shows the load of the platform just replaced for up to
+AUTOSCALER_TRAIL_S, and a run started at once would record that trail as its own load.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ import yaml
 
 from validator.errors import SandboxError
 from validator.kube import KubectlNotFound, KustomizeFailed, find_kubectl, kustomize
+from validator.model import HpaState
 from validator.resources import bundled
+from validator.run_directory.k8s_watch import parse_object
 from validator.sandbox.toolchain import binary_paths
 
 VPA_MODULE = "k8s.io/autoscaler/vertical-pod-autoscaler"
@@ -487,3 +493,59 @@ def deploy(
         else:
             shutil.copyfile(rule_file_for(overlay_dir), target)
             say(f"alert rules copied to {target}")
+
+
+# --- autoscalers after a restart ------------------------------------------------------------
+
+# How long an HPA's status may still show the load of a platform just replaced: metrics-server's
+# CPU is the average between two scrapes 15 s apart, read by the HPA every sync (1 s in the
+# sandbox), so twice the resolution and a sync, with a margin (scaling_latency's metrics_delay).
+AUTOSCALER_TRAIL_S = 35.0
+HPA_TOLERANCE = 0.1  # the HPA controller's own dead band
+
+
+def hpas_above_target(client: Kubectl) -> list[str]:
+    """Every HPA whose status shows a metric above its target beyond the HPA's tolerance, as
+    `ns/name metric current > target`."""
+    listing = json.loads(client.run(["get", "hpa", "-A", "-o", "json"], what="reading the HPAs"))
+    above = []
+    for obj in listing.get("items", []):
+        state = parse_object("HorizontalPodAutoscaler", obj)
+        if not isinstance(state, HpaState):
+            continue
+        meta = obj.get("metadata") or {}
+        hpa = f"{meta.get('namespace')}/{meta.get('name')}"
+        for metric in state.metrics:
+            current, target = metric.current, metric.target
+            if current is not None and target is not None and current > target * (1 + HPA_TOLERANCE):
+                above.append(f"{hpa} {metric.name} {current:g} > {target:g}")
+    return sorted(above)
+
+
+def wait_autoscalers_caught_up(
+    kubeconfig: Path,
+    context: str,
+    progress: Progress | None = None,
+    *,
+    kubectl: Path | None = None,
+    timeout: float = AUTOSCALER_TRAIL_S,
+    poll: float = 1.0,
+) -> list[str]:
+    """Wait until no HPA shows a metric above its target, at most `timeout` seconds: long enough for
+    the status to stop showing a replaced platform's load. Returns the HPAs still above it then
+    (the deployed platform's own load, which a run should see)."""
+    say = progress or _quiet
+    client = Kubectl(binary=kubectl or default_kubectl(), kubeconfig=Path(kubeconfig), context=context)
+    deadline = time.monotonic() + timeout
+    above = hpas_above_target(client)
+    if above:
+        say(
+            f"waiting up to {timeout:.0f}s for the HPAs to stop showing the replaced platform's load: "
+            + "; ".join(above)
+        )
+    while above and time.monotonic() < deadline:
+        time.sleep(poll)
+        above = hpas_above_target(client)
+    if above:
+        say(f"still above target after {timeout:.0f}s, so it is the platform's own load: " + "; ".join(above))
+    return above
