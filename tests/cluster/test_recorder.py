@@ -49,6 +49,17 @@ def test_pod_created_modified_deleted_appear_in_order(sandbox: Any, namespace: s
         follow.wait(
             "pod lifecycle DELETED", lambda f: any(r["type"] == "DELETED" for r in f.of("Pod", "lifecycle"))
         )
+        # the scheduler writes its Events asynchronously (client-go's broadcaster): on a loaded
+        # machine the Scheduled Event can reach the apiserver after the pod is gone (a full run,
+        # 2026-12-06), so wait for its line rather than stop the recorder before it came
+        follow.wait(
+            "the scheduler's Scheduled Event about pod lifecycle",
+            lambda f: any(
+                r["object"].get("involvedObject", {}).get("name") == "lifecycle"
+                and r["object"].get("reason") == "Scheduled"
+                for r in f.of("Event")
+            ),
+        )
         stats = recorder.stop()
 
     lines = [json.loads(line) for line in out.read_text().splitlines()]
