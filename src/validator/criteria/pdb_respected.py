@@ -6,6 +6,12 @@ evictions of its ready pods that succeeded while it allowed no disruption. A bud
 voluntary disruption touched (no pod it selects evicted, targeted, or on a drained node) is *not
 exercised*; watch gaps during a disruption make "no
 breach" inconclusive. Without any voluntary disruption the PDBs were not tested: inconclusive.
+
+A budget guards voluntary disruptions only. A breach at a moment when some of its unhealthy pods
+sat on a node that was not Ready (a node failure, a kubelet whose lease lapsed) has an involuntary
+cause the budget cannot stop, and the watch cannot tell the drain's share of it: it is not counted
+as a failure, and leaves "no breach" inconclusive (the 1,000-node nightly of 2026-12-06: 270 nodes
+went Unknown during the drain and every agent's budget read as breached by it).
 """
 
 from __future__ import annotations
@@ -167,7 +173,15 @@ def _from_watch(spec: CriterionSpec, evidence: Evidence, maintenance: list[TimeW
             for t, s in line
             if s is not None and window.start <= t <= window.end
         ]
-        breaches = _breach_starts(flags, voluntary)
+        involuntary: list[tuple[float, list[str]]] = []
+        breaches = []
+        for t in _breach_starts(flags, voluntary):
+            budget = state_at(line, t)
+            down = _on_nodes_not_ready(evidence, namespace, budget, t) if budget is not None else []
+            if down:
+                involuntary.append((t, down))
+            else:
+                breaches.append(t)
         overruns: list[Eviction] = []
         for e in evictions:
             if e.namespace != namespace or not e.was_ready:
@@ -219,6 +233,23 @@ def _from_watch(spec: CriterionSpec, evidence: Evidence, maintenance: list[TimeW
                 )
             )
             continue
+        if value <= spec.threshold("max") and involuntary:
+            first_t, first_pods = involuntary[0]
+            results.append(
+                inconclusive(
+                    spec,
+                    f"{len(involuntary)} breach(es) of desired healthy during voluntary disruption with "
+                    f"pods on nodes not Ready, an involuntary disruption a budget does not guard (at "
+                    f"{at(first_t)}: {', '.join(first_pods[:3])}"
+                    + (f" and {len(first_pods) - 3} more" if len(first_pods) > 3 else "")
+                    + "): the voluntary part cannot be told; "
+                    + "; ".join(parts[1:]),
+                    scope=scope,
+                    unit="count",
+                    threshold=band,
+                )
+            )
+            continue
         if value <= spec.threshold("max") and blind:
             results.append(
                 inconclusive(
@@ -256,6 +287,23 @@ def _from_watch(spec: CriterionSpec, evidence: Evidence, maintenance: list[TimeW
             )
         ]
     return results
+
+
+def _on_nodes_not_ready(evidence: Evidence, namespace: str, budget: PdbState, t: float) -> list[str]:
+    """The budget's pods not Ready at `t` on a node that was not Ready then (`ns/name`)."""
+    assert evidence.k8s is not None
+    nodes = timelines(evidence.k8s, "Node", NodeState)
+    out = []
+    for key, pod_line in timelines(evidence.k8s, "Pod", PodState).items():
+        if not key.startswith(f"{namespace}/"):
+            continue
+        pod = state_at(pod_line, t)
+        if pod is None or pod.ready is True or not pod.node_name or not budget.selector.matches(pod.labels):
+            continue
+        node = state_at(nodes.get(pod.node_name, ()), t)
+        if node is not None and not node.ready:
+            out.append(key)
+    return sorted(out)
 
 
 def _touched_pods(

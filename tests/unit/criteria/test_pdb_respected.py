@@ -180,3 +180,23 @@ def test_a_budget_whose_pods_sat_on_the_drained_node_is_exercised_even_if_it_hel
     result = only(crit.evaluate(spec(crit), evidence(k8s=k8s(*records), chaos=chaos(DRAIN))))
     assert (result.verdict, result.value) == (Verdict.PASS, 0)
     assert "exercised by agents/controller-1" in result.detail
+
+
+def test_a_breach_with_pods_on_a_node_not_ready_is_not_the_drains_and_stays_inconclusive() -> None:
+    # the 1,000-node nightly of 2026-12-06: node leases lapsed during the drain, nodes went Unknown,
+    # their pods NotReady, and every budget read as breached by the drain
+    def pod(t: float, ready: bool, node: str):
+        return record(t, "Pod", "controller-2", PodState(labels=SELECTOR, node_name=node, ready=ready))
+
+    def node(t: float, ready: bool, name: str = "kwok-node-7"):
+        return record(t, "Node", name, NodeState(ready=ready), namespace="")
+
+    before = [pdb(0.1, 2, 1, type="RELIST"), pod(0.1, True, "kwok-node-7"), node(0.1, True), evicted(120)]
+    lapsed = [node(148, False), pod(149, False, "kwok-node-7"), pdb(150, 0, 0)]
+    result = only(crit.evaluate(spec(crit), evidence(k8s=k8s(*before, *lapsed), chaos=chaos(DRAIN))))
+    assert result.verdict is Verdict.INCONCLUSIVE, result.detail
+    assert "pods on nodes not Ready" in result.detail and "agents/controller-2" in result.detail
+    # the same breach on a node that stayed Ready is the drain's: a failure
+    kept = [pod(149, False, "kwok-node-7"), pdb(150, 0, 0)]
+    result = only(crit.evaluate(spec(crit), evidence(k8s=k8s(*before, *kept), chaos=chaos(DRAIN))))
+    assert (result.verdict, result.value) == (Verdict.FAIL, 1)
