@@ -342,18 +342,13 @@ def _from_watch(evidence: Evidence, tolerance: float) -> dict[str, list[Sample]]
         for t, state in line:
             if state is None:
                 continue
-            known = [m for m in state.metrics if m.current is not None and m.target is not None]
-            above = (
-                any(
-                    m.current > m.target * (1 + tolerance)
-                    for m in known
-                    if m.current is not None and m.target is not None
-                )
-                if known
-                else None
-            )
             samples.append(
-                Sample(t=t, above=above, desired=state.desired_replicas, max_replicas=state.max_replicas)
+                Sample(
+                    t=t,
+                    above=state.above(tolerance),
+                    desired=state.desired_replicas,
+                    max_replicas=state.max_replicas,
+                )
             )
         if samples:
             out[key] = samples

@@ -131,10 +131,22 @@ class HpaState:
     @property
     def above_target(self) -> bool | None:
         """True when any metric's current value exceeds its target; None when none is known."""
-        known = [m for m in self.metrics if m.current is not None and m.target is not None]
-        if not known:
+        return self.above(0.0)
+
+    def above(self, tolerance: float) -> bool | None:
+        """Whether a metric exceeds its target by more than `tolerance` (the HPA's dead band, 0.1 by
+        default); None when no metric has both a current value and a target."""
+        if not any(m.current is not None and m.target is not None for m in self.metrics):
             return None
-        return any(m.current > m.target for m in known if m.current is not None and m.target is not None)
+        return bool(self.metrics_above(tolerance))
+
+    def metrics_above(self, tolerance: float) -> tuple[HpaMetric, ...]:
+        """The metrics whose current value exceeds target x (1 + tolerance)."""
+        return tuple(
+            m
+            for m in self.metrics
+            if m.current is not None and m.target is not None and m.current > m.target * (1 + tolerance)
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -515,10 +515,7 @@ def hpas_above_target(client: Kubectl) -> list[str]:
             continue
         meta = obj.get("metadata") or {}
         hpa = f"{meta.get('namespace')}/{meta.get('name')}"
-        for metric in state.metrics:
-            current, target = metric.current, metric.target
-            if current is not None and target is not None and current > target * (1 + HPA_TOLERANCE):
-                above.append(f"{hpa} {metric.name} {current:g} > {target:g}")
+        above += [f"{hpa} {m.name} {m.current:g} > {m.target:g}" for m in state.metrics_above(HPA_TOLERANCE)]
     return sorted(above)
 
 
