@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
+from kubernetes import client
 
 from validator.cli import main
 from validator.sandbox import lifecycle
+from validator.sandbox.kwokctl_driver import node_lease_duration_s
 from validator.sandbox.local_processes import pid_alive
 from validator.sandbox.node_pools import node_manifests, plan_pools
 
@@ -166,6 +169,19 @@ def test_two_sandboxes_started_at_once_both_run_every_component() -> None:
             lifecycle.down(name)
 
 
+def _node_lease_durations(info: lifecycle.SandboxInfo, nodes: int) -> set[int]:
+    """The durations of the nodes' leases, once kwok holds one for each node (within 30 s)."""
+    with lifecycle.api_client(info) as api:
+        coordination = client.CoordinationV1Api(api)
+        deadline = time.monotonic() + 30
+        while True:
+            leases = coordination.list_namespaced_lease("kube-node-lease").items
+            if len(leases) >= nodes or time.monotonic() > deadline:
+                assert len(leases) == nodes
+                return {lease.spec.lease_duration_seconds for lease in leases}
+            time.sleep(1)
+
+
 def test_up_with_50_nodes_makes_every_pools_nodes_ready_with_their_labels_and_no_taint() -> None:
     """Nodes are created many at a time: every one of them still arrives, in its pool, labelled,
     annotated and sized as the pool declares, Ready and schedulable (no taint: the pools declare
@@ -195,5 +211,7 @@ def test_up_with_50_nodes_makes_every_pools_nodes_ready_with_their_labels_and_no
         status = lifecycle.status(name)
         assert status is not None
         assert status.nodes_ready == {pool: (n, n) for pool, n in plan_pools(50).items()}
+        # kwok renews every node's lease with the duration the sandbox chose for its size
+        assert _node_lease_durations(info, len(declared)) == {node_lease_duration_s(50)}
     finally:
         assert main(["sandbox", "down", "--name", name]) == 0

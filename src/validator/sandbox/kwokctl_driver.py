@@ -7,6 +7,7 @@ the sandbox's own Stages, usage and Metric live in `kwok/` beside this module.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 from pathlib import Path
@@ -41,8 +42,25 @@ def kwok_module_dir(cwd: Path) -> Path:
 
 CONTROLLER_MANAGER_QPS = 500
 
+# kwok renews each node's lease every quarter of the lease's duration, as a kubelet does: with
+# Kubernetes' 40 s, every 10 s, so 100 writes a second at 1,000 nodes, each one read by the
+# controller-manager. On 2 loaded cores kwok then fell behind, a lease went unrenewed for the 40 s
+# grace period, and healthy nodes went Unknown in the middle of a run (hundreds of them in the
+# 1,000-node nightly, docs/sandbox-contract.md "At 1,000 nodes"). Past 200 nodes the lease grows
+# with the node count, so that the renewals stay at NODE_LEASE_RENEWALS_PER_S, and the node-monitor
+# grace period with it. Simulated node failures do not wait for a lease: the sim-node-not-ready
+# stage sets NotReady directly, so they are seen as fast at any size.
+NODE_LEASE_RENEWALS_PER_S = 20
+DEFAULT_NODE_LEASE_S = 40  # Kubernetes' (kubelet's nodeLeaseDurationSeconds, kwokctl's default)
 
-def kwokctl_config(timing: Timing, bins: dict[str, Path]) -> dict[str, Any]:
+
+def node_lease_duration_s(nodes: int) -> int:
+    """A node lease's duration, and the node-monitor grace period: 40 s up to 200 nodes, then
+    4 renewal intervals of `nodes / NODE_LEASE_RENEWALS_PER_S` seconds (200 s at 1,000 nodes)."""
+    return max(DEFAULT_NODE_LEASE_S, 4 * math.ceil(nodes / NODE_LEASE_RENEWALS_PER_S))
+
+
+def kwokctl_config(timing: Timing, bins: dict[str, Path], nodes: int = 0) -> dict[str, Any]:
     compressed = timing == "compressed"
     kcm_args: list[dict[str, str]] = []
     apiserver_args: list[dict[str, str]] = []
@@ -83,11 +101,12 @@ def kwokctl_config(timing: Timing, bins: dict[str, Path]) -> dict[str, Any]:
         "metricsServerManifests": [str(KWOK_DIR / "metrics-server")],
         "enable": ["metrics-server"],
         "heartbeatFactor": 1.0 if compressed else 5.0,
+        "nodeLeaseDurationSeconds": node_lease_duration_s(nodes),
+        "kubeControllerManagerNodeMonitorGracePeriodMilliseconds": 1000 * node_lease_duration_s(nodes),
         "quietPull": True,
     }
-    # The node-monitor grace period stays at Kubernetes' default: kwok renews node leases about every
-    # 10 s, so a shorter grace period makes healthy nodes flap to Unknown. Simulated node failures do
-    # not wait for lease expiry anyway: the sim-node-not-ready stage sets NotReady directly.
+    # The node-monitor grace period is the lease's duration, Kubernetes' default of 40 s up to 200
+    # nodes (node_lease_duration_s): a shorter one makes healthy nodes flap to Unknown.
     return {
         "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
         "kind": "KwokctlConfiguration",

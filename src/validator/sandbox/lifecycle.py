@@ -66,6 +66,22 @@ Progress = Callable[[str], None]
 # nodes take 36 s; in flight together, the apiserver's own concurrency does the work
 # (benchmarks/results/sandbox_lifecycle.json, docs/sandbox-contract.md "Node creation").
 NODE_CREATE_WORKERS = 16
+# The kinds kube-state-metrics watches and exports: those the criteria's queries and the platform's
+# alert rules read (`kube_pod_*`, `kube_node_spec_unschedulable`, `kube_resourcequota` ...), not
+# its default of every kind. Its default also watches the nodes' leases (each renewed every few
+# seconds) and exports every PersistentVolume: at 1,000 nodes and 2,000 workspace volumes, series
+# that nothing reads, scraped and stored by the sandbox's Prometheus.
+KUBE_STATE_METRICS_RESOURCES = (
+    "pods",
+    "nodes",
+    "deployments",
+    "statefulsets",
+    "daemonsets",
+    "horizontalpodautoscalers",
+    "poddisruptionbudgets",
+    "persistentvolumeclaims",
+    "resourcequotas",
+)
 NODE_READY_SECONDS_PER_NODE = 0.25  # added to `ready_timeout_s` while the nodes become Ready
 
 
@@ -565,7 +581,7 @@ def _start(options: SandboxOptions, state: Path, bins: dict[str, Path], progress
         kubectl_link.symlink_to(bins["kubectl"])
 
     kwok_src = kwok_module_dir(state_root())
-    config_docs = [kwokctl_config(options.timing, bins), kwok_config()]
+    config_docs = [kwokctl_config(options.timing, bins, options.nodes), kwok_config()]
     config_path = state / "kwokctl.yaml"
     config_path.write_text(yaml.safe_dump_all(config_docs, sort_keys=False))
     # kwok's own default stages (passing any Stage replaces them all; node-initialize and pod-ready
@@ -621,6 +637,7 @@ def _start(options: SandboxOptions, state: Path, bins: dict[str, Path], progress
             f"--telemetry-port={ports['kube-state-metrics-telemetry']}",
             "--metric-labels-allowlist=pods=[app.kubernetes.io/name,app.kubernetes.io/component],"
             "deployments=[app.kubernetes.io/name,app.kubernetes.io/component]",
+            f"--resources={','.join(KUBE_STATE_METRICS_RESOURCES)}",
         ],
         state / "logs" / "kube-state-metrics.log",
     )
