@@ -301,6 +301,37 @@ def agent_pods_seen(k8s_jsonl: Path) -> dict[str, int]:
     return {"standing": len(standing), "workflow_stage": len(stages)}
 
 
+def nodes_not_ready_seen(k8s_jsonl: Path) -> dict[str, int]:
+    """Nodes the run's evidence shows not Ready at some point (Ready False or Unknown), by the
+    condition's reason. The nightly fails no node (its drain cordons one), so every one of them is
+    the sandbox falling behind: kwok renewing its lease late."""
+    reasons: dict[str, str] = {}
+    with k8s_jsonl.open("rb") as lines:
+        for raw in lines:
+            if b'"Node"' not in raw:
+                continue
+            line = json.loads(raw)
+            if line.get("kind") != "Node":
+                continue
+            for condition in ((line.get("object") or {}).get("status") or {}).get("conditions") or []:
+                if condition.get("type") == "Ready" and condition.get("status") != "True":
+                    reasons.setdefault(
+                        line.get("name", ""), condition.get("reason") or condition.get("status")
+                    )
+    counted: dict[str, int] = {}
+    for reason in reasons.values():
+        counted[reason] = counted.get(reason, 0) + 1
+    return {"nodes": len(reasons), **counted}
+
+
+def node_lease_seconds(api: Any) -> list[int]:
+    """The distinct durations of the nodes' leases, as kwok wrote them (from the apiserver)."""
+    from kubernetes import client
+
+    leases = client.CoordinationV1Api(api).list_namespaced_lease("kube-node-lease").items
+    return sorted({lease.spec.lease_duration_seconds for lease in leases})
+
+
 def schedule_kept(run_dir: Path) -> dict[str, Any]:
     """Each experiment's planned point of the load, when it started (seconds after the load started)
     and how long it ran; and how long the load's profile was held for experiments past their slots."""
@@ -386,6 +417,7 @@ def main() -> int:
         assert info is not None
         api = lifecycle.api_client(info)
         try:
+            lease_s = node_lease_seconds(api)
             with_usage, running = timed(
                 "standing replicas given their usage",
                 walls,
@@ -457,6 +489,8 @@ def main() -> int:
             "cpu_utilization_by_agent": cpu,
             "standing_replicas_with_usage_before_the_run": {"with_usage": with_usage, "running": running},
             "agent_pods_in_the_evidence": agent_pods_seen(run_dir / "evidence" / "k8s.jsonl"),
+            "node_lease_s": lease_s,
+            "nodes_not_ready_in_the_evidence": nodes_not_ready_seen(run_dir / "evidence" / "k8s.jsonl"),
             "evidence_k8s_jsonl_mib": round((run_dir / "evidence" / "k8s.jsonl").stat().st_size / 2**20, 1),
         }
     finally:
