@@ -318,3 +318,66 @@ def test_a_redeploy_returns_once_the_hpa_no_longer_shows_the_replaced_platforms_
     assert "restarting the simulated platform" in out and "waiting up to 35s for the HPAs" in out, out
     cpu = _cpu_utilisation(deployed)
     assert cpu is not None and cpu <= target * 1.1, (cpu, out)
+
+
+def test_a_redeploy_rearms_a_workspace_volume_its_deleted_claim_left_released(
+    sandbox: Sandbox, namespace: str
+) -> None:
+    """A statically provisioned volume reserved for a claim by name keeps the deleted claim's uid
+    (phase Released) and would never bind the claim re-created under that name; the deploy re-arms
+    it, reading the volumes in one listing, and the new claim binds."""
+    pv_name = f"workspace-{namespace}"
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "workspace", "namespace": namespace},
+        "spec": {
+            "storageClassName": "rearm-test",
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "1Gi"}},
+        },
+    }
+    volume = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": pv_name},
+        "spec": {
+            "storageClassName": "rearm-test",
+            "capacity": {"storage": "1Gi"},
+            "accessModes": ["ReadWriteOnce"],
+            "persistentVolumeReclaimPolicy": "Retain",
+            "claimRef": {"namespace": namespace, "name": "workspace"},
+            "hostPath": {"path": f"/var/lib/{pv_name}", "type": "DirectoryOrCreate"},
+        },
+    }
+
+    def phase(kind: str, *where: str) -> str:
+        return str(
+            json.loads(kubectl(sandbox, "get", kind, *where, "-o", "json")).get("status", {}).get("phase")
+        )
+
+    kubectl(sandbox, "apply", "-f", "-", stdin=json.dumps(volume))
+    try:
+        kubectl(sandbox, "apply", "-f", "-", stdin=json.dumps(claim))
+        wait_until("the claim bound", lambda: phase("pvc", "workspace", "-n", namespace) == "Bound")
+        kubectl(sandbox, "delete", "pvc", "workspace", "-n", namespace, "--wait=true")
+        wait_until("the volume released", lambda: phase("pv", pv_name) == "Released")
+        kubectl(sandbox, "apply", "-f", "-", stdin=json.dumps(claim))
+        time.sleep(3)  # the binder's sync is event-driven: a released volume stays out of reach
+        assert phase("pvc", "workspace", "-n", namespace) == "Pending"
+        messages: list[str] = []
+        client = platform_deploy.Kubectl(
+            binary=platform_deploy.default_kubectl(), kubeconfig=sandbox.kubeconfig, context=sandbox.context
+        )
+        platform_deploy.release_static_volumes(client, [volume, claim], messages.append)
+        assert messages == [f"re-arming released workspace volume {pv_name} for {namespace}/workspace"]
+        wait_until(
+            "the re-created claim bound", lambda: phase("pvc", "workspace", "-n", namespace) == "Bound"
+        )
+        # a volume already bound is left alone
+        messages.clear()
+        platform_deploy.release_static_volumes(client, [volume, claim], messages.append)
+        assert messages == []
+    finally:
+        kubectl(sandbox, "delete", "pvc", "workspace", "-n", namespace, "--ignore-not-found", "--wait=false")
+        kubectl(sandbox, "delete", "pv", pv_name, "--ignore-not-found", "--wait=false")

@@ -270,15 +270,19 @@ def release_static_volumes(client: Kubectl, objects: list[dict[str, Any]], progr
     claim is gone (status Released), and then never binds the re-created claim of the same name.
     Clearing the uid returns it to "reserved for that name". Only PVs of the overlay are touched.
     """
-    for obj in objects:
-        if obj.get("kind") != "PersistentVolume":
-            continue
-        name = str((obj.get("metadata") or {}).get("name"))
-        try:
-            current = json.loads(client.run(["get", "pv", name, "-o", "json"], what=f"reading PV {name}"))
-        except SandboxError:
-            continue  # not created yet
-        if (current.get("status") or {}).get("phase") != "Released":
+    names = {
+        str((obj.get("metadata") or {}).get("name"))
+        for obj in objects
+        if obj.get("kind") == "PersistentVolume"
+    }
+    if not names:
+        return
+    # one listing, not a read per volume: a scaled overlay holds thousands of them, and a kubectl
+    # call each took most of a 1,000-node deploy
+    listing = json.loads(client.run(["get", "pv", "-o", "json"], what="reading the PersistentVolumes"))
+    for current in listing.get("items") or []:
+        name = (current.get("metadata") or {}).get("name")
+        if name not in names or (current.get("status") or {}).get("phase") != "Released":
             continue
         claim = (current.get("spec") or {}).get("claimRef") or {}
         patch = [
