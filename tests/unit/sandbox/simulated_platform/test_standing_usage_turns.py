@@ -107,3 +107,33 @@ def test_a_replica_that_goes_is_not_written_and_one_that_comes_back_is_written_o
     driver._standing_event("ADDED", _pod("tess-0"))  # its replacement, no usage yet
     driver._refresh_standing_usage(driver._standing_due[-1][0] + 3 * INTERVAL)
     assert patches.written == ["tess-0"], "the evicted pod's lapsed turn is not a second write"
+
+
+def test_thousands_of_replicas_are_rewritten_no_faster_than_the_rewrite_rate() -> None:
+    """Every replica gets its first usage as fast as the budget allows, but once they all have it,
+    2,000 replicas are rewritten at most `standing_rewrites_per_s` a second in all: every rewrite
+    of a pod wakes its StatefulSet's and budget's controllers."""
+    driver, patches, _ = _driver(per_pass=10_000)
+    for i in range(2000):
+        driver._standing_event("ADDED", _pod(f"rex-{i}"))
+    start = max(at for at, _ in driver._standing_due)
+    driver._refresh_standing_usage(start)
+    assert len(patches.written) == 2000  # the first writes: all at once, the budget allowing
+    patches.written.clear()
+    rate = driver.options.standing_rewrites_per_s
+    for second in range(1, 1001):  # ~17 minutes of passes, one a second
+        driver._refresh_standing_usage(start + second)
+    assert patches.written, "rewritten in turn"
+    assert len(patches.written) <= 1000 * rate  # 2,000 / 4 a second: each every 500 s
+    assert len(set(patches.written)) == 2000, "every one of them rewritten within the 1,000 s"
+
+
+def test_a_few_replicas_keep_the_usage_interval() -> None:
+    driver, patches, _ = _driver(per_pass=100)
+    for i in range(6):
+        driver._standing_event("ADDED", _pod(f"cleo-{i}"))
+    start = max(at for at, _ in driver._standing_due)
+    driver._refresh_standing_usage(start)
+    patches.written.clear()
+    driver._refresh_standing_usage(start + INTERVAL + 1)
+    assert len(patches.written) == 6
