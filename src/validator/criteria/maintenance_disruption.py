@@ -5,6 +5,9 @@ load generator inside its window, plus failed workflows (Events with reason `Wor
 A maintenance that could not complete (its injection failed, e.g. a drain whose evictions a budget
 refused until the deadline) fails whatever the count: the maintenance did not happen. The advice then
 names each PodDisruptionBudget that allowed no disruption to a pod of a cordoned node meanwhile.
+When every such budget was held at zero by pods not Ready on nodes that were not Ready (a node
+failure during the maintenance, which no budget guards), whether the maintenance would have
+completed cannot be told: inconclusive, naming those pods.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from validator.criteria import fault_windows
 from validator.criteria.evidence_checks import inconclusive, judged
 from validator.criteria.load_counts import increase
-from validator.criteria.watch_timeline import states_during, timelines
+from validator.criteria.watch_timeline import state_at, states_during, timelines, unready_on_nodes_not_ready
 from validator.model import (
     CriterionSpec,
     EventState,
@@ -139,6 +142,19 @@ def _incomplete(
     if inside:
         detail += f"; {failures} failed submission(s) over {inside} load samples meanwhile"
     budgets = _blocking_budgets(evidence, window)
+    held_by_failed_nodes = {name: _held_by_nodes_not_ready(evidence, name, window) for name, _, _ in budgets}
+    if budgets and all(held_by_failed_nodes.values()):
+        pods = sorted({p for found in held_by_failed_nodes.values() for p in found})
+        listed = ", ".join(pods[:3]) + (f" and {len(pods) - 3} more" if len(pods) > 3 else "")
+        return inconclusive(
+            spec,
+            f"{detail}; every budget that held it ({', '.join(sorted(held_by_failed_nodes))}) allowed no "
+            f"disruption while its pods sat not Ready on nodes not Ready ({listed}), a node failure no "
+            "budget guards: whether the maintenance would have completed cannot be told",
+            scope=fault_windows.fault_scope(fault),
+            unit="count",
+            threshold=spec.band("max"),
+        )
     advice = tuple(
         f"PodDisruptionBudget `{name}` allowed no disruption to the pods of the cordoned node(s) "
         f"({rule}, {state.current_healthy} of {state.expected_pods} pod(s) healthy): set maxUnavailable: 1 "
@@ -191,3 +207,18 @@ def _blocking_budgets(evidence: Evidence, window: TimeWindow) -> list[tuple[str,
             )
             out.append((name, state, rule))
     return out
+
+
+def _held_by_nodes_not_ready(evidence: Evidence, name: str, window: TimeWindow) -> list[str]:
+    """The budget's pods not Ready on a node not Ready at some moment of `window` when the budget
+    allowed no disruption (its changes inside the window, and the window's end)."""
+    assert evidence.k8s is not None
+    line = timelines(evidence.k8s, "PodDisruptionBudget", PdbState).get(name, ())
+    namespace = name.split("/", 1)[0]
+    moments = [t for t, s in line if s is not None and window.start <= t <= window.end] + [window.end]
+    found: set[str] = set()
+    for t in moments:
+        budget = state_at(line, t)
+        if budget is not None and budget.disruptions_allowed == 0:
+            found.update(unready_on_nodes_not_ready(evidence.k8s, namespace, budget.selector, t))
+    return sorted(found)

@@ -21,7 +21,14 @@ from dataclasses import dataclass
 from validator.criteria import fault_windows
 from validator.criteria.evidence_checks import inconclusive, judged, not_exercised, queries
 from validator.criteria.series_math import max_by
-from validator.criteria.watch_timeline import blind_spans, state_at, states_during, timelines, total
+from validator.criteria.watch_timeline import (
+    blind_spans,
+    state_at,
+    states_during,
+    timelines,
+    total,
+    unready_on_nodes_not_ready,
+)
 from validator.criteria.wording import at, secs
 from validator.model import (
     CriterionSpec,
@@ -177,7 +184,11 @@ def _from_watch(spec: CriterionSpec, evidence: Evidence, maintenance: list[TimeW
         breaches = []
         for t in _breach_starts(flags, voluntary):
             budget = state_at(line, t)
-            down = _on_nodes_not_ready(evidence, namespace, budget, t) if budget is not None else []
+            down = (
+                unready_on_nodes_not_ready(evidence.k8s, namespace, budget.selector, t)
+                if budget is not None
+                else []
+            )
             if down:
                 involuntary.append((t, down))
             else:
@@ -287,23 +298,6 @@ def _from_watch(spec: CriterionSpec, evidence: Evidence, maintenance: list[TimeW
             )
         ]
     return results
-
-
-def _on_nodes_not_ready(evidence: Evidence, namespace: str, budget: PdbState, t: float) -> list[str]:
-    """The budget's pods not Ready at `t` on a node that was not Ready then (`ns/name`)."""
-    assert evidence.k8s is not None
-    nodes = timelines(evidence.k8s, "Node", NodeState)
-    out = []
-    for key, pod_line in timelines(evidence.k8s, "Pod", PodState).items():
-        if not key.startswith(f"{namespace}/"):
-            continue
-        pod = state_at(pod_line, t)
-        if pod is None or pod.ready is True or not pod.node_name or not budget.selector.matches(pod.labels):
-            continue
-        node = state_at(nodes.get(pod.node_name, ()), t)
-        if node is not None and not node.ready:
-            out.append(key)
-    return sorted(out)
 
 
 def _touched_pods(

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TypeVar, cast
 
-from validator.model import K8sEvidence, TimeWindow, WatchRecord
+from validator.model import K8sEvidence, LabelSelector, NodeState, PodState, TimeWindow, WatchRecord
 from validator.model.k8s import ObjectState
 
 S = TypeVar("S", bound=ObjectState)
@@ -93,3 +93,23 @@ def total(spans: Iterable[TimeWindow]) -> float:
 
 def change_times(records: Iterable[WatchRecord], after: float, until: float) -> list[float]:
     return sorted({r.received for r in records if after <= r.received <= until})
+
+
+def unready_on_nodes_not_ready(
+    k8s: K8sEvidence, namespace: str, selector: LabelSelector, t: float
+) -> list[str]:
+    """The pods of `namespace` that `selector` matches, not Ready at `t` on a node that was not
+    Ready then (`ns/name`): an involuntary disruption (a node failure), which no budget guards and
+    no drain caused."""
+    nodes = timelines(k8s, "Node", NodeState)
+    out = []
+    for key, pod_line in timelines(k8s, "Pod", PodState).items():
+        if not key.startswith(f"{namespace}/"):
+            continue
+        pod = state_at(pod_line, t)
+        if pod is None or pod.ready is True or not pod.node_name or not selector.matches(pod.labels):
+            continue
+        node = state_at(nodes.get(pod.node_name, ()), t)
+        if node is not None and not node.ready:
+            out.append(key)
+    return sorted(out)

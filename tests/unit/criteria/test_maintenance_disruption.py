@@ -111,14 +111,18 @@ REX = {"app.kubernetes.io/name": "rex", "app.kubernetes.io/component": "agent"}
 CLEO = {"app.kubernetes.io/name": "cleo", "app.kubernetes.io/component": "agent"}
 
 
-def blocked_drain_watch(rex_allowed: int = 0) -> object:
-    """implementation-1 cordoned at 205 s, holding rex-0; budgets for rex (on it) and cleo (elsewhere)."""
+def blocked_drain_watch(rex_allowed: int = 0, *later: object) -> object:
+    """implementation-1 cordoned at 205 s, holding rex-0; budgets for rex (on it) and cleo (elsewhere);
+    rex-1 Ready on implementation-2; then `later` (records after 0.1 s, in receipt order)."""
     return k8s(
         record(0.1, "Node", "implementation-1", NodeState(), type="RELIST", namespace=""),
         record(0.1, "Pod", "rex-0", PodState(labels=REX, node_name="implementation-1", phase="Running"),
                type="RELIST"),
         record(0.1, "Pod", "cleo-0", PodState(labels=CLEO, node_name="quality-1", phase="Running"),
                type="RELIST"),
+        record(0.1, "Node", "implementation-2", NodeState(), type="RELIST", namespace=""),
+        record(0.1, "Pod", "rex-1", PodState(labels=REX, node_name="implementation-2", phase="Running",
+                                             ready=True), type="RELIST"),
         record(0.1, "PodDisruptionBudget", "rex", PdbState(
             selector=LabelSelector.equal(REX), max_unavailable="0", current_healthy=1, desired_healthy=1,
             disruptions_allowed=rex_allowed, expected_pods=1), type="RELIST"),
@@ -126,6 +130,7 @@ def blocked_drain_watch(rex_allowed: int = 0) -> object:
             selector=LabelSelector.equal(CLEO), max_unavailable="0", current_healthy=1, desired_healthy=1,
             disruptions_allowed=0, expected_pods=1), type="RELIST"),
         record(205, "Node", "implementation-1", NodeState(unschedulable=True), namespace=""),
+        *later,
         record(301, "Node", "implementation-1", NodeState(), namespace=""),
     )
 
@@ -148,3 +153,26 @@ def test_a_failed_drain_without_a_blocking_budget_still_fails_with_general_advic
                                                      chaos=chaos(failed))))
     assert result.verdict is Verdict.FAIL and "its injection failed" in result.detail
     assert "could not complete" in result.advice[0]
+
+
+def test_a_drain_held_by_a_budget_whose_pods_sat_on_failed_nodes_is_inconclusive() -> None:
+    # the 1,000-node nightly of 2026-12-07: node leases lapsed during the drain, the budget's other
+    # pods went NotReady on nodes gone Unknown, and the budget refused the drain's eviction until its
+    # deadline: a node failure, not the platform's budget, held the maintenance
+    timed_out = dataclasses.replace(
+        DRAIN, status="failed",
+        error="ActivityFailed: drain of implementation-1 timed out after 60s with 1 pod(s) not evicted")
+    failed_node = (
+        record(230, "Node", "implementation-2", NodeState(ready=False), namespace=""),
+        record(231, "Pod", "rex-1", PodState(labels=REX, node_name="implementation-2", phase="Running",
+                                             ready=False)),
+    )
+    watch = blocked_drain_watch(0, *failed_node)
+    result = only(crit.evaluate(spec(crit), evidence(load=rows(), k8s=watch, chaos=chaos(timed_out))))
+    assert result.verdict is Verdict.INCONCLUSIVE, result.detail
+    assert "did not complete" in result.detail and "agents/rex" in result.detail
+    assert "agents/rex-1" in result.detail and "node failure" in result.detail
+    # the same refusal with the other pod NotReady on a node that stayed Ready is the budget's: a fail
+    watch = blocked_drain_watch(0, failed_node[1])
+    result = only(crit.evaluate(spec(crit), evidence(load=rows(), k8s=watch, chaos=chaos(timed_out))))
+    assert result.verdict is Verdict.FAIL, result.detail
