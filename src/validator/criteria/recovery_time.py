@@ -15,7 +15,10 @@ showing the damage that arrives a moment after the fault's end line is not read 
 once". Overlapping faults are timed from the end of the last fault of their group.
 
 Not recovered when the evidence ends (the window, or a watch gap): a failure once the budget has
-elapsed, inconclusive ("window too short") before. Durations of a compressed run are judged in
+elapsed, inconclusive ("window too short") before. A failure becomes inconclusive when some of the
+judged workloads' pods that were not Ready then sat on a node the fault did not target that was not
+Ready at some moment since the fault began: a node failure outside the fault holds them down, and
+the fault's own recovery cannot be told. Durations of a compressed run are judged in
 real time (`time_factor`); the result shows both figures.
 """
 
@@ -35,7 +38,7 @@ from validator.criteria.evidence_checks import (
 )
 from validator.criteria.promql import workload_query
 from validator.criteria.series_math import max_by, sum_by
-from validator.criteria.watch_timeline import blind_spans, merge, state_at, timelines
+from validator.criteria.watch_timeline import blind_spans, merge, state_at, states_during, timelines
 from validator.criteria.wording import at, secs
 from validator.model import (
     WORKLOAD_KINDS,
@@ -183,17 +186,28 @@ def _judge(
         return unmet(t) + queue_unmet(t)
 
     last_missing: list[str] = []
+    last_missing_at = origin
     for t in times:
         missing = missing_at(t)
         if not missing:
             # it must still hold once the changes the watch had yet to deliver at t have arrived
             late = [c for c in changes if t < c <= t + slack and missing_at(c)]
             if late:
-                last_missing = missing_at(late[0])
+                last_missing, last_missing_at = missing_at(late[0]), late[0]
                 continue
             value, compressed = on_clock(evidence, t - origin)
             hidden = [b for b in blind_after if b.start < t]
             ok = at_most(value, limit)
+            held = (
+                [] if ok or not use_watch else _held_by_other_failed_nodes(evidence, fault, last_missing_at)
+            )
+            if held:
+                return _confounded(
+                    spec,
+                    scope,
+                    f"steady state back at {at(t)}, {secs(value)} after {at(origin)}{clock_note(compressed)}",
+                    held,
+                )
             if hidden and not ok:
                 return inconclusive(
                     spec,
@@ -217,12 +231,21 @@ def _judge(
                 advice=(f"recovery from `{fault.fault}` took {secs(value)}: {_advice(last_missing)}",),
                 compressed=compressed,
             )
-        last_missing = missing
+        last_missing, last_missing_at = missing, t
     seen_until = min([end, *(b.start for b in blind_after)])
     elapsed_run = max(0.0, seen_until - origin)
     elapsed, compressed = on_clock(evidence, elapsed_run)
     still = ", ".join(last_missing[:5]) or "the steady state"
     if not at_most(elapsed, limit) or elapsed_run >= budget_on_run_clock(evidence, limit):
+        held = _held_by_other_failed_nodes(evidence, fault, seen_until) if use_watch else []
+        if held:
+            return _confounded(
+                spec,
+                scope,
+                f"not recovered {secs(elapsed)} after {at(origin)}{clock_note(compressed)}, past the budget; "
+                f"still missing: {still}",
+                held,
+            )
         gap = "" if seen_until >= end else f" (a watch gap follows at {at(seen_until)})"
         return judged(
             spec,
@@ -254,6 +277,40 @@ def _judge(
         scope=scope,
         threshold=band,
     )
+
+
+def _confounded(spec: CriterionSpec, scope: dict[str, str], what: str, held: list[str]) -> Result:
+    listed = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
+    return inconclusive(
+        spec,
+        f"{what}, but {len(held)} of the judged pods not Ready then sat on nodes the fault did not target "
+        f"that went not Ready since it began ({listed}): a node failure outside the fault, so its own "
+        "recovery cannot be told",
+        scope=scope,
+        unit="seconds",
+        threshold=spec.band("max"),
+    )
+
+
+def _held_by_other_failed_nodes(evidence: Evidence, fault: FaultWindow, t: float) -> list[str]:
+    """Pods of the fault's judged workloads not Ready at `t` on a node the fault did not target that
+    was not Ready at some moment between the fault's start and `t` (`ns/name`). kwok, like a
+    kubelet cut off, leaves such pods NotReady until they are replaced."""
+    assert evidence.k8s is not None
+    wanted, _ = _chosen_workloads(evidence, fault)
+    owners = workloads.Owners(evidence.k8s)
+    nodes = timelines(evidence.k8s, "Node", NodeState)
+    since = TimeWindow(start=fault.start, end=t)
+    out = []
+    for key, line in timelines(evidence.k8s, "Pod", PodState).items():
+        pod = state_at(line, t)
+        if pod is None or pod.ready is True or not pod.node_name or pod.node_name in fault.node_targets:
+            continue
+        if owners.of(key.split("/", 1)[0], pod) not in wanted:
+            continue
+        if any(not node.ready for node in states_during(nodes.get(pod.node_name, ()), since)):
+            out.append(key)
+    return sorted(out)
 
 
 def _advice(missing: list[str]) -> str:
