@@ -15,7 +15,14 @@ from __future__ import annotations
 from validator.criteria import fault_windows
 from validator.criteria.evidence_checks import inconclusive, judged
 from validator.criteria.load_counts import increase
-from validator.criteria.watch_timeline import state_at, states_during, timelines, unready_on_nodes_not_ready
+from validator.criteria.watch_timeline import (
+    selected_in,
+    state_at,
+    states_during,
+    timelines,
+    unready_on_nodes_not_ready,
+)
+from validator.criteria.wording import first_few
 from validator.model import (
     CriterionSpec,
     EventState,
@@ -145,12 +152,11 @@ def _incomplete(
     held_by_failed_nodes = {name: _held_by_nodes_not_ready(evidence, name, window) for name, _, _ in budgets}
     if budgets and all(held_by_failed_nodes.values()):
         pods = sorted({p for found in held_by_failed_nodes.values() for p in found})
-        listed = ", ".join(pods[:3]) + (f" and {len(pods) - 3} more" if len(pods) > 3 else "")
         return inconclusive(
             spec,
             f"{detail}; every budget that held it ({', '.join(sorted(held_by_failed_nodes))}) allowed no "
-            f"disruption while its pods sat not Ready on nodes not Ready ({listed}), a node failure no "
-            "budget guards: whether the maintenance would have completed cannot be told",
+            f"disruption while its pods sat not Ready on nodes not Ready ({first_few(pods)}), a node "
+            "failure no budget guards: whether the maintenance would have completed cannot be told",
             scope=fault_windows.fault_scope(fault),
             unit="count",
             threshold=spec.band("max"),
@@ -220,5 +226,5 @@ def _held_by_nodes_not_ready(evidence: Evidence, name: str, window: TimeWindow) 
     for t in moments:
         budget = state_at(line, t)
         if budget is not None and budget.disruptions_allowed == 0:
-            found.update(unready_on_nodes_not_ready(evidence.k8s, namespace, budget.selector, t))
+            found.update(unready_on_nodes_not_ready(evidence.k8s, t, selected_in(namespace, budget.selector)))
     return sorted(found)

@@ -23,13 +23,14 @@ from validator.criteria.evidence_checks import inconclusive, judged, not_exercis
 from validator.criteria.series_math import max_by
 from validator.criteria.watch_timeline import (
     blind_spans,
+    selected_in,
     state_at,
     states_during,
     timelines,
     total,
     unready_on_nodes_not_ready,
 )
-from validator.criteria.wording import at, secs
+from validator.criteria.wording import at, first_few, secs
 from validator.model import (
     CriterionSpec,
     Evidence,
@@ -185,7 +186,7 @@ def _from_watch(spec: CriterionSpec, evidence: Evidence, maintenance: list[TimeW
         for t in _breach_starts(flags, voluntary):
             budget = state_at(line, t)
             down = (
-                unready_on_nodes_not_ready(evidence.k8s, namespace, budget.selector, t)
+                unready_on_nodes_not_ready(evidence.k8s, t, selected_in(namespace, budget.selector))
                 if budget is not None
                 else []
             )
@@ -251,9 +252,7 @@ def _from_watch(spec: CriterionSpec, evidence: Evidence, maintenance: list[TimeW
                     spec,
                     f"{len(involuntary)} breach(es) of desired healthy during voluntary disruption with "
                     f"pods on nodes not Ready, an involuntary disruption a budget does not guard (at "
-                    f"{at(first_t)}: {', '.join(first_pods[:3])}"
-                    + (f" and {len(first_pods) - 3} more" if len(first_pods) > 3 else "")
-                    + "): the voluntary part cannot be told; "
+                    f"{at(first_t)}: {first_few(first_pods)}): the voluntary part cannot be told; "
                     + "; ".join(parts[1:]),
                     scope=scope,
                     unit="count",

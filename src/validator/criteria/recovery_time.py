@@ -38,8 +38,14 @@ from validator.criteria.evidence_checks import (
 )
 from validator.criteria.promql import workload_query
 from validator.criteria.series_math import max_by, sum_by
-from validator.criteria.watch_timeline import blind_spans, merge, state_at, states_during, timelines
-from validator.criteria.wording import at, secs
+from validator.criteria.watch_timeline import (
+    blind_spans,
+    merge,
+    state_at,
+    timelines,
+    unready_on_nodes_not_ready,
+)
+from validator.criteria.wording import at, first_few, secs
 from validator.model import (
     WORKLOAD_KINDS,
     CriterionSpec,
@@ -280,12 +286,11 @@ def _judge(
 
 
 def _confounded(spec: CriterionSpec, scope: dict[str, str], what: str, held: list[str]) -> Result:
-    listed = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
     return inconclusive(
         spec,
         f"{what}, but {len(held)} of the judged pods not Ready then sat on nodes the fault did not target "
-        f"that went not Ready since it began ({listed}): a node failure outside the fault, so its own "
-        "recovery cannot be told",
+        f"that went not Ready since it began ({first_few(held)}): a node failure outside the fault, so "
+        "its own recovery cannot be told",
         scope=scope,
         unit="seconds",
         threshold=spec.band("max"),
@@ -299,18 +304,11 @@ def _held_by_other_failed_nodes(evidence: Evidence, fault: FaultWindow, t: float
     assert evidence.k8s is not None
     wanted, _ = _chosen_workloads(evidence, fault)
     owners = workloads.Owners(evidence.k8s)
-    nodes = timelines(evidence.k8s, "Node", NodeState)
-    since = TimeWindow(start=fault.start, end=t)
-    out = []
-    for key, line in timelines(evidence.k8s, "Pod", PodState).items():
-        pod = state_at(line, t)
-        if pod is None or pod.ready is True or not pod.node_name or pod.node_name in fault.node_targets:
-            continue
-        if owners.of(key.split("/", 1)[0], pod) not in wanted:
-            continue
-        if any(not node.ready for node in states_during(nodes.get(pod.node_name, ()), since)):
-            out.append(key)
-    return sorted(out)
+
+    def judged_elsewhere(key: str, pod: PodState) -> bool:
+        return pod.node_name not in fault.node_targets and owners.of(key.split("/", 1)[0], pod) in wanted
+
+    return unready_on_nodes_not_ready(evidence.k8s, t, judged_elsewhere, since=fault.start)
 
 
 def _advice(missing: list[str]) -> str:

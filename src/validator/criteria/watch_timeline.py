@@ -3,7 +3,7 @@ recorder's lines into (K8sEvidence.changes: receipt order, repeated states alrea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TypeVar, cast
 
@@ -96,20 +96,24 @@ def change_times(records: Iterable[WatchRecord], after: float, until: float) -> 
 
 
 def unready_on_nodes_not_ready(
-    k8s: K8sEvidence, namespace: str, selector: LabelSelector, t: float
+    k8s: K8sEvidence, t: float, pods: Callable[[str, PodState], bool], since: float | None = None
 ) -> list[str]:
-    """The pods of `namespace` that `selector` matches, not Ready at `t` on a node that was not
-    Ready then (`ns/name`): an involuntary disruption (a node failure), which no budget guards and
-    no drain caused."""
+    """The pods (`ns/name`) that `pods` keeps, not Ready at `t` on a node that was not Ready then, or
+    at any moment from `since` to `t`: an involuntary disruption (a node failure), which no budget
+    guards and no drain caused. `since` covers a node back before `t`: a kubelet cut off (and kwok)
+    leaves its pods NotReady until they are replaced."""
     nodes = timelines(k8s, "Node", NodeState)
+    window = TimeWindow(start=t if since is None else since, end=t)
     out = []
     for key, pod_line in timelines(k8s, "Pod", PodState).items():
-        if not key.startswith(f"{namespace}/"):
-            continue
         pod = state_at(pod_line, t)
-        if pod is None or pod.ready is True or not pod.node_name or not selector.matches(pod.labels):
+        if pod is None or pod.ready is True or not pod.node_name or not pods(key, pod):
             continue
-        node = state_at(nodes.get(pod.node_name, ()), t)
-        if node is not None and not node.ready:
+        if any(not node.ready for node in states_during(nodes.get(pod.node_name, ()), window)):
             out.append(key)
     return sorted(out)
+
+
+def selected_in(namespace: str, selector: LabelSelector) -> Callable[[str, PodState], bool]:
+    """A pod filter for unready_on_nodes_not_ready: the pods of `namespace` that `selector` matches."""
+    return lambda key, pod: key.startswith(f"{namespace}/") and selector.matches(pod.labels)

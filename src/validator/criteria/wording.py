@@ -32,3 +32,9 @@ def at(t: float) -> str:
 
 def num(value: float) -> str:
     return f"{value:g}" if abs(value) < 1e6 else f"{value:.3g}"
+
+
+def first_few(names: list[str], shown: int = 3) -> str:
+    """`a, b, c and 4 more`: the first names of a long list, and how many are left out."""
+    left = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {left} more" if left > 0 else "")
