@@ -43,7 +43,7 @@ from validator.sandbox.usage import (
 pytestmark = pytest.mark.sandbox
 
 MILLI = 0.001  # kwok computes with Quantities truncated to millicore-seconds
-_SAMPLE = re.compile(r"^(container|pod)_cpu_usage_seconds_total\{(.*)\} (\S+)$")
+_SAMPLE = re.compile(r"^container_cpu_usage_seconds_total\{(.*)\} (\S+)$")
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,6 @@ class Read:
     before: float  # this machine's clock just before the scrape (kwok's clock: the same machine)
     after: float  # and just after
     containers: dict[str, float]  # container name -> counter
-    pod: float  # pod_cpu_usage_seconds_total
 
 
 def _kwok_url(sandbox: Sandbox) -> str:
@@ -72,16 +71,12 @@ def _read(sandbox: Sandbox, namespace: str, name: str, node: str) -> Read:
         text = response.read().decode()
     after = time.time()
     containers: dict[str, float] = {}
-    pod = float("nan")
     for line in text.splitlines():
         match = _SAMPLE.match(line)
-        if not match or f'namespace="{namespace}"' not in match[2] or f'pod="{name}"' not in match[2]:
+        if not match or f'namespace="{namespace}"' not in match[1] or f'pod="{name}"' not in match[1]:
             continue
-        if match[1] == "pod":
-            pod = float(match[3])
-        else:
-            containers[re.search(r'container="([^"]*)"', match[2])[1]] = float(match[3])  # type: ignore[index]
-    return Read(before, after, containers, pod)
+        containers[re.search(r'container="([^"]*)"', match[1])[1]] = float(match[2])  # type: ignore[index]
+    return Read(before, after, containers)
 
 
 def _prometheus(sandbox: Sandbox, promql: str) -> list[dict[str, Any]]:
@@ -154,7 +149,6 @@ def test_a_running_pods_counter_is_its_cpu_times_its_time_since_start(
         high = 1.5 * (read.after - started)
         for value in read.containers.values():
             assert low <= value <= high, (low, value, high)
-        assert 2 * low <= read.pod <= 2 * high, (2 * low, read.pod, 2 * high)  # both containers
 
 
 def test_a_stage_pods_counter_stops_at_cpu_times_its_duration_and_prometheus_holds_it_all(

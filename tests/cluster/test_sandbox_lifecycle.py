@@ -15,7 +15,7 @@ from kubernetes import client
 
 from validator.cli import main
 from validator.sandbox import lifecycle
-from validator.sandbox.kwokctl_driver import node_lease_duration_s
+from validator.sandbox.kwokctl_driver import KWOK_GOGC, kwok_component_pids, node_lease_duration_s
 from validator.sandbox.local_processes import pid_alive
 from validator.sandbox.node_pools import node_manifests, plan_pools
 
@@ -213,5 +213,9 @@ def test_up_with_50_nodes_makes_every_pools_nodes_ready_with_their_labels_and_no
         assert status.nodes_ready == {pool: (n, n) for pool, n in plan_pools(50).items()}
         # kwok renews every node's lease with the duration the sandbox chose for its size
         assert _node_lease_durations(info, len(declared)) == {node_lease_duration_s(50)}
+        # and runs with the garbage collector's pace the sandbox set for it
+        kwok_pid = kwok_component_pids(Path(info.state_dir), name)["kwok-controller"]
+        environ = Path(f"/proc/{kwok_pid}/environ").read_bytes().split(b"\0")
+        assert f"GOGC={KWOK_GOGC}".encode() in environ
     finally:
         assert main(["sandbox", "down", "--name", name]) == 0

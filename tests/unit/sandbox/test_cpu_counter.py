@@ -243,10 +243,3 @@ def test_kwoks_cel_counter_uses_the_same_names_and_delay_as_the_python_one() -> 
     delay = f"{COUNTER_DELAY_S:.1f}"
     assert f"x <= {delay} ? 0.0 : (x <= {2 * COUNTER_DELAY_S:.1f} ? 2.0 * (x - {delay}) : x)" in container
     assert f'Quantity("{usage.DEFAULT_CPU}")' in container
-
-
-def test_the_pod_counter_is_the_container_counter_times_the_containers() -> None:
-    metrics = _metrics()
-    container = " ".join(metrics["container_cpu_usage_seconds_total"].split())
-    pod_counter = " ".join(metrics["pod_cpu_usage_seconds_total"].split())
-    assert pod_counter == f"({container}) * size(pod.spec.containers)"
